@@ -1,0 +1,55 @@
+//! Typed ids: a conversation id can never be passed where an agent id is expected.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+macro_rules! typed_id {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::new_v4())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    )*};
+}
+
+typed_id!(
+    /// A project: one tenant with its own keys, team, settings and queue.
+    ProjectId,
+    /// A live-chat conversation (seed 003 5.2).
+    ConversationId,
+    /// A staff user (admin or agent).
+    UserId,
+    /// A customer record of a project (seed 003 5.11).
+    CustomerId,
+    /// One message in a conversation.
+    MessageId,
+    /// A knowledge-base entry of the built-in AI responder.
+    KnowledgeId,
+);

@@ -1,0 +1,7 @@
+//! Switchboard's engine. `domain` holds pure state machines (no actix, no I/O);
+//! `engine` holds the actors that own live state; `ports` are the seams to the
+//! outside (store, clock, AI responder).
+
+pub mod clock;
+pub mod domain;
+pub mod ids;
