@@ -35,11 +35,16 @@ impl ManualClock {
 
     /// A fixed, arbitrary start: Monday 2026-11-16 10:00 UTC.
     pub fn at_default() -> Self {
-        Self::new(Utc.with_ymd_and_hms(2026, 11, 16, 10, 0, 0).single().unwrap_or_default())
+        Self::new(
+            Utc.with_ymd_and_hms(2026, 11, 16, 10, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        )
     }
 
     pub fn advance(&self, by: Duration) {
-        self.millis.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+        self.millis
+            .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
     }
 
     pub fn set(&self, to: DateTime<Utc>) {

@@ -4,4 +4,7 @@
 
 pub mod clock;
 pub mod domain;
+pub mod engine;
 pub mod ids;
+pub mod ports;
+pub mod wire_time;

@@ -1,0 +1,93 @@
+//! Who is asking. The server authenticates a token into a `Caller`; actors
+//! authorize with it, so every permission check lives beside the state it
+//! protects (invariant 8: a token sees and does only what its role allows).
+
+use crate::ids::{ProjectId, UserId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "agent" => Some(Role::Agent),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub user_id: UserId,
+    pub name: String,
+    pub avatar_url: Option<String>,
+    /// Active memberships, loaded when the token is checked.
+    pub memberships: HashMap<ProjectId, Role>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A widget visitor: may act on that visitor's conversations only.
+    Customer {
+        project_id: ProjectId,
+        visitor_id: String,
+    },
+    Staff(Arc<Staff>),
+    /// A server-side integration holding the project's secret key.
+    Bot {
+        project_id: ProjectId,
+    },
+    /// The engine itself (timers, AI turns).
+    System,
+}
+
+impl Caller {
+    pub fn role_in(&self, project: ProjectId) -> Option<Role> {
+        match self {
+            Caller::Staff(s) => s.memberships.get(&project).copied(),
+            _ => None,
+        }
+    }
+
+    pub fn is_staff_of(&self, project: ProjectId) -> bool {
+        self.role_in(project).is_some()
+    }
+
+    pub fn is_admin_of(&self, project: ProjectId) -> bool {
+        self.role_in(project) == Some(Role::Admin)
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Caller::Staff(s) => Some(s.user_id),
+            _ => None,
+        }
+    }
+
+    /// May see the conversation at all (customers: their own only).
+    pub fn can_view(&self, project: ProjectId, visitor_id: &str) -> bool {
+        match self {
+            Caller::Customer {
+                project_id,
+                visitor_id: v,
+            } => *project_id == project && v == visitor_id,
+            Caller::Staff(_) => self.is_staff_of(project),
+            Caller::Bot { project_id } => *project_id == project,
+            Caller::System => true,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The actors that own Switchboard's live state (DESIGN.md "Shape"): one
+//! ProjectActor per project (queue, ledger, assignment), one
+//! ConversationActor per live conversation (status, message log, AI turn),
+//! one AgentActor per staff user (their channel), a supervisor registry, and
+//! the group-commit writer through which all of them persist.
+
+pub mod agent;
+pub mod caller;
+pub mod conversation;
+pub mod error;
+pub mod events;
+pub mod project;
+pub mod supervisor;
+pub mod views;
+pub mod writer;
+
+pub use caller::{Caller, Role, Staff};
+pub use error::{EngineError, EngineResult};
+pub use supervisor::{ConversationRef, Engine, EngineConfig, ProjectHandle};

@@ -1,0 +1,141 @@
+//! Wire shapes of engine state, shared by events and the HTTP layer so a
+//! conversation looks the same whichever way it reaches a client.
+
+use crate::domain::conversation::ConversationStatus;
+use crate::ids::{ConversationId, CustomerId, ProjectId, UserId};
+use crate::ports::ConversationRecord;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AgentInfo {
+    pub id: UserId,
+    pub name: String,
+    pub avatar_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AiContext {
+    pub handoff_reason: Option<String>,
+    pub trigger_keyword: Option<String>,
+    pub ai_confidence_at_handoff: Option<f64>,
+    pub ai_messages_before_handoff: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationView {
+    pub id: ConversationId,
+    pub project_id: ProjectId,
+    pub status: ConversationStatus,
+    pub customer_id: Option<CustomerId>,
+    pub visitor_id: String,
+    pub customer_email: Option<String>,
+    pub customer_name: Option<String>,
+    pub assigned_agent_id: Option<UserId>,
+    pub handoff_reason: Option<String>,
+    #[serde(with = "crate::wire_time::option")]
+    pub handoff_triggered_at: Option<DateTime<Utc>>,
+    pub ai_confidence_at_handoff: Option<f64>,
+    pub trigger_keyword: Option<String>,
+    #[serde(with = "crate::wire_time::option")]
+    pub queue_entered_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::wire_time::option")]
+    pub claimed_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::wire_time::option")]
+    pub first_response_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::wire_time::option")]
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_by: Option<UserId>,
+    #[serde(with = "crate::wire_time::option")]
+    pub closed_at: Option<DateTime<Utc>>,
+    pub satisfaction_rating: Option<i32>,
+    pub satisfaction_feedback: Option<String>,
+    pub source: String,
+    pub metadata: Value,
+    pub tags: Vec<String>,
+    pub ai_context: AiContext,
+    #[serde(with = "crate::wire_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::wire_time")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(with = "crate::wire_time")]
+    pub last_message_at: DateTime<Utc>,
+    /// Only while waiting; computed, never stored (seed 003 5.4.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_position: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_wait_minutes: Option<Option<u32>>,
+    pub last_seq: i64,
+}
+
+impl ConversationView {
+    pub fn from_record(r: &ConversationRecord, last_seq: i64) -> Self {
+        ConversationView {
+            id: r.id,
+            project_id: r.project_id,
+            status: r.status,
+            customer_id: r.customer_id,
+            visitor_id: r.visitor_id.clone(),
+            customer_email: r.customer_email.clone(),
+            customer_name: r.customer_name.clone(),
+            assigned_agent_id: r.assigned_agent_id,
+            handoff_reason: r.handoff_reason.clone(),
+            handoff_triggered_at: r.handoff_triggered_at,
+            ai_confidence_at_handoff: r.ai_confidence_at_handoff,
+            trigger_keyword: r.trigger_keyword.clone(),
+            queue_entered_at: r.queue_entered_at,
+            claimed_at: r.claimed_at,
+            first_response_at: r.first_response_at,
+            resolved_at: r.resolved_at,
+            resolved_by: r.resolved_by,
+            closed_at: r.closed_at,
+            satisfaction_rating: r.satisfaction_rating,
+            satisfaction_feedback: r.satisfaction_feedback.clone(),
+            source: r.source.clone(),
+            metadata: r.metadata.clone(),
+            tags: r.tags.clone(),
+            ai_context: AiContext {
+                handoff_reason: r.handoff_reason.clone(),
+                trigger_keyword: r.trigger_keyword.clone(),
+                ai_confidence_at_handoff: r.ai_confidence_at_handoff,
+                ai_messages_before_handoff: r.ai_messages_before_handoff,
+            },
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_message_at: r.last_message_at,
+            queue_position: None,
+            estimated_wait_minutes: None,
+            last_seq,
+        }
+    }
+}
+
+/// The answer to a handoff request (seed 003 7.5, PROTOCOL.md section 3).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum HandoffOutcome {
+    AgentActive {
+        assigned_agent: AgentInfo,
+    },
+    Waiting {
+        queue_position: usize,
+        estimated_wait_minutes: Option<u32>,
+    },
+    Offline {
+        message: String,
+        business_hours: OfflineHours,
+    },
+    Unavailable {
+        reason: crate::domain::availability::UnavailableReason,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OfflineHours {
+    pub timezone: String,
+    /// RFC 3339 UTC of the next opening; null when no day is open.
+    pub next_available: Option<String>,
+    /// The same instant as the project's team reads it, e.g. "Monday 09:00".
+    pub next_available_local: Option<String>,
+}

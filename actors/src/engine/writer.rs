@@ -1,0 +1,106 @@
+//! The group-commit writer: the one path by which actors make state durable.
+//! Requests queue on a bounded channel; the writer takes everything waiting
+//! (up to a bound), commits it in one transaction, then answers each request
+//! in order. An actor acknowledges only after its answer arrives.
+
+use crate::ports::{Store, StoreError, StoreResult, WriteOp};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// How many requests may wait before senders are made to wait (backpressure).
+pub const WRITE_QUEUE_CAPACITY: usize = 8192;
+/// Most ops committed in one transaction.
+pub const MAX_BATCH_OPS: usize = 4096;
+
+struct WriteRequest {
+    ops: Vec<WriteOp>,
+    done: oneshot::Sender<StoreResult<()>>,
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<WriteRequest>,
+}
+
+impl Writer {
+    /// Start the writer loop on the current tokio runtime.
+    pub fn spawn(store: Arc<dyn Store>) -> Writer {
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE_CAPACITY);
+        tokio::spawn(run(store, rx));
+        Writer { tx }
+    }
+
+    /// Commit `ops` (in a group with whatever else is waiting); resolves once
+    /// they are durable or have failed.
+    pub fn write(
+        &self,
+        ops: Vec<WriteOp>,
+    ) -> impl std::future::Future<Output = StoreResult<()>> + 'static {
+        let tx = self.tx.clone();
+        async move {
+            let (done, rx) = oneshot::channel();
+            tx.send(WriteRequest { ops, done })
+                .await
+                .map_err(|_| StoreError::Backend("writer stopped".into()))?;
+            rx.await
+                .map_err(|_| StoreError::Backend("writer stopped".into()))?
+        }
+    }
+
+    /// Resolves once everything submitted before it is committed.
+    pub async fn flush(&self) -> StoreResult<()> {
+        self.write(Vec::new()).await
+    }
+}
+
+async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<WriteRequest>) {
+    let mut batch: Vec<WriteRequest> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut n_ops = first.ops.len();
+        batch.push(first);
+        while n_ops < MAX_BATCH_OPS {
+            match rx.try_recv() {
+                Ok(req) => {
+                    n_ops += req.ops.len();
+                    batch.push(req);
+                }
+                Err(_) => break,
+            }
+        }
+        commit_batch(&*store, &mut batch).await;
+    }
+}
+
+async fn commit_batch(store: &dyn Store, batch: &mut Vec<WriteRequest>) {
+    let ops: Vec<WriteOp> = batch.iter().flat_map(|r| r.ops.iter().cloned()).collect();
+    let result = if ops.is_empty() {
+        Ok(())
+    } else {
+        store.commit(ops).await
+    };
+    match result {
+        Ok(()) => {
+            for req in batch.drain(..) {
+                let _ = req.done.send(Ok(()));
+            }
+        }
+        Err(e) if batch.len() == 1 => {
+            tracing::warn!(error = %e, "write failed");
+            for req in batch.drain(..) {
+                let _ = req.done.send(Err(e.clone()));
+            }
+        }
+        Err(e) => {
+            // One bad request must not fail its neighbours: retry each alone.
+            tracing::warn!(error = %e, requests = batch.len(), "group commit failed; retrying singly");
+            for req in batch.drain(..) {
+                let r = if req.ops.is_empty() {
+                    Ok(())
+                } else {
+                    store.commit(req.ops).await
+                };
+                let _ = req.done.send(r);
+            }
+        }
+    }
+}
