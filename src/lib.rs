@@ -1,0 +1,15 @@
+//! Switchboard's server: configuration, the HTTP and WebSocket surface of
+//! PROTOCOL.md, authentication, the diesel store behind the engine's Store
+//! port, the built-in AI responder and demo data. The engine itself (domain,
+//! actors, ports) is the `switchboard-actors` crate.
+
+pub mod ai;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod ws;

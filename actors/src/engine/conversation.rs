@@ -12,6 +12,7 @@
 use super::agent::NotifyAgent;
 use super::caller::Caller;
 use super::error::{EngineError, EngineResult};
+use super::MAILBOX_CAPACITY;
 use super::events::{event_frame, Audience, Deliver, Subscriber, Subscribers};
 use super::project::{Enqueue, HandoffDecision, LeftQueue, Released, RequestHandoff, Reserve};
 use super::supervisor::{read_settings, Engine, ProjectHandle};
@@ -116,7 +117,7 @@ impl ConversationActor {
     }
 
     fn view(&self) -> ConversationView {
-        let mut v = ConversationView::from_record(&self.rec, self.durable_seq);
+        let mut v = ConversationView::from_record(&self.rec, Some(self.durable_seq));
         if self.rec.status == St::Waiting {
             if let Some((p, e)) = self.last_queue_position {
                 v.queue_position = Some(p);
@@ -615,7 +616,7 @@ impl Actor for ConversationActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {

@@ -17,3 +17,6 @@ pub mod writer;
 pub use caller::{Caller, Role, Staff};
 pub use error::{EngineError, EngineResult};
 pub use supervisor::{ConversationRef, Engine, EngineConfig, ProjectHandle};
+
+/// Requests an engine actor queues before senders wait (backpressure).
+pub const MAILBOX_CAPACITY: usize = 4096;

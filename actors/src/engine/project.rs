@@ -9,6 +9,7 @@
 
 use super::conversation::{Assign, QueuePositionChanged};
 use super::error::{EngineError, EngineResult};
+use super::MAILBOX_CAPACITY;
 use super::events::{event_frame, Subscriber, Subscribers};
 use super::supervisor::{Engine, SettingsCell};
 use super::views::{AgentInfo, HandoffOutcome, OfflineHours};
@@ -457,7 +458,7 @@ impl Actor for ProjectActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(usize::MAX);
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
         let interval = self.engine.config().tick_interval;
         ctx.run_interval(interval, |act, ctx| act.tick(ctx));
         self.refresh_handling(ctx);

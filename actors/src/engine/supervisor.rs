@@ -303,6 +303,13 @@ impl Engine {
         self.0.writer.flush().await.map_err(EngineError::from)
     }
 
+    /// Stop every actor thread (after `flush`).
+    pub fn shutdown(&self) {
+        for a in &self.0.arbiters {
+            a.stop();
+        }
+    }
+
     pub fn live_counts(&self) -> (usize, usize) {
         (
             lock(&self.0.projects).len(),

@@ -66,11 +66,13 @@ pub struct ConversationView {
     pub queue_position: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_wait_minutes: Option<Option<u32>>,
-    pub last_seq: i64,
+    /// The last durable message seq (absent in list items).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<i64>,
 }
 
 impl ConversationView {
-    pub fn from_record(r: &ConversationRecord, last_seq: i64) -> Self {
+    pub fn from_record(r: &ConversationRecord, last_seq: Option<i64>) -> Self {
         ConversationView {
             id: r.id,
             project_id: r.project_id,

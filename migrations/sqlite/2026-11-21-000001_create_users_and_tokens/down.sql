@@ -1,0 +1,4 @@
+DROP INDEX idx_auth_tokens_expires;
+DROP INDEX idx_auth_tokens_user;
+DROP TABLE auth_tokens;
+DROP TABLE users;

@@ -1,0 +1,242 @@
+//! Configuration from the environment (PROTOCOL.md section 0). Every
+//! variable that is wrong stops the start with one line naming it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/switchboard.db";
+pub const DEFAULT_TOKEN_TTL_HOURS: i64 = 12;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite file (created with its folder when missing).
+    Sqlite(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminBootstrap {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SWITCHBOARD_BIND`: where HTTP and WebSocket listen.
+    pub bind: SocketAddr,
+    /// `DATABASE_URL`.
+    pub database: DatabaseUrl,
+    /// `SWITCHBOARD_ADMIN_EMAIL` + `SWITCHBOARD_ADMIN_PASSWORD`: the first
+    /// admin, created only on an empty database.
+    pub admin: Option<AdminBootstrap>,
+    /// `SWITCHBOARD_TOKEN_TTL_HOURS`: how long staff tokens live.
+    pub token_ttl: chrono::Duration,
+    /// `--demo`: seed a demo project.
+    pub demo: bool,
+    /// HTTP worker threads (`SWITCHBOARD_WORKERS`, default: 2).
+    pub workers: usize,
+}
+
+/// One line naming the variable and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn err(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+pub fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
+    let var = "DATABASE_URL";
+    let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("sqlite:") {
+        rest
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(err(
+            var,
+            "PostgreSQL is not supported by this build yet; use sqlite://<path>",
+        ));
+    } else {
+        return Err(err(
+            var,
+            format!("unknown scheme in {url:?}; expected sqlite://<path>"),
+        ));
+    };
+    if path.is_empty() {
+        return Err(err(var, "the sqlite path is empty"));
+    }
+    Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+}
+
+impl Config {
+    /// Read the environment through `get` (std::env::var in production).
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        demo: bool,
+    ) -> Result<Config, ConfigError> {
+        let bind_s = get("SWITCHBOARD_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind = bind_s.parse::<SocketAddr>().map_err(|_| {
+            err(
+                "SWITCHBOARD_BIND",
+                format!("{bind_s:?} is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+        let db_s = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let database = parse_database_url(&db_s)?;
+        let admin = match (
+            get("SWITCHBOARD_ADMIN_EMAIL"),
+            get("SWITCHBOARD_ADMIN_PASSWORD"),
+        ) {
+            (None, None) => None,
+            (Some(email), Some(password)) => {
+                if !crate::http::validate::looks_like_email(&email) {
+                    return Err(err(
+                        "SWITCHBOARD_ADMIN_EMAIL",
+                        format!("{email:?} is not an email address"),
+                    ));
+                }
+                if password.chars().count() < 8 {
+                    return Err(err(
+                        "SWITCHBOARD_ADMIN_PASSWORD",
+                        "must be at least 8 characters",
+                    ));
+                }
+                Some(AdminBootstrap {
+                    email: email.trim().to_lowercase(),
+                    password,
+                })
+            }
+            (Some(_), None) => {
+                return Err(err(
+                    "SWITCHBOARD_ADMIN_PASSWORD",
+                    "must be set when SWITCHBOARD_ADMIN_EMAIL is",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "SWITCHBOARD_ADMIN_EMAIL",
+                    "must be set when SWITCHBOARD_ADMIN_PASSWORD is",
+                ))
+            }
+        };
+        let ttl_hours = match get("SWITCHBOARD_TOKEN_TTL_HOURS") {
+            None => DEFAULT_TOKEN_TTL_HOURS,
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .filter(|h| (1..=24 * 365).contains(h))
+                .ok_or_else(|| {
+                    err(
+                        "SWITCHBOARD_TOKEN_TTL_HOURS",
+                        format!("{s:?} is not a number of hours from 1 to 8760"),
+                    )
+                })?,
+        };
+        let workers = match get("SWITCHBOARD_WORKERS") {
+            None => 2,
+            Some(s) => s
+                .parse::<usize>()
+                .ok()
+                .filter(|w| (1..=256).contains(w))
+                .ok_or_else(|| {
+                    err(
+                        "SWITCHBOARD_WORKERS",
+                        format!("{s:?} is not a number from 1 to 256"),
+                    )
+                })?,
+        };
+        Ok(Config {
+            bind,
+            database,
+            admin,
+            token_ttl: chrono::Duration::hours(ttl_hours),
+            demo,
+            workers,
+        })
+    }
+
+    pub fn from_env(demo: bool) -> Result<Config, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()), demo)
+    }
+
+    /// Loopback on a free port, the given SQLite file, a known first admin.
+    pub fn for_tests(db: PathBuf) -> Config {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database: DatabaseUrl::Sqlite(db),
+            admin: Some(AdminBootstrap {
+                email: "admin@example.com".into(),
+                password: "admin-password-1".into(),
+            }),
+            token_ttl: chrono::Duration::hours(DEFAULT_TOKEN_TTL_HOURS),
+            demo: false,
+            workers: 2,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned(), false)
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            c.database,
+            DatabaseUrl::Sqlite(PathBuf::from("data/switchboard.db"))
+        );
+        assert!(c.admin.is_none());
+        assert_eq!(c.token_ttl, chrono::Duration::hours(12));
+    }
+
+    #[test]
+    fn each_bad_variable_is_named() {
+        let e = cfg(&[("SWITCHBOARD_BIND", "nowhere")]).unwrap_err();
+        assert_eq!(e.variable, "SWITCHBOARD_BIND");
+        let e = cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(e.variable, "DATABASE_URL");
+        assert!(e.to_string().starts_with("DATABASE_URL: unknown scheme"));
+        let e = cfg(&[("SWITCHBOARD_ADMIN_EMAIL", "a@b.co")]).unwrap_err();
+        assert_eq!(e.variable, "SWITCHBOARD_ADMIN_PASSWORD");
+        let e = cfg(&[
+            ("SWITCHBOARD_ADMIN_EMAIL", "a@b.co"),
+            ("SWITCHBOARD_ADMIN_PASSWORD", "short"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "SWITCHBOARD_ADMIN_PASSWORD");
+        let e = cfg(&[("SWITCHBOARD_TOKEN_TTL_HOURS", "0")]).unwrap_err();
+        assert_eq!(e.variable, "SWITCHBOARD_TOKEN_TTL_HOURS");
+    }
+
+    #[test]
+    fn sqlite_urls() {
+        assert_eq!(
+            parse_database_url("sqlite:///tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(
+            parse_database_url("sqlite:rel.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("rel.db"))
+        );
+        assert!(parse_database_url("sqlite://").is_err());
+    }
+}

@@ -1,0 +1,107 @@
+//! Agents: the team list with live capacity, per-agent limits, status and
+//! heartbeats (seed 003 5.3, 7.4). The project actor owns all of it.
+
+use crate::auth::StaffAuth;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use switchboard_actors::domain::agents::AgentStatus;
+use switchboard_actors::engine::project::{Heartbeat, ListAgents, SetAgentMax, SetAgentStatus};
+use switchboard_actors::ids::{ProjectId, UserId};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/projects/{id}/agents", web::get().to(list))
+        .route("/api/projects/{id}/agents/{user_id}", web::patch().to(patch))
+        .route("/api/agent/status", web::put().to(status))
+        .route("/api/agent/heartbeat", web::post().to(heartbeat));
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+) -> ApiResult<HttpResponse> {
+    auth.member_of(*id)?;
+    let project = state.engine.project(*id).await?;
+    let agents = project.addr.send(ListAgents).await?;
+    Ok(HttpResponse::Ok().json(agents))
+}
+
+#[derive(Deserialize)]
+struct Patch {
+    max_concurrent_chats: u32,
+}
+
+async fn patch(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    path: web::Path<(ProjectId, UserId)>,
+    body: web::Json<Patch>,
+) -> ApiResult<HttpResponse> {
+    let (project, user) = path.into_inner();
+    auth.admin_of(project)?;
+    let handle = state.engine.project(project).await?;
+    let view = handle
+        .addr
+        .send(SetAgentMax {
+            user_id: user,
+            max_concurrent_chats: body.max_concurrent_chats,
+        })
+        .await??;
+    state
+        .db
+        .set_agent_max(project, user, body.max_concurrent_chats)
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize)]
+pub struct StatusBody {
+    pub project_id: ProjectId,
+    pub status: String,
+}
+
+pub fn parse_status(s: &str) -> ApiResult<AgentStatus> {
+    AgentStatus::parse(s)
+        .ok_or_else(|| ApiError::field("status", "must be \"online\", \"away\" or \"offline\""))
+}
+
+async fn status(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    body: web::Json<StatusBody>,
+) -> ApiResult<HttpResponse> {
+    auth.agent_of(body.project_id)?;
+    let status = parse_status(&body.status)?;
+    let handle = state.engine.project(body.project_id).await?;
+    let view = handle
+        .addr
+        .send(SetAgentStatus {
+            user_id: auth.1.user_id,
+            status,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize)]
+struct HeartbeatBody {
+    project_id: ProjectId,
+}
+
+async fn heartbeat(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    body: web::Json<HeartbeatBody>,
+) -> ApiResult<HttpResponse> {
+    auth.agent_of(body.project_id)?;
+    let handle = state.engine.project(body.project_id).await?;
+    handle
+        .addr
+        .send(Heartbeat {
+            user_id: auth.1.user_id,
+        })
+        .await??;
+    Ok(HttpResponse::NoContent().finish())
+}

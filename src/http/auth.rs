@@ -1,0 +1,176 @@
+//! Login, logout, who-am-I and accepting an invitation.
+
+use crate::auth::{self as a, Auth, StaffAuth};
+use crate::error::{ApiError, ApiResult};
+use crate::http::validate;
+use crate::state::AppState;
+use crate::store::{MemberRole, TokenKind, TokenRow, UserRow};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_actors::domain::agents::AgentStatus;
+use switchboard_actors::ids::UserId;
+use switchboard_actors::ports::AgentRecord;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/auth/login", web::post().to(login))
+        .route("/api/auth/logout", web::post().to(logout))
+        .route("/api/auth/me", web::get().to(me))
+        .route("/api/invitations/accept", web::post().to(accept));
+}
+
+pub fn user_json(u: &UserRow) -> Value {
+    json!({ "id": u.id, "email": u.email, "name": u.name, "avatar_url": u.avatar_url })
+}
+
+/// Mint a staff token for `user`.
+pub async fn issue_staff_token(state: &AppState, user: UserId) -> ApiResult<String> {
+    let token = a::new_token(a::STAFF_PREFIX);
+    let now = state.now();
+    state
+        .db
+        .insert_token(&TokenRow {
+            token_hash: a::hash_token(&token),
+            kind: TokenKind::Staff,
+            user_id: Some(user),
+            project_id: None,
+            visitor_id: None,
+            customer_id: None,
+            expires_at: now + state.token_ttl,
+            created_at: now,
+        })
+        .await?;
+    Ok(token)
+}
+
+#[derive(Deserialize)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> ApiResult<HttpResponse> {
+    let failed = || ApiError::unauthorized("wrong email or password");
+    let user = state
+        .db
+        .user_by_email(&body.email.trim().to_lowercase())
+        .await?;
+    // Verify against a hash even for an unknown email, so timing says nothing.
+    let (hash, user) = match user {
+        Some(u) => (u.password_hash.clone(), Some(u)),
+        None => (DUMMY_HASH.to_string(), None),
+    };
+    let ok = a::verify_password(body.password.clone(), hash).await;
+    let user = match (ok, user) {
+        (true, Some(u)) => u,
+        _ => return Err(failed()),
+    };
+    let token = issue_staff_token(&state, user.id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "token": token, "user": user_json(&user) })))
+}
+
+/// An argon2id hash of a random password nobody knows.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0w0Q0b7l0f3H8cK3Jq8m3b3dXJ0b2Q2n5m1k0e3mZy4";
+
+async fn logout(state: web::Data<AppState>, req: HttpRequest, _auth: Auth) -> ApiResult<HttpResponse> {
+    if let Some(t) = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|s| s.strip_prefix("Bearer "))
+    {
+        state.db.delete_token(&a::hash_token(t.trim())).await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn me(state: web::Data<AppState>, auth: StaffAuth) -> ApiResult<HttpResponse> {
+    let user = state
+        .db
+        .user_by_id(auth.1.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    let projects: Vec<Value> = state
+        .db
+        .projects_of_user(user.id)
+        .await?
+        .into_iter()
+        .map(|(p, role)| json!({ "id": p.id, "name": p.name, "public_key": p.public_key, "role": role.as_str() }))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "user": user_json(&user), "projects": projects })))
+}
+
+#[derive(Deserialize)]
+struct Accept {
+    token: String,
+    password: String,
+    name: Option<String>,
+}
+
+async fn accept(state: web::Data<AppState>, body: web::Json<Accept>) -> ApiResult<HttpResponse> {
+    let member = state
+        .db
+        .member_by_invite_hash(&a::hash_token(body.token.trim()))
+        .await?
+        .ok_or_else(|| ApiError::not_found("invitation not found or already used"))?;
+    validate::password("password", &body.password)?;
+    let now = state.now();
+    let existing = state.db.user_by_email(&member.email).await?;
+    let (user, create) = match existing {
+        Some(u) => {
+            if !a::verify_password(body.password.clone(), u.password_hash.clone()).await {
+                return Err(ApiError::unauthorized(
+                    "this email already has an account: give its password to join",
+                ));
+            }
+            (u, false)
+        }
+        None => {
+            let name = match body.name.as_deref().or(member.name.as_deref()) {
+                Some(n) => validate::text("name", n, 1, 100)?,
+                None => member.email.clone(),
+            };
+            let hash = a::hash_password(body.password.clone()).await?;
+            (
+                UserRow {
+                    id: UserId::new(),
+                    email: member.email.clone(),
+                    name,
+                    password_hash: hash,
+                    avatar_url: None,
+                    created_at: now,
+                    updated_at: now,
+                },
+                true,
+            )
+        }
+    };
+    let agent = (member.role == MemberRole::Agent).then(|| AgentRecord {
+        project_id: member.project_id,
+        user_id: user.id,
+        name: user.name.clone(),
+        avatar_url: user.avatar_url.clone(),
+        status: AgentStatus::Offline,
+        max_concurrent_chats: member.max_concurrent_chats,
+        current_chat_count: 0,
+        last_seen_at: now,
+        last_assigned_at: None,
+        status_changed_at: now,
+        auto_offline_enabled: true,
+        auto_offline_minutes: 30,
+    });
+    state
+        .db
+        .accept_invite(member.id, &user, create, agent.as_ref(), now)
+        .await?;
+    if let Some(record) = agent {
+        let project = state.engine.project(member.project_id).await?;
+        project
+            .addr
+            .send(switchboard_actors::engine::project::AgentJoined { record })
+            .await?;
+    }
+    let token = issue_staff_token(&state, user.id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "token": token, "user": user_json(&user) })))
+}

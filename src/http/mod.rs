@@ -1,0 +1,68 @@
+//! HTTP routes by area (PROTOCOL.md section 3). Handlers parse and
+//! authenticate, then ask the engine's actors or the store; they hold no
+//! state of their own.
+
+pub mod agents;
+pub mod auth;
+pub mod conversations;
+pub mod projects;
+pub mod validate;
+pub mod widget;
+
+use crate::error::ApiError;
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+/// Largest JSON body accepted anywhere (messages are far smaller).
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::too_large(format!("the body is larger than {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::bad_request("expected Content-Type: application/json")
+        }
+        JsonPayloadError::Deserialize(e) => ApiError::bad_request(format!("invalid JSON: {e}")),
+        other => ApiError::bad_request(format!("invalid body: {other}")),
+    };
+    api.into()
+}
+
+fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request(format!("invalid query string: {err}")).into()
+}
+
+fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::not_found(format!("no such resource ({err})")).into()
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(json!({"error": "NOT_FOUND", "message": "no such endpoint"}))
+}
+
+async fn healthz(state: web::Data<crate::state::AppState>) -> Result<HttpResponse, ApiError> {
+    state.db.ping().await?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(MAX_JSON_BYTES)
+            .content_type_required(false)
+            .error_handler(json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .app_data(web::PathConfig::default().error_handler(path_error))
+    .route("/healthz", web::get().to(healthz))
+    .configure(auth::routes)
+    .configure(projects::routes)
+    .configure(agents::routes)
+    .configure(widget::routes)
+    .configure(conversations::routes)
+    .route("/ws", web::get().to(crate::ws::connect))
+    .default_service(web::route().to(not_found));
+}

@@ -1,0 +1,287 @@
+//! Projects, members and invitations, handoff settings and the built-in
+//! responder's knowledge base.
+
+use crate::auth::{self as a, StaffAuth};
+use crate::error::{ApiError, ApiResult};
+use crate::http::validate;
+use crate::state::AppState;
+use crate::store::{KnowledgeRow, MemberRole, MemberRow, MemberStatus, ProjectRow};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_actors::domain::settings::HandoffSettings;
+use switchboard_actors::engine::project::{GetSettings, UpdateSettings};
+use switchboard_actors::ids::{KnowledgeId, ProjectId};
+use switchboard_actors::wire_time;
+use uuid::Uuid;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/projects", web::post().to(create))
+        .route("/api/projects", web::get().to(list))
+        .route("/api/projects/{id}", web::get().to(get))
+        .route("/api/projects/{id}/members", web::post().to(invite))
+        .route("/api/projects/{id}/members", web::get().to(members))
+        .route("/api/projects/{id}/handoff-settings", web::get().to(get_settings))
+        .route("/api/projects/{id}/handoff-settings", web::put().to(put_settings))
+        .route("/api/projects/{id}/knowledge", web::get().to(knowledge))
+        .route("/api/projects/{id}/knowledge", web::post().to(add_knowledge))
+        .route(
+            "/api/projects/{id}/knowledge/{entry_id}",
+            web::delete().to(delete_knowledge),
+        );
+}
+
+fn project_json(p: &ProjectRow) -> Value {
+    json!({
+        "id": p.id, "name": p.name, "public_key": p.public_key,
+        "allowed_origins": p.allowed_origins,
+        "created_at": wire_time::format(&p.created_at),
+    })
+}
+
+fn member_json(m: &MemberRow) -> Value {
+    json!({
+        "id": m.id, "project_id": m.project_id, "user_id": m.user_id, "email": m.email,
+        "name": m.name, "role": m.role.as_str(), "status": m.status.as_str(),
+        "max_concurrent_chats": m.max_concurrent_chats,
+        "invited_at": wire_time::format(&m.invited_at),
+        "accepted_at": m.accepted_at.as_ref().map(wire_time::format),
+    })
+}
+
+#[derive(Deserialize)]
+struct CreateProject {
+    name: String,
+}
+
+/// Create a project; the caller becomes its admin. The secret key is shown
+/// only in this answer.
+pub async fn create_project(
+    state: &AppState,
+    owner: &crate::store::UserRow,
+    name: &str,
+) -> ApiResult<(ProjectRow, String)> {
+    let name = validate::text("name", name, 1, 100)?;
+    let now = state.now();
+    let secret = a::new_token(a::SECRET_KEY_PREFIX);
+    let project = ProjectRow {
+        id: ProjectId::new(),
+        name,
+        public_key: a::new_token(a::PUBLIC_KEY_PREFIX),
+        secret_key_hash: a::hash_token(&secret),
+        allowed_origins: Vec::new(),
+        owner_id: owner.id,
+        created_at: now,
+        updated_at: now,
+    };
+    state
+        .db
+        .create_project(&project, &HandoffSettings::default(), &owner.email, &owner.name)
+        .await?;
+    state.engine.project(project.id).await?;
+    Ok((project, secret))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    body: web::Json<CreateProject>,
+) -> ApiResult<HttpResponse> {
+    let owner = state
+        .db
+        .user_by_id(auth.1.user_id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    let (project, secret) = create_project(&state, &owner, &body.name).await?;
+    let mut body = project_json(&project);
+    body["secret_key"] = json!(secret);
+    Ok(HttpResponse::Created().json(body))
+}
+
+async fn list(state: web::Data<AppState>, auth: StaffAuth) -> ApiResult<HttpResponse> {
+    let items: Vec<Value> = state
+        .db
+        .projects_of_user(auth.1.user_id)
+        .await?
+        .iter()
+        .map(|(p, role)| {
+            let mut j = project_json(p);
+            j["role"] = json!(role.as_str());
+            j
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+) -> ApiResult<HttpResponse> {
+    let role = auth.member_of(*id)?;
+    let p = state
+        .db
+        .project(*id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project not found"))?;
+    let mut j = project_json(&p);
+    j["role"] = json!(role.as_str());
+    Ok(HttpResponse::Ok().json(j))
+}
+
+#[derive(Deserialize)]
+struct Invite {
+    email: String,
+    name: Option<String>,
+    role: String,
+    max_concurrent_chats: Option<u32>,
+}
+
+async fn invite(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+    body: web::Json<Invite>,
+) -> ApiResult<HttpResponse> {
+    let project = *id;
+    auth.admin_of(project)?;
+    let email = validate::email("email", &body.email)?;
+    let role = MemberRole::parse(&body.role)
+        .ok_or_else(|| ApiError::field("role", "must be \"agent\" or \"admin\""))?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| validate::text("name", n, 1, 100))
+        .transpose()?;
+    let settings = project_settings(&state, project).await?;
+    let max = body
+        .max_concurrent_chats
+        .unwrap_or(settings.default_max_concurrent_chats);
+    if !(1..=50).contains(&max) {
+        return Err(ApiError::field("max_concurrent_chats", "must be between 1 and 50"));
+    }
+    let token = a::new_token(a::INVITE_PREFIX);
+    let now = state.now();
+    let member = MemberRow {
+        id: Uuid::new_v4(),
+        project_id: project,
+        user_id: None,
+        email,
+        name,
+        role,
+        status: MemberStatus::Pending,
+        invited_by: auth.1.user_id,
+        invited_at: now,
+        accepted_at: None,
+        invite_token_hash: Some(a::hash_token(&token)),
+        max_concurrent_chats: max,
+        created_at: now,
+        updated_at: now,
+    };
+    match state.db.insert_member(&member).await {
+        Ok(()) => {}
+        Err(switchboard_actors::ports::StoreError::Conflict(_)) => {
+            return Err(ApiError::field("email", "is already a member or invited"))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(HttpResponse::Created().json(json!({ "member": member_json(&member), "invite_token": token })))
+}
+
+async fn members(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+) -> ApiResult<HttpResponse> {
+    auth.admin_of(*id)?;
+    let items: Vec<Value> = state.db.members(*id).await?.iter().map(member_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
+}
+
+pub async fn project_settings(
+    state: &AppState,
+    project: ProjectId,
+) -> ApiResult<std::sync::Arc<HandoffSettings>> {
+    let handle = state.engine.project(project).await?;
+    Ok(handle.addr.send(GetSettings).await?)
+}
+
+async fn get_settings(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+) -> ApiResult<HttpResponse> {
+    auth.member_of(*id)?;
+    let s = project_settings(&state, *id).await?;
+    Ok(HttpResponse::Ok().json(&*s))
+}
+
+async fn put_settings(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+    body: web::Json<Value>,
+) -> ApiResult<HttpResponse> {
+    auth.admin_of(*id)?;
+    let settings: HandoffSettings = serde_json::from_value(body.into_inner())
+        .map_err(|e| ApiError::bad_request(format!("invalid settings: {e}")))?;
+    let handle = state.engine.project(*id).await?;
+    let saved = handle.addr.send(UpdateSettings { settings }).await??;
+    Ok(HttpResponse::Ok().json(&*saved))
+}
+
+fn knowledge_json(k: &KnowledgeRow) -> Value {
+    json!({
+        "id": k.id, "project_id": k.project_id, "question": k.question, "answer": k.answer,
+        "created_at": wire_time::format(&k.created_at),
+    })
+}
+
+async fn knowledge(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+) -> ApiResult<HttpResponse> {
+    auth.member_of(*id)?;
+    let items: Vec<Value> = state.db.knowledge(*id).await?.iter().map(knowledge_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
+}
+
+#[derive(Deserialize)]
+struct NewKnowledge {
+    question: String,
+    answer: String,
+}
+
+async fn add_knowledge(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+    body: web::Json<NewKnowledge>,
+) -> ApiResult<HttpResponse> {
+    auth.admin_of(*id)?;
+    let entry = KnowledgeRow {
+        id: KnowledgeId::new(),
+        project_id: *id,
+        question: validate::text("question", &body.question, 1, 1000)?,
+        answer: validate::text("answer", &body.answer, 1, 10_000)?,
+        created_at: state.now(),
+    };
+    state.db.insert_knowledge(&entry).await?;
+    state.ai.invalidate(*id);
+    Ok(HttpResponse::Created().json(knowledge_json(&entry)))
+}
+
+async fn delete_knowledge(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    path: web::Path<(ProjectId, KnowledgeId)>,
+) -> ApiResult<HttpResponse> {
+    let (project, entry) = path.into_inner();
+    auth.admin_of(project)?;
+    if !state.db.delete_knowledge(project, entry).await? {
+        return Err(ApiError::not_found("knowledge entry not found"));
+    }
+    state.ai.invalidate(project);
+    Ok(HttpResponse::NoContent().finish())
+}

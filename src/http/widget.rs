@@ -1,0 +1,141 @@
+//! The widget's own endpoints, authenticated by the project's public key:
+//! availability (seed 003 5.10.2) and starting a conversation.
+
+use crate::auth::{self as a, ProjectKey};
+use crate::error::{ApiError, ApiResult};
+use crate::http::validate;
+use crate::state::AppState;
+use crate::store::{CustomerContext, TokenKind, TokenRow};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_actors::domain::conversation::ConversationStatus;
+use switchboard_actors::engine::conversation::GetConversation;
+use switchboard_actors::engine::project::GetAvailability;
+use switchboard_actors::engine::Caller;
+use switchboard_actors::ids::ConversationId;
+use switchboard_actors::ports::ConversationRecord;
+
+pub const SOURCES: &[&str] = &["widget", "playground", "mcp", "api", "voice"];
+/// Largest `metadata` object a conversation may carry, serialized.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/widget/availability", web::get().to(availability))
+        .route("/api/widget/conversations", web::post().to(create));
+}
+
+async fn availability(state: web::Data<AppState>, key: ProjectKey) -> ApiResult<HttpResponse> {
+    let project = state.engine.project(key.0.id).await?;
+    let a = project.addr.send(GetAvailability).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "available": a.available,
+        "reason": a.reason,
+        "show_button": a.show_button,
+        "show_offline_form": a.show_offline_form,
+    })))
+}
+
+#[derive(Deserialize)]
+struct NewConversation {
+    visitor_id: String,
+    source: Option<String>,
+    metadata: Option<Value>,
+}
+
+fn context_of(metadata: &Value) -> CustomerContext {
+    let s = |k: &str| {
+        metadata
+            .get(k)
+            .and_then(Value::as_str)
+            .map(|v| v.chars().take(500).collect::<String>())
+    };
+    CustomerContext {
+        browser: s("browser"),
+        device: s("device"),
+        os: s("os"),
+        page_url: s("page_url"),
+        referrer: s("referrer"),
+        timezone: s("timezone"),
+        language: s("language"),
+    }
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    key: ProjectKey,
+    body: web::Json<NewConversation>,
+) -> ApiResult<HttpResponse> {
+    let project = key.0;
+    let body = body.into_inner();
+    let visitor_id = validate::text("visitor_id", &body.visitor_id, 1, 200)?;
+    let source = body.source.unwrap_or_else(|| "widget".into());
+    if !SOURCES.contains(&source.as_str()) {
+        return Err(ApiError::field(
+            "source",
+            "must be one of widget, playground, mcp, api, voice",
+        ));
+    }
+    let metadata = body.metadata.unwrap_or_else(|| json!({}));
+    if !metadata.is_object() {
+        return Err(ApiError::field("metadata", "must be an object"));
+    }
+    if metadata.to_string().len() > MAX_METADATA_BYTES {
+        return Err(ApiError::too_large("metadata is larger than 16 KiB"));
+    }
+    let now = state.now();
+    let customer = state
+        .db
+        .touch_customer(project.id, &visitor_id, now, &context_of(&metadata))
+        .await?;
+    let rec = ConversationRecord {
+        id: ConversationId::new(),
+        project_id: project.id,
+        customer_id: Some(customer.id),
+        visitor_id: visitor_id.clone(),
+        customer_email: customer.email.clone(),
+        customer_name: customer.name.clone(),
+        status: ConversationStatus::AiActive,
+        assigned_agent_id: None,
+        handoff_reason: None,
+        handoff_triggered_at: None,
+        ai_confidence_at_handoff: None,
+        trigger_keyword: None,
+        ai_messages_before_handoff: 0,
+        queue_entered_at: None,
+        claimed_at: None,
+        first_response_at: None,
+        resolved_at: None,
+        resolved_by: None,
+        closed_at: None,
+        satisfaction_rating: None,
+        satisfaction_feedback: None,
+        source,
+        metadata,
+        tags: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        last_message_at: now,
+    };
+    let caller = Caller::Customer {
+        project_id: project.id,
+        visitor_id: visitor_id.clone(),
+    };
+    let addr = state.engine.create_conversation(rec).await?;
+    let view = addr.send(GetConversation { caller }).await??;
+    let token = a::new_token(a::CUSTOMER_PREFIX);
+    state
+        .db
+        .insert_token(&TokenRow {
+            token_hash: a::hash_token(&token),
+            kind: TokenKind::Customer,
+            user_id: None,
+            project_id: Some(project.id),
+            visitor_id: Some(visitor_id),
+            customer_id: Some(customer.id),
+            expires_at: now + chrono::Duration::days(a::CUSTOMER_TOKEN_DAYS),
+            created_at: now,
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(json!({ "conversation": view, "customer_token": token })))
+}

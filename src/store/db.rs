@@ -1,0 +1,513 @@
+//! [`Db`]: the store's handle. Owns opening a database (folders,
+//! migrations, the pool, the writer connection) and the operations the
+//! server's HTTP side needs (users, tokens, projects, members, knowledge,
+//! customers, the conversation list). Each operation converts records to
+//! rows, runs query functions on a pooled connection, and converts back.
+//! The engine's port is implemented in `port.rs`.
+
+use super::conn::{DbConn, DbManager, Target, SQLITE_PRAGMAS};
+use super::queries as q;
+use super::records::{
+    ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,
+    MemberStatus, ProjectRow, TokenRow, UserRow,
+};
+use super::rows::{
+    convert_all, json_text, ts, DbAgent, DbCustomer, DbKnowledge, DbMember, DbProject,
+    DbSettings, DbToken, DbUser,
+};
+use chrono::{DateTime, Utc};
+use diesel::{Connection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_actors::domain::settings::HandoffSettings;
+use switchboard_actors::ids::{CustomerId, KnowledgeId, ProjectId, UserId};
+use switchboard_actors::ports::{AgentRecord, ConversationRecord, StoreError, StoreResult};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+/// The SQLite schema, compiled in.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Connections in the read/HTTP pool. SQLite in WAL mode serves readers
+/// concurrently; writers queue on the file lock (busy_timeout).
+const POOL_SIZE: u32 = 8;
+/// How long a caller waits for a pooled connection.
+const POOL_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub type Pool = bb8::Pool<DbManager>;
+type Pooled<'a> = bb8::PooledConnection<'a, DbManager>;
+
+/// The store. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    target: Target,
+    /// Reads and the HTTP side's writes.
+    pool: Pool,
+    /// The engine's group-commit writer's own connection (see `commit`).
+    writer: Mutex<DbConn>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the SQLite database at `path`: creates
+    /// the parent folder, applies pending migrations on a plain sync
+    /// connection, then opens the pool and the writer connection.
+    pub async fn open_sqlite(path: &Path) -> StoreResult<Db> {
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| StoreError::Backend(format!("database path is not UTF-8: {path:?}")))?
+            .to_string();
+        let for_migrations = path.to_path_buf();
+        tokio::task::spawn_blocking(move || migrate_sqlite(&for_migrations))
+            .await
+            .map_err(|e| StoreError::Backend(format!("migration task: {e}")))??;
+
+        let target = Target::Sqlite { path: path_str };
+        let pool = bb8::Pool::builder()
+            .max_size(POOL_SIZE)
+            .connection_timeout(POOL_TIMEOUT)
+            .build(DbManager {
+                target: target.clone(),
+            })
+            .await?;
+        let writer = DbConn::establish(&target).await?;
+        let db = Db {
+            inner: Arc::new(Inner {
+                target,
+                pool,
+                writer: Mutex::new(writer),
+            }),
+        };
+        db.ping().await?;
+        Ok(db)
+    }
+
+    /// A connection from the pool.
+    pub(super) async fn conn(&self) -> StoreResult<Pooled<'_>> {
+        self.inner.pool.get().await.map_err(|e| match e {
+            bb8::RunError::User(e) => e,
+            bb8::RunError::TimedOut => {
+                StoreError::Backend("timed out waiting for a database connection".into())
+            }
+        })
+    }
+
+    /// The writer connection, reopened first if a cancelled commit left it
+    /// inside a transaction.
+    pub(super) async fn writer(&self) -> StoreResult<tokio::sync::MutexGuard<'_, DbConn>> {
+        let mut guard = self.inner.writer.lock().await;
+        if guard.is_broken() {
+            tracing::warn!("writer connection was left in a transaction; reopening it");
+            *guard = DbConn::establish(&self.inner.target).await?;
+        }
+        Ok(guard)
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.conn().await?.ping().await
+    }
+
+    // ------------------------------------------------------------ users and tokens
+
+    pub async fn count_users(&self) -> StoreResult<i64> {
+        q::count_users(&mut *self.conn().await?).await
+    }
+
+    /// `Conflict` when the email is taken.
+    pub async fn insert_user(&self, u: &UserRow) -> StoreResult<()> {
+        q::insert_user(&mut *self.conn().await?, &DbUser::from(u)).await
+    }
+
+    /// Case-insensitive: emails are stored lowercase.
+    pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRow>> {
+        let email = email.to_lowercase();
+        q::user_by_email(&mut *self.conn().await?, &email)
+            .await?
+            .map(UserRow::try_from)
+            .transpose()
+    }
+
+    pub async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRow>> {
+        q::user_by_id(&mut *self.conn().await?, &id.to_string())
+            .await?
+            .map(UserRow::try_from)
+            .transpose()
+    }
+
+    pub async fn insert_token(&self, t: &TokenRow) -> StoreResult<()> {
+        q::insert_token(&mut *self.conn().await?, &DbToken::from(t)).await
+    }
+
+    /// The token with this hash, expired or not (the caller checks
+    /// `expires_at`).
+    pub async fn token(&self, hash: &str) -> StoreResult<Option<TokenRow>> {
+        q::token(&mut *self.conn().await?, hash)
+            .await?
+            .map(TokenRow::try_from)
+            .transpose()
+    }
+
+    /// Deleting a token that does not exist is not an error.
+    pub async fn delete_token(&self, hash: &str) -> StoreResult<()> {
+        q::delete_token(&mut *self.conn().await?, hash).await
+    }
+
+    // ------------------------------------------------------------ projects
+
+    /// In one transaction: the project, its settings row, and its owner as
+    /// an active admin member (limit from the settings' default).
+    pub async fn create_project(
+        &self,
+        p: &ProjectRow,
+        settings: &HandoffSettings,
+        owner_email: &str,
+        owner_name: &str,
+    ) -> StoreResult<()> {
+        let project = DbProject::from_row(p)?;
+        let settings_row = DbSettings::new(p.id, settings, p.created_at)?;
+        let owner = DbMember::from_row(&MemberRow {
+            id: Uuid::new_v4(),
+            project_id: p.id,
+            user_id: Some(p.owner_id),
+            email: owner_email.to_string(),
+            name: Some(owner_name.to_string()),
+            role: MemberRole::Admin,
+            status: MemberStatus::Active,
+            invited_by: p.owner_id,
+            invited_at: p.created_at,
+            accepted_at: Some(p.created_at),
+            invite_token_hash: None,
+            max_concurrent_chats: settings.default_max_concurrent_chats,
+            created_at: p.created_at,
+            updated_at: p.created_at,
+        })?;
+        self.conn()
+            .await?
+            .transaction(async move |c| {
+                q::insert_project(c, &project).await?;
+                q::upsert_settings(c, &settings_row).await?;
+                q::insert_member(c, &owner).await
+            })
+            .await
+    }
+
+    pub async fn project(&self, id: ProjectId) -> StoreResult<Option<ProjectRow>> {
+        q::project(&mut *self.conn().await?, &id.to_string())
+            .await?
+            .map(ProjectRow::try_from)
+            .transpose()
+    }
+
+    pub async fn project_by_public_key(&self, key: &str) -> StoreResult<Option<ProjectRow>> {
+        q::project_by_public_key(&mut *self.conn().await?, key)
+            .await?
+            .map(ProjectRow::try_from)
+            .transpose()
+    }
+
+    pub async fn project_by_secret_hash(&self, hash: &str) -> StoreResult<Option<ProjectRow>> {
+        q::project_by_secret_hash(&mut *self.conn().await?, hash)
+            .await?
+            .map(ProjectRow::try_from)
+            .transpose()
+    }
+
+    /// The projects where `user` is an active member, with the member's
+    /// role name (`MemberRole::as_str`), oldest project first.
+    pub async fn projects_of_user(&self, user: UserId) -> StoreResult<Vec<(ProjectRow, String)>> {
+        q::projects_of_user(&mut *self.conn().await?, &user.to_string())
+            .await?
+            .into_iter()
+            .map(|(p, role)| Ok((ProjectRow::try_from(p)?, role)))
+            .collect()
+    }
+
+    // ------------------------------------------------------------ members
+
+    /// The active membership of `user` in `project`.
+    pub async fn membership(
+        &self,
+        project: ProjectId,
+        user: UserId,
+    ) -> StoreResult<Option<MemberRow>> {
+        q::membership(
+            &mut *self.conn().await?,
+            &project.to_string(),
+            &user.to_string(),
+        )
+        .await?
+        .map(MemberRow::try_from)
+        .transpose()
+    }
+
+    /// `Conflict` when the project already has a member with this email
+    /// (or the invite hash is taken).
+    pub async fn insert_member(&self, m: &MemberRow) -> StoreResult<()> {
+        q::insert_member(&mut *self.conn().await?, &DbMember::from_row(m)?).await
+    }
+
+    /// The pending invitation with this token hash.
+    pub async fn member_by_invite_hash(&self, hash: &str) -> StoreResult<Option<MemberRow>> {
+        q::member_by_invite_hash(&mut *self.conn().await?, hash)
+            .await?
+            .map(MemberRow::try_from)
+            .transpose()
+    }
+
+    /// In one transaction: inserts `user` when `create_user`, turns the
+    /// pending invitation `member_id` into an active membership of that user
+    /// (accepted now, invite hash cleared), and writes the agent's ledger
+    /// row when given. `NotFound` when the invitation is not pending;
+    /// `Conflict` when a new user's email is taken.
+    pub async fn accept_invite(
+        &self,
+        member_id: Uuid,
+        user: &UserRow,
+        create_user: bool,
+        agent: Option<&AgentRecord>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let new_user = create_user.then(|| DbUser::from(user));
+        let user_id = user.id.to_string();
+        let member_id = member_id.to_string();
+        let ledger = agent.map(|a| DbAgent::from_record(a, at)).transpose()?;
+        let at = ts(at);
+        self.conn()
+            .await?
+            .transaction(async move |c| {
+                if let Some(u) = &new_user {
+                    q::insert_user(c, u).await?;
+                }
+                if q::activate_member(c, &member_id, &user_id, at).await? == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                if let Some(a) = &ledger {
+                    q::upsert_agent(c, a).await?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Every membership row of the project, whatever its status, oldest
+    /// first.
+    pub async fn members(&self, project: ProjectId) -> StoreResult<Vec<MemberRow>> {
+        convert_all(q::members(&mut *self.conn().await?, &project.to_string()).await?)
+    }
+
+    /// Sets the member's `max_concurrent_chats`. `NotFound` when `user` is
+    /// not a member of `project`.
+    pub async fn set_agent_max(&self, project: ProjectId, user: UserId, max: u32) -> StoreResult<()> {
+        let max = i32::try_from(max)
+            .map_err(|_| StoreError::Backend(format!("max_concurrent_chats out of range: {max}")))?;
+        let changed = q::set_member_max(
+            &mut *self.conn().await?,
+            &project.to_string(),
+            &user.to_string(),
+            max,
+            ts(Utc::now()),
+        )
+        .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ knowledge
+
+    /// The project's knowledge base, oldest entry first.
+    pub async fn knowledge(&self, project: ProjectId) -> StoreResult<Vec<KnowledgeRow>> {
+        convert_all(q::knowledge(&mut *self.conn().await?, &project.to_string()).await?)
+    }
+
+    pub async fn insert_knowledge(&self, k: &KnowledgeRow) -> StoreResult<()> {
+        q::insert_knowledge(&mut *self.conn().await?, &DbKnowledge::from(k)).await
+    }
+
+    /// True when the entry existed in that project and is gone.
+    pub async fn delete_knowledge(&self, project: ProjectId, id: KnowledgeId) -> StoreResult<bool> {
+        let n = q::delete_knowledge(
+            &mut *self.conn().await?,
+            &project.to_string(),
+            &id.to_string(),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    // ------------------------------------------------------------ customers
+
+    /// Records a visit that starts a conversation: finds the project's
+    /// customer by visitor id (or by a merged visitor id), or creates one;
+    /// sets `last_seen_at`, the context fields given (a `None` keeps the
+    /// stored value) and adds one to `total_conversations`. Returns the row
+    /// as stored.
+    pub async fn touch_customer(
+        &self,
+        project: ProjectId,
+        visitor_id: &str,
+        at: DateTime<Utc>,
+        ctx: &CustomerContext,
+    ) -> StoreResult<CustomerRow> {
+        let project = project.to_string();
+        let visitor = visitor_id.to_string();
+        let ctx = ctx.clone();
+        let pattern = merged_like_pattern(visitor_id)?;
+        let row = self
+            .conn()
+            .await?
+            .transaction(async move |c| {
+                let mut found = q::customer_by_visitor(c, &project, &visitor).await?;
+                if found.is_none() {
+                    for candidate in q::customers_merged_like(c, &project, &pattern).await? {
+                        let merged: Vec<String> =
+                            serde_json::from_str(&candidate.merged_visitor_ids).map_err(|e| {
+                                super::error::corrupt("customers.merged_visitor_ids", e)
+                            })?;
+                        if merged.iter().any(|v| *v == visitor) {
+                            found = Some(candidate);
+                            break;
+                        }
+                    }
+                }
+                let at = ts(at);
+                match found {
+                    Some(mut row) => {
+                        row.last_seen_at = at;
+                        row.updated_at = at;
+                        row.total_conversations = row.total_conversations.saturating_add(1);
+                        apply_context(&mut row, ctx);
+                        q::update_customer(c, &row).await?;
+                        Ok(row)
+                    }
+                    None => {
+                        let mut row = DbCustomer {
+                            id: CustomerId::new().to_string(),
+                            project_id: project,
+                            visitor_id: visitor,
+                            email: None,
+                            name: None,
+                            merged_visitor_ids: "[]".into(),
+                            first_seen_at: at,
+                            last_seen_at: at,
+                            total_conversations: 1,
+                            last_browser: None,
+                            last_device: None,
+                            last_os: None,
+                            last_page_url: None,
+                            last_location: None,
+                            last_timezone: None,
+                            last_language: None,
+                            last_referrer: None,
+                            is_flagged: false,
+                            flag_reason: None,
+                            flagged_at: None,
+                            flagged_by: None,
+                            internal_notes: None,
+                            created_at: at,
+                            updated_at: at,
+                        };
+                        apply_context(&mut row, ctx);
+                        q::insert_customer(c, &row).await?;
+                        Ok(row)
+                    }
+                }
+            })
+            .await?;
+        CustomerRow::try_from(row)
+    }
+
+    pub async fn customer(
+        &self,
+        project: ProjectId,
+        id: CustomerId,
+    ) -> StoreResult<Option<CustomerRow>> {
+        q::customer(
+            &mut *self.conn().await?,
+            &project.to_string(),
+            &id.to_string(),
+        )
+        .await?
+        .map(CustomerRow::try_from)
+        .transpose()
+    }
+
+    // ------------------------------------------------------------ conversations (read side)
+
+    /// The dashboard list: newest `last_message_at` first (ties by id
+    /// descending), strictly after `f.cursor`, at most `f.limit` rows.
+    pub async fn list_conversations(
+        &self,
+        f: &ConversationFilter,
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        if f.project_ids.is_empty() || f.limit <= 0 {
+            return Ok(Vec::new());
+        }
+        let query = q::ListQuery {
+            project_ids: f.project_ids.iter().map(|p| p.to_string()).collect(),
+            status: f.status.map(|s| s.as_str().to_string()),
+            assigned_to: f.assigned_to.map(|u| u.to_string()),
+            customer_id: f.customer_id.map(|c| c.to_string()),
+            cursor: f.cursor.map(|(at, id)| (ts(at), id.to_string())),
+            limit: f.limit,
+        };
+        convert_all(q::list_conversations(&mut *self.conn().await?, &query).await?)
+    }
+}
+
+/// Creates the folder, opens a plain sync connection, sets the pragmas and
+/// runs the pending migrations. Sync on purpose: diesel's async migration
+/// harness needs a multi-thread runtime.
+fn migrate_sqlite(path: &Path) -> StoreResult<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Backend(format!("create {}: {e}", parent.display())))?;
+    }
+    let url = path
+        .to_str()
+        .ok_or_else(|| StoreError::Backend(format!("database path is not UTF-8: {path:?}")))?;
+    let mut conn = SqliteConnection::establish(url)
+        .map_err(|e| StoreError::Backend(format!("open {url}: {e}")))?;
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, SQLITE_PRAGMAS)
+        .map_err(super::error::map_diesel)?;
+    conn.run_pending_migrations(SQLITE_MIGRATIONS)
+        .map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
+    Ok(())
+}
+
+/// A LIKE pattern matching a JSON array text that contains `visitor` as an
+/// element: the JSON-encoded string, with LIKE's wildcards escaped by `\`.
+fn merged_like_pattern(visitor: &str) -> StoreResult<String> {
+    let quoted = json_text("visitor id", visitor)?;
+    let mut pattern = String::with_capacity(quoted.len() + 2);
+    pattern.push('%');
+    for ch in quoted.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    Ok(pattern)
+}
+
+fn apply_context(row: &mut DbCustomer, ctx: CustomerContext) {
+    fn set(slot: &mut Option<String>, value: Option<String>) {
+        if value.is_some() {
+            *slot = value;
+        }
+    }
+    set(&mut row.last_browser, ctx.browser);
+    set(&mut row.last_device, ctx.device);
+    set(&mut row.last_os, ctx.os);
+    set(&mut row.last_page_url, ctx.page_url);
+    set(&mut row.last_referrer, ctx.referrer);
+    set(&mut row.last_timezone, ctx.timezone);
+    set(&mut row.last_language, ctx.language);
+}

@@ -1,0 +1,33 @@
+//! The persistence layer: diesel (async) over SQLite now, PostgreSQL next.
+//! Owns the database file, its schema and migrations, and every query; the
+//! engine reaches it only through the `Store` port, the HTTP side through
+//! [`Db`]'s methods.
+//!
+//! Layout: `schema` (the tables, as diesel print-schema writes them from
+//! the migrations), `rows` (one struct per table and the conversions to
+//! and from records), `queries` (each statement once, over [`DbConn`]),
+//! `conn` (the backend enum, the `with_conn!` macro, the pool manager,
+//! transactions), `db` (the [`Db`] handle and the HTTP side's operations),
+//! `port` (the engine's `Store` port), `records` (the HTTP side's records).
+
+mod conn;
+mod db;
+mod error;
+mod port;
+mod queries;
+mod records;
+mod rows;
+/// The tables, hand-kept identical to what `diesel print-schema` writes
+/// from `migrations/sqlite` (a test compares them with the migrated file).
+pub mod schema;
+
+#[cfg(test)]
+mod tests;
+
+pub use conn::{DbConn, Target};
+pub use db::{Db, SQLITE_MIGRATIONS};
+pub use error::map_diesel;
+pub use records::{
+    ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,
+    MemberStatus, ProjectRow, TokenKind, TokenRow, UserRow,
+};

@@ -1,0 +1,212 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    agent_availability (user_id, project_id) {
+        user_id -> Text,
+        project_id -> Text,
+        status -> Text,
+        max_concurrent_chats -> Integer,
+        current_chat_count -> Integer,
+        last_seen_at -> Timestamp,
+        last_assigned_at -> Nullable<Timestamp>,
+        status_changed_at -> Timestamp,
+        auto_offline_enabled -> Bool,
+        auto_offline_minutes -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_tokens (token_hash) {
+        token_hash -> Text,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        project_id -> Nullable<Text>,
+        visitor_id -> Nullable<Text>,
+        customer_id -> Nullable<Text>,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Text,
+        project_id -> Text,
+        customer_id -> Nullable<Text>,
+        visitor_id -> Text,
+        customer_email -> Nullable<Text>,
+        customer_name -> Nullable<Text>,
+        customer_presence -> Text,
+        customer_last_seen_at -> Nullable<Timestamp>,
+        auto_close_warning_sent_at -> Nullable<Timestamp>,
+        status -> Text,
+        assigned_agent_id -> Nullable<Text>,
+        handoff_reason -> Nullable<Text>,
+        handoff_triggered_at -> Nullable<Timestamp>,
+        ai_confidence_at_handoff -> Nullable<Double>,
+        trigger_keyword -> Nullable<Text>,
+        ai_messages_before_handoff -> BigInt,
+        queue_entered_at -> Nullable<Timestamp>,
+        claimed_at -> Nullable<Timestamp>,
+        first_response_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        satisfaction_rating -> Nullable<Integer>,
+        satisfaction_feedback -> Nullable<Text>,
+        source -> Text,
+        metadata -> Text,
+        tags -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_message_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customers (id) {
+        id -> Text,
+        project_id -> Text,
+        visitor_id -> Text,
+        email -> Nullable<Text>,
+        name -> Nullable<Text>,
+        merged_visitor_ids -> Text,
+        first_seen_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        total_conversations -> Integer,
+        last_browser -> Nullable<Text>,
+        last_device -> Nullable<Text>,
+        last_os -> Nullable<Text>,
+        last_page_url -> Nullable<Text>,
+        last_location -> Nullable<Text>,
+        last_timezone -> Nullable<Text>,
+        last_language -> Nullable<Text>,
+        last_referrer -> Nullable<Text>,
+        is_flagged -> Bool,
+        flag_reason -> Nullable<Text>,
+        flagged_at -> Nullable<Timestamp>,
+        flagged_by -> Nullable<Text>,
+        internal_notes -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    handoff_settings (id) {
+        id -> Text,
+        project_id -> Text,
+        enabled -> Bool,
+        trigger_mode -> Text,
+        show_human_button -> Bool,
+        auto_triggers -> Text,
+        business_hours_enabled -> Bool,
+        timezone -> Text,
+        business_hours -> Text,
+        default_max_concurrent_chats -> Integer,
+        inactivity_timeout_minutes -> Integer,
+        auto_close_after_warning_minutes -> Integer,
+        session_keep_alive_minutes -> Integer,
+        send_inactivity_warning -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    knowledge_entries (id) {
+        id -> Text,
+        project_id -> Text,
+        question -> Text,
+        answer -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        conversation_id -> Text,
+        seq -> BigInt,
+        sender_type -> Text,
+        sender_id -> Nullable<Text>,
+        content -> Text,
+        metadata -> Text,
+        client_msg_id -> Nullable<Text>,
+        internal -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_members (id) {
+        id -> Text,
+        project_id -> Text,
+        user_id -> Nullable<Text>,
+        email -> Text,
+        name -> Nullable<Text>,
+        role -> Text,
+        status -> Text,
+        invited_by -> Text,
+        invited_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        invite_token_hash -> Nullable<Text>,
+        max_concurrent_chats -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        name -> Text,
+        public_key -> Text,
+        secret_key_hash -> Text,
+        allowed_origins -> Text,
+        owner_id -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        avatar_url -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(agent_availability -> projects (project_id));
+diesel::joinable!(agent_availability -> users (user_id));
+diesel::joinable!(auth_tokens -> users (user_id));
+diesel::joinable!(conversations -> customers (customer_id));
+diesel::joinable!(conversations -> projects (project_id));
+diesel::joinable!(conversations -> users (assigned_agent_id));
+diesel::joinable!(customers -> projects (project_id));
+diesel::joinable!(customers -> users (flagged_by));
+diesel::joinable!(handoff_settings -> projects (project_id));
+diesel::joinable!(knowledge_entries -> projects (project_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(messages -> users (sender_id));
+diesel::joinable!(projects -> users (owner_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    agent_availability,
+    auth_tokens,
+    conversations,
+    customers,
+    handoff_settings,
+    knowledge_entries,
+    messages,
+    project_members,
+    projects,
+    users,
+);

@@ -1,0 +1,547 @@
+//! WebSocket connections (PROTOCOL.md section 4). Each socket is an actor
+//! that owns its subscriptions and a bounded mailbox: channel owners hand it
+//! frames with `try_send`, and a connection that cannot keep up is evicted
+//! and closed, so memory never grows for a slow client.
+//!
+//! All use of the deprecated `actix-web-actors` crate is in this file, so a
+//! move to `actix-ws` touches nothing else.
+#![allow(deprecated)]
+
+use crate::auth::{self as a, StaffAuth};
+use crate::error::{ApiError, ApiResult};
+use crate::http::agents::parse_status;
+use crate::http::conversations::{claim_conversation, send_message};
+use crate::state::AppState;
+use actix::prelude::*;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+use switchboard_actors::engine::agent::{AgentActor, SubscribeAgent, UnsubscribeAgent};
+use switchboard_actors::engine::conversation::{
+    ConversationActor, Resolve, SubscribeConversation, Transfer, Typing, UnsubscribeConversation,
+};
+use switchboard_actors::engine::events::{Audience, Deliver, Evicted, Subscriber};
+use switchboard_actors::engine::project::{
+    Heartbeat, ProjectActor, ProjectChannel, SetAgentStatus, SubscribeProject, UnsubscribeProject,
+};
+use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
+use switchboard_actors::ids::{ConversationId, ProjectId, UserId};
+
+/// Largest text frame a client may send (PROTOCOL.md section 4).
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Frames waiting for a slow client before it is evicted.
+pub const OUTBOUND_CAPACITY: usize = 1024;
+pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(90);
+
+#[derive(Clone)]
+enum Identity {
+    Caller(Caller),
+    /// Only the project's public key: may watch `project:<id>:widget`.
+    WidgetKey(ProjectId),
+}
+
+enum Owner {
+    Conversation(Addr<ConversationActor>),
+    Project(Addr<ProjectActor>, ProjectChannel),
+    Agent(Addr<AgentActor>),
+    /// A closed conversation: replayed, nothing live to unsubscribe from.
+    Nothing,
+}
+
+pub struct WsConn {
+    state: AppState,
+    who: Identity,
+    id: u64,
+    subs: HashMap<String, Owner>,
+    last_seen: Instant,
+}
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+}
+
+pub async fn connect(
+    req: HttpRequest,
+    stream: web::Payload,
+    state: web::Data<AppState>,
+    q: web::Query<WsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let token = q
+        .token
+        .as_deref()
+        .ok_or_else(|| ApiError::unauthorized("missing ?token="))?;
+    let who = if token.starts_with(a::PUBLIC_KEY_PREFIX) {
+        let p = state
+            .db
+            .project_by_public_key(token)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+        Identity::WidgetKey(p.id)
+    } else {
+        Identity::Caller(a::authenticate(&state, token).await?)
+    };
+    let conn = WsConn {
+        id: state.engine.next_subscriber_id(),
+        state: state.get_ref().clone(),
+        who,
+        subs: HashMap::new(),
+        last_seen: Instant::now(),
+    };
+    ws::WsResponseBuilder::new(conn, &req, stream)
+        .codec(actix_http::ws::Codec::new().max_size(MAX_FRAME_BYTES))
+        .frame_size(MAX_FRAME_BYTES)
+        .start()
+        .map_err(|e| ApiError::bad_request(format!("not a WebSocket upgrade: {e}")))
+}
+
+impl Actor for WsConn {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(OUTBOUND_CAPACITY);
+        ctx.run_interval(PING_INTERVAL, |act, ctx| {
+            if act.last_seen.elapsed() > CLIENT_TIMEOUT {
+                ctx.stop();
+            } else {
+                ctx.ping(b"");
+            }
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        for (_, owner) in self.subs.drain() {
+            unsubscribe(owner, self.id);
+        }
+    }
+}
+
+fn unsubscribe(owner: Owner, id: u64) {
+    match owner {
+        Owner::Conversation(a) => a.do_send(UnsubscribeConversation { subscriber_id: id }),
+        Owner::Project(a, channel) => a.do_send(UnsubscribeProject {
+            channel,
+            subscriber_id: id,
+        }),
+        Owner::Agent(a) => a.do_send(UnsubscribeAgent { subscriber_id: id }),
+        Owner::Nothing => {}
+    }
+}
+
+impl Handler<Deliver> for WsConn {
+    type Result = ();
+    fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
+        for f in msg.frames {
+            ctx.text(&*f);
+        }
+    }
+}
+
+impl Handler<Evicted> for WsConn {
+    type Result = ();
+    fn handle(&mut self, msg: Evicted, ctx: &mut Self::Context) {
+        self.subs.remove(&msg.channel);
+        ctx.close(Some(ws::CloseReason {
+            code: ws::CloseCode::Again,
+            description: Some("too slow: reconnect and resubscribe with after_seq".into()),
+        }));
+        ctx.stop();
+    }
+}
+
+fn reply_ok(r: &Value, data: Value) -> String {
+    json!({ "type": "reply", "ref": r, "ok": true, "data": data }).to_string()
+}
+
+fn reply_err(r: &Value, e: &ApiError) -> String {
+    let mut v = json!({ "type": "reply", "ref": r, "ok": false, "error": e.code, "message": e.message });
+    if let Some(f) = &e.fields {
+        v["fields"] = json!(f);
+    }
+    v.to_string()
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConn {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_seen = Instant::now();
+        match item {
+            Ok(ws::Message::Text(t)) => self.on_text(&t, ctx),
+            Ok(ws::Message::Binary(_)) => ctx.text(reply_err(
+                &Value::Null,
+                &ApiError::bad_request("binary frames are not supported; send JSON text"),
+            )),
+            Ok(ws::Message::Ping(p)) => ctx.pong(&p),
+            Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
+            Ok(ws::Message::Continuation(_)) => ctx.text(reply_err(
+                &Value::Null,
+                &ApiError::bad_request("fragmented frames are not supported"),
+            )),
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            Err(ws::ProtocolError::Overflow) => {
+                ctx.text(reply_err(
+                    &Value::Null,
+                    &ApiError::too_large(format!("frames are limited to {MAX_FRAME_BYTES} bytes")),
+                ));
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Size,
+                    description: Some("frame too large".into()),
+                }));
+                ctx.stop();
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket protocol error");
+                ctx.stop();
+            }
+        }
+    }
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> ApiResult<&'a Value> {
+    v.get(name)
+        .ok_or_else(|| ApiError::field(name, "is required"))
+}
+
+fn str_field<'a>(v: &'a Value, name: &str) -> ApiResult<&'a str> {
+    field(v, name)?
+        .as_str()
+        .ok_or_else(|| ApiError::field(name, "must be a string"))
+}
+
+fn id_field<T: FromStr>(v: &Value, name: &str) -> ApiResult<T> {
+    str_field(v, name)?
+        .parse()
+        .map_err(|_| ApiError::field(name, "must be a UUID"))
+}
+
+impl WsConn {
+    fn caller(&self) -> ApiResult<Caller> {
+        match &self.who {
+            Identity::Caller(c) => Ok(c.clone()),
+            Identity::WidgetKey(_) => Err(ApiError::forbidden(
+                "a project key may only subscribe to the widget channel",
+            )),
+        }
+    }
+
+    fn staff(&self) -> ApiResult<StaffAuth> {
+        match self.caller()? {
+            Caller::Staff(s) => Ok(StaffAuth(Caller::Staff(s.clone()), s)),
+            _ => Err(ApiError::forbidden("this needs a staff login")),
+        }
+    }
+
+    fn subscriber(&self, ctx: &mut ws::WebsocketContext<Self>, audience: Audience) -> Subscriber {
+        let addr = ctx.address();
+        Subscriber {
+            id: self.id,
+            deliver: addr.clone().recipient(),
+            evicted: addr.recipient(),
+            audience,
+        }
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        let v: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                ctx.text(reply_err(&Value::Null, &ApiError::bad_request(format!("invalid JSON: {e}"))));
+                return;
+            }
+        };
+        let r = v.get("ref").cloned().unwrap_or(Value::Null);
+        let Some(op) = v.get("op").and_then(Value::as_str).map(str::to_string) else {
+            ctx.text(reply_err(&r, &ApiError::bad_request("a frame needs a string \"op\"")));
+            return;
+        };
+        let fut = match self.dispatch(&op, v, ctx) {
+            Ok(f) => f,
+            Err(e) => {
+                ctx.text(reply_err(&r, &e));
+                return;
+            }
+        };
+        ctx.spawn(fut.map(move |res, act, ctx| {
+            match res {
+                Ok((data, sub)) => {
+                    if let Some((channel, owner)) = sub {
+                        if let Some(old) = act.subs.insert(channel, owner) {
+                            // Resubscribing: the owner already replaced us in place.
+                            drop(old);
+                        }
+                    }
+                    ctx.text(reply_ok(&r, data))
+                }
+                Err(e) => ctx.text(reply_err(&r, &e)),
+            }
+        }));
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn dispatch(
+        &mut self,
+        op: &str,
+        v: Value,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> ApiResult<actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>>> {
+        let state = self.state.clone();
+        let plain = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Value>>>>| {
+            actix::fut::wrap_future::<_, Self>(async move { f.await.map(|d| (d, None)) })
+                .boxed_local()
+        };
+        match op {
+            "ping" => Ok(plain(Box::pin(async { Ok(json!({ "pong": true })) }))),
+            "subscribe" => {
+                let channel = str_field(&v, "channel")?.to_string();
+                let after_seq = match v.get("after_seq") {
+                    None | Some(Value::Null) => None,
+                    Some(x) => Some(
+                        x.as_i64()
+                            .filter(|n| *n >= 0)
+                            .ok_or_else(|| ApiError::field("after_seq", "must be a whole number >= 0"))?,
+                    ),
+                };
+                self.subscribe(channel, after_seq, ctx)
+            }
+            "unsubscribe" => {
+                let channel = str_field(&v, "channel")?;
+                if let Some(owner) = self.subs.remove(channel) {
+                    unsubscribe(owner, self.id);
+                }
+                let channel = channel.to_string();
+                Ok(plain(Box::pin(async move { Ok(json!({ "channel": channel })) })))
+            }
+            "send_message" => {
+                let caller = self.caller()?;
+                let id: ConversationId = id_field(&v, "conversation_id")?;
+                let content = str_field(&v, "content")?.to_string();
+                let client_msg_id = match v.get("client_msg_id") {
+                    None | Some(Value::Null) => None,
+                    Some(x) => Some(
+                        x.as_str()
+                            .ok_or_else(|| ApiError::field("client_msg_id", "must be a string"))?
+                            .to_string(),
+                    ),
+                };
+                let metadata = v.get("metadata").cloned();
+                Ok(plain(Box::pin(async move {
+                    let m = send_message(&state, caller, id, content, client_msg_id, metadata).await?;
+                    Ok(json!(&*m))
+                })))
+            }
+            "typing" => {
+                let caller = self.caller()?;
+                let id: ConversationId = id_field(&v, "conversation_id")?;
+                let is_typing = field(&v, "is_typing")?
+                    .as_bool()
+                    .ok_or_else(|| ApiError::field("is_typing", "must be true or false"))?;
+                Ok(plain(Box::pin(async move {
+                    match state.engine.live_conversation(id).await? {
+                        Some(a) => a.send(Typing { caller, is_typing }).await??,
+                        None => return Err(ApiError::not_found("conversation not found")),
+                    }
+                    Ok(json!({}))
+                })))
+            }
+            "heartbeat" | "set_status" => {
+                let auth = self.staff()?;
+                let project: ProjectId = id_field(&v, "project_id")?;
+                auth.agent_of(project)?;
+                let status = if op == "set_status" {
+                    Some(parse_status(str_field(&v, "status")?)?)
+                } else {
+                    None
+                };
+                let user_id = auth.1.user_id;
+                Ok(plain(Box::pin(async move {
+                    let p = state.engine.project(project).await?;
+                    match status {
+                        Some(status) => Ok(json!(p.addr.send(SetAgentStatus { user_id, status }).await??)),
+                        None => {
+                            p.addr.send(Heartbeat { user_id }).await??;
+                            Ok(json!({}))
+                        }
+                    }
+                })))
+            }
+            "claim" => {
+                let auth = self.staff()?;
+                let id: ConversationId = id_field(&v, "conversation_id")?;
+                Ok(plain(Box::pin(async move {
+                    let c = claim_conversation(&state, &auth, id).await?;
+                    Ok(json!({ "success": true, "conversation": c }))
+                })))
+            }
+            "resolve" | "transfer" => {
+                let auth = self.staff()?;
+                let id: ConversationId = id_field(&v, "conversation_id")?;
+                let to: Option<UserId> = match v.get("to_agent_id") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(id_field(&v, "to_agent_id")?),
+                };
+                let resolve = op == "resolve";
+                Ok(plain(Box::pin(async move {
+                    let a = state
+                        .engine
+                        .live_conversation(id)
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("conversation not found"))?;
+                    let view = if resolve {
+                        a.send(Resolve { caller: auth.0 }).await??
+                    } else {
+                        a.send(Transfer { caller: auth.0, to }).await??
+                    };
+                    Ok(json!(view))
+                })))
+            }
+            other => Err(ApiError::bad_request(format!("unknown op {other:?}"))),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn subscribe(
+        &mut self,
+        channel: String,
+        after_seq: Option<i64>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> ApiResult<actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>>> {
+        let forbidden = || ApiError::forbidden(format!("you may not subscribe to {channel}"));
+        let state = self.state.clone();
+        let parts: Vec<&str> = channel.split(':').collect();
+        let id = self.id;
+        match parts.as_slice() {
+            ["conversation", cid] => {
+                let caller = self.caller()?;
+                let cid: ConversationId = cid.parse().map_err(|_| forbidden())?;
+                let sub = self.subscriber(ctx, Audience::Customer);
+                let name = channel.clone();
+                let fut = async move {
+                    match state.engine.conversation(cid).await {
+                        Ok(ConversationRef::Live(addr)) => {
+                            let last = addr
+                                .send(SubscribeConversation {
+                                    caller,
+                                    subscriber: sub,
+                                    after_seq,
+                                })
+                                .await??;
+                            Ok((json!({ "channel": name, "last_seq": last }), Some((name, Owner::Conversation(addr)))))
+                        }
+                        Ok(ConversationRef::Closed(rec)) => {
+                            if !caller.can_view(rec.project_id, &rec.visitor_id) {
+                                return Err(ApiError::forbidden(format!("you may not subscribe to {name}")));
+                            }
+                            let staff = matches!(caller, Caller::Staff(_));
+                            let store = state.engine.store();
+                            let last = store.last_seq(cid).await?;
+                            if let Some(after) = after_seq {
+                                let msgs = store.load_messages(cid, after, last - after).await?;
+                                let frames = msgs
+                                    .iter()
+                                    .filter(|m| staff || !m.internal)
+                                    .map(|m| {
+                                        switchboard_actors::engine::events::event_frame(
+                                            &name,
+                                            "message",
+                                            Some(m.seq),
+                                            &json!(m),
+                                            m.created_at,
+                                        )
+                                    })
+                                    .collect::<Vec<_>>();
+                                if !frames.is_empty() {
+                                    sub.deliver.do_send(Deliver { frames });
+                                }
+                            }
+                            Ok((json!({ "channel": name, "last_seq": last }), Some((name, Owner::Nothing))))
+                        }
+                        Err(EngineError::NotFound(_)) => Err(ApiError::forbidden(format!("you may not subscribe to {name}"))),
+                        Err(e) => Err(e.into()),
+                    }
+                };
+                Ok(actix::fut::wrap_future(fut).boxed_local())
+            }
+            ["project", pid, kind] => {
+                let pid: ProjectId = pid.parse().map_err(|_| forbidden())?;
+                let kind = match *kind {
+                    "agents" => ProjectChannel::Agents,
+                    "widget" => ProjectChannel::Widget,
+                    _ => return Err(forbidden()),
+                };
+                let allowed = match (&self.who, kind) {
+                    (Identity::WidgetKey(p), ProjectChannel::Widget) => *p == pid,
+                    (Identity::Caller(Caller::Customer { project_id, .. }), ProjectChannel::Widget) => {
+                        *project_id == pid
+                    }
+                    (Identity::Caller(c), _) => c.is_staff_of(pid),
+                    _ => false,
+                };
+                if !allowed {
+                    return Err(forbidden());
+                }
+                Ok(self.subscribe_project(channel, pid, kind, ctx))
+            }
+            ["presence", pid] => {
+                let pid: ProjectId = pid.parse().map_err(|_| forbidden())?;
+                if !self.caller().map(|c| c.is_staff_of(pid)).unwrap_or(false) {
+                    return Err(forbidden());
+                }
+                Ok(self.subscribe_project(channel, pid, ProjectChannel::Presence, ctx))
+            }
+            ["agent", uid] => {
+                let uid: UserId = uid.parse().map_err(|_| forbidden())?;
+                if self.caller().ok().and_then(|c| c.user_id()) != Some(uid) {
+                    return Err(forbidden());
+                }
+                let addr = state.engine.agent(uid);
+                addr.do_send(SubscribeAgent {
+                    subscriber: self.subscriber(ctx, Audience::Staff),
+                });
+                let _ = id;
+                Ok(actix::fut::ready(Ok((
+                    json!({ "channel": channel, "last_seq": null }),
+                    Some((channel, Owner::Agent(addr))),
+                )))
+                .boxed_local())
+            }
+            _ => Err(forbidden()),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn subscribe_project(
+        &mut self,
+        channel: String,
+        pid: ProjectId,
+        kind: ProjectChannel,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>> {
+        let audience = match kind {
+            ProjectChannel::Widget => Audience::Public,
+            _ => Audience::Staff,
+        };
+        let sub = self.subscriber(ctx, audience);
+        let state = self.state.clone();
+        actix::fut::wrap_future(async move {
+            let p = state.engine.project(pid).await?;
+            p.addr
+                .send(SubscribeProject {
+                    channel: kind,
+                    subscriber: sub,
+                })
+                .await?;
+            Ok((
+                json!({ "channel": channel, "last_seq": null }),
+                Some((channel, Owner::Project(p.addr, kind))),
+            ))
+        })
+        .boxed_local()
+    }
+}

@@ -1,0 +1,927 @@
+//! Shared harness of the black-box tests: a real Switchboard server on
+//! 127.0.0.1:0 over a fresh SQLite file in a temp dir, driven by a
+//! `ManualClock`, with an HTTP client and real WebSocket clients.
+//!
+//! Every helper that sets the stage asserts its own success, so a test body
+//! only states what it is about. Helpers that exercise the thing under test
+//! return `(status, json)` and leave the judgement to the test.
+#![allow(dead_code)]
+
+use awc::error::WsProtocolError;
+use awc::http::Method;
+use awc::ws::{CloseReason, Frame, Message};
+use awc::Client;
+use chrono::{DateTime, Duration, Utc};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use serde_json::{json, Value};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+use switchboard::config::Config;
+use switchboard::server::{start, RunningServer};
+use switchboard_actors::clock::{ManualClock, SharedClock};
+use tempfile::TempDir;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+/// Bound for effects that happen asynchronously in real time (the AI
+/// answer, queue processing after a command). Domain time never waits on
+/// this: it is driven by the ManualClock.
+pub const ASYNC_BOUND: StdDuration = StdDuration::from_secs(5);
+/// How long to listen to make sure that something does NOT arrive.
+pub const QUIET: StdDuration = StdDuration::from_millis(300);
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub public_key: String,
+    pub secret_key: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    ProjectKey(&'a str),
+}
+
+pub struct TestApp {
+    pub clock: ManualClock,
+    server: Option<RunningServer>,
+    pub addr: SocketAddr,
+    db_path: PathBuf,
+    _dir: TempDir,
+    client: Client,
+    admin: String,
+    counter: Cell<u32>,
+}
+
+fn config(db_path: &std::path::Path) -> Config {
+    Config::for_tests(db_path.to_path_buf())
+}
+
+impl TestApp {
+    /// A fresh server at the ManualClock's default instant
+    /// (Monday 2026-11-16 10:00:00 UTC).
+    pub async fn start() -> Self {
+        Self::start_with_clock(ManualClock::at_default()).await
+    }
+
+    /// A fresh server whose clock starts at `at`.
+    pub async fn start_at(at: DateTime<Utc>) -> Self {
+        Self::start_with_clock(ManualClock::new(at)).await
+    }
+
+    async fn start_with_clock(clock: ManualClock) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("switchboard.db");
+        let server = start(config(&db_path), Arc::new(clock.clone()) as SharedClock)
+            .await
+            .expect("server starts");
+        let client = Client::builder()
+            .timeout(StdDuration::from_secs(60))
+            .finish();
+        let mut app = TestApp {
+            clock,
+            addr: server.addr,
+            server: Some(server),
+            db_path,
+            _dir: dir,
+            client,
+            admin: String::new(),
+            counter: Cell::new(0),
+        };
+        app.admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        app
+    }
+
+    fn server(&self) -> &RunningServer {
+        self.server.as_ref().expect("server running")
+    }
+
+    /// Stop the server gracefully and start it again on the same database
+    /// file and the same clock. The port changes; tokens stay valid.
+    pub async fn restart(&mut self) {
+        let server = self.server.take().expect("server running");
+        server.stop().await;
+        let server = start(
+            config(&self.db_path),
+            Arc::new(self.clock.clone()) as SharedClock,
+        )
+        .await
+        .expect("server restarts");
+        self.addr = server.addr;
+        self.server = Some(server);
+    }
+
+    /// Make every project look at the (manual) clock now.
+    pub async fn tick(&self) {
+        self.server().engine.tick_all().await;
+    }
+
+    /// Move the clock, then let every project see it.
+    pub async fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.tick().await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.admin
+    }
+
+    fn unique(&self) -> u32 {
+        let n = self.counter.get() + 1;
+        self.counter.set(n);
+        n
+    }
+
+    // ----- raw HTTP -------------------------------------------------------
+
+    fn request(&self, method: Method, path: &str, auth: Auth<'_>) -> awc::ClientRequest {
+        let req = self.client.request(method, self.url(path));
+        match auth {
+            Auth::None => req,
+            Auth::Bearer(t) => req.insert_header(("Authorization", format!("Bearer {t}"))),
+            Auth::ProjectKey(k) => req.insert_header(("X-Project-Key", k.to_string())),
+        }
+    }
+
+    async fn finish(
+        res: Result<awc::ClientResponse<awc::ResponseBody>, awc::error::SendRequestError>,
+    ) -> (u16, Value) {
+        let mut resp = match res {
+            Ok(r) => r,
+            Err(e) => panic!("request failed: {e}"),
+        };
+        let status = resp.status().as_u16();
+        let bytes = resp.body().limit(16 << 20).await.expect("response body");
+        if bytes.is_empty() {
+            return (status, Value::Null);
+        }
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, body)
+    }
+
+    /// One request with an optional JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let req = self.request(method, path, auth);
+        let res = match body {
+            Some(b) => req.send_json(&b).await,
+            None => req.send().await,
+        };
+        Self::finish(res).await
+    }
+
+    /// One request with a raw body sent as `application/json`, for
+    /// malformed input.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        raw: &str,
+    ) -> (u16, Value) {
+        let res = self
+            .request(method, path, auth)
+            .content_type("application/json")
+            .send_body(raw.to_string())
+            .await;
+        Self::finish(res).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call(Method::GET, path, Auth::Bearer(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, path, Auth::Bearer(token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.call(Method::PUT, path, Auth::Bearer(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.call(Method::PATCH, path, Auth::Bearer(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call(Method::DELETE, path, Auth::Bearer(token), None)
+            .await
+    }
+
+    // ----- identity and projects -------------------------------------------
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/auth/login",
+                Auth::None,
+                Some(json!({ "email": email, "password": password })),
+            )
+            .await;
+        assert_eq!(status, 200, "login of {email}: {body}");
+        body["token"].as_str().expect("login token").to_string()
+    }
+
+    pub async fn create_project(&self, name: &str) -> Project {
+        let (status, body) = self
+            .post("/api/projects", &self.admin, json!({ "name": name }))
+            .await;
+        assert_eq!(status, 201, "create project: {body}");
+        Project {
+            id: s(&body["id"]),
+            name: s(&body["name"]),
+            public_key: s(&body["public_key"]),
+            secret_key: s(&body["secret_key"]),
+        }
+    }
+
+    pub async fn settings(&self, project: &Project) -> Value {
+        let (status, body) = self
+            .get(
+                &format!("/api/projects/{}/handoff-settings", project.id),
+                &self.admin,
+            )
+            .await;
+        assert_eq!(status, 200, "get handoff settings: {body}");
+        body
+    }
+
+    /// GET the settings, set `enabled: true`, let `edit` change the rest,
+    /// PUT the whole object back. Returns what the server stored.
+    pub async fn enable_handoff(&self, project: &Project, edit: impl FnOnce(&mut Value)) -> Value {
+        let mut settings = self.settings(project).await;
+        settings["enabled"] = json!(true);
+        edit(&mut settings);
+        let (status, body) = self
+            .put(
+                &format!("/api/projects/{}/handoff-settings", project.id),
+                &self.admin,
+                settings,
+            )
+            .await;
+        assert_eq!(status, 200, "put handoff settings: {body}");
+        assert_eq!(body["enabled"], json!(true), "settings after put: {body}");
+        body
+    }
+
+    pub async fn add_knowledge(&self, project: &Project, question: &str, answer: &str) -> Value {
+        let (status, body) = self
+            .post(
+                &format!("/api/projects/{}/knowledge", project.id),
+                &self.admin,
+                json!({ "question": question, "answer": answer }),
+            )
+            .await;
+        assert!(
+            status == 201 || status == 200,
+            "add knowledge: {status} {body}"
+        );
+        body
+    }
+
+    /// Invite an agent (role `agent`) and accept the invitation.
+    pub async fn add_agent(&self, project: &Project, name: &str, max: u32) -> Agent {
+        self.add_member(project, name, "agent", Some(max)).await
+    }
+
+    pub async fn add_member(
+        &self,
+        project: &Project,
+        name: &str,
+        role: &str,
+        max: Option<u32>,
+    ) -> Agent {
+        let email = format!(
+            "{}-{}@example.com",
+            name.to_lowercase().replace(' ', "."),
+            self.unique()
+        );
+        let mut invite = json!({ "email": email, "name": name, "role": role });
+        if let Some(max) = max {
+            invite["max_concurrent_chats"] = json!(max);
+        }
+        let (status, body) = self
+            .post(
+                &format!("/api/projects/{}/members", project.id),
+                &self.admin,
+                invite,
+            )
+            .await;
+        assert_eq!(status, 201, "invite {name}: {body}");
+        let invite_token = s(&body["invite_token"]);
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/invitations/accept",
+                Auth::None,
+                Some(json!({ "token": invite_token, "password": "agent-password-1" })),
+            )
+            .await;
+        assert_eq!(status, 200, "accept invitation of {name}: {body}");
+        Agent {
+            user_id: s(&body["user"]["id"]),
+            name: name.to_string(),
+            email,
+            token: s(&body["token"]),
+        }
+    }
+
+    pub async fn set_status(&self, agent: &Agent, project: &Project, status: &str) -> Value {
+        let (code, body) = self
+            .put(
+                "/api/agent/status",
+                &agent.token,
+                json!({ "project_id": project.id, "status": status }),
+            )
+            .await;
+        assert_eq!(code, 200, "set {} {status}: {body}", agent.name);
+        assert_eq!(body["status"], json!(status), "agent view: {body}");
+        body
+    }
+
+    pub async fn heartbeat(&self, agent: &Agent, project: &Project) {
+        let (code, body) = self
+            .post(
+                "/api/agent/heartbeat",
+                &agent.token,
+                json!({ "project_id": project.id }),
+            )
+            .await;
+        assert_eq!(code, 204, "heartbeat of {}: {body}", agent.name);
+    }
+
+    pub async fn agents(&self, project: &Project) -> Vec<Value> {
+        let (status, body) = self
+            .get(&format!("/api/projects/{}/agents", project.id), &self.admin)
+            .await;
+        assert_eq!(status, 200, "list agents: {body}");
+        body.as_array().expect("agents array").clone()
+    }
+
+    pub async fn agent_view(&self, project: &Project, agent: &Agent) -> Value {
+        self.agents(project)
+            .await
+            .into_iter()
+            .find(|a| a["user_id"] == json!(agent.user_id))
+            .unwrap_or_else(|| panic!("{} is not in the agents list", agent.name))
+    }
+
+    /// `current_chat_count` of each agent, in the order given.
+    pub async fn chat_counts(&self, project: &Project, agents: &[&Agent]) -> Vec<i64> {
+        let list = self.agents(project).await;
+        agents
+            .iter()
+            .map(|a| {
+                list.iter()
+                    .find(|v| v["user_id"] == json!(a.user_id))
+                    .and_then(|v| v["current_chat_count"].as_i64())
+                    .unwrap_or_else(|| panic!("no count for {}", a.name))
+            })
+            .collect()
+    }
+
+    // ----- widget and conversations ----------------------------------------
+
+    /// A new conversation from the widget: `(conversation, customer_token)`.
+    pub async fn new_conversation(&self, project: &Project, visitor: &str) -> (Value, String) {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/widget/conversations",
+                Auth::ProjectKey(&project.public_key),
+                Some(json!({ "visitor_id": visitor })),
+            )
+            .await;
+        assert_eq!(status, 201, "new conversation: {body}");
+        let token = s(&body["customer_token"]);
+        (body["conversation"].clone(), token)
+    }
+
+    pub async fn availability(&self, project: &Project) -> Value {
+        let (status, body) = self
+            .call(
+                Method::GET,
+                "/api/widget/availability",
+                Auth::ProjectKey(&project.public_key),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "availability: {body}");
+        body
+    }
+
+    /// GET the conversation; asserts 200.
+    pub async fn conversation(&self, id: &str, token: &str) -> Value {
+        let (status, body) = self.get(&format!("/api/conversations/{id}"), token).await;
+        assert_eq!(status, 200, "get conversation: {body}");
+        body
+    }
+
+    pub async fn post_message(&self, conv_id: &str, token: &str, content: &str) -> (u16, Value) {
+        self.post(
+            &format!("/api/conversations/{conv_id}/messages"),
+            token,
+            json!({ "content": content }),
+        )
+        .await
+    }
+
+    pub async fn post_message_with_id(
+        &self,
+        conv_id: &str,
+        token: &str,
+        content: &str,
+        client_msg_id: &str,
+    ) -> (u16, Value) {
+        self.post(
+            &format!("/api/conversations/{conv_id}/messages"),
+            token,
+            json!({ "content": content, "client_msg_id": client_msg_id }),
+        )
+        .await
+    }
+
+    /// Post a message and assert it was accepted (201).
+    pub async fn say(&self, conv_id: &str, token: &str, content: &str) -> Value {
+        let (status, body) = self.post_message(conv_id, token, content).await;
+        assert_eq!(status, 201, "post message {content:?}: {body}");
+        body
+    }
+
+    /// Every message the token may see, ascending by seq (follows pages).
+    pub async fn get_messages(&self, conv_id: &str, token: &str) -> Vec<Value> {
+        self.get_messages_after(conv_id, token, 0).await
+    }
+
+    pub async fn get_messages_after(&self, conv_id: &str, token: &str, after: i64) -> Vec<Value> {
+        let mut out: Vec<Value> = Vec::new();
+        let mut after = after;
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let mut path = format!("/api/conversations/{conv_id}/messages?after_seq={after}&limit=100");
+            if let Some(c) = &cursor {
+                path = format!("/api/conversations/{conv_id}/messages?limit=100&cursor={c}");
+            }
+            let (status, body) = self.get(&path, token).await;
+            assert_eq!(status, 200, "get messages: {body}");
+            let (items, next) = match &body {
+                Value::Array(items) => (items.clone(), None),
+                Value::Object(o) => (
+                    o.get("items")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_else(|| panic!("messages page without items: {body}")),
+                    o.get("next_cursor").and_then(Value::as_str).map(String::from),
+                ),
+                _ => panic!("messages: unexpected body {body}"),
+            };
+            let n = items.len();
+            if let Some(last) = items.last() {
+                after = last["seq"].as_i64().expect("seq");
+            }
+            out.extend(items);
+            match next {
+                Some(c) if n > 0 => cursor = Some(c),
+                _ if n == 100 && cursor.is_none() => {}
+                _ => return out,
+            }
+        }
+        panic!("messages never ended");
+    }
+
+    pub async fn handoff(&self, conv_id: &str, customer_token: &str, reason: &str) -> (u16, Value) {
+        self.post(
+            &format!("/api/conversations/{conv_id}/handoff"),
+            customer_token,
+            json!({ "reason": reason }),
+        )
+        .await
+    }
+
+    pub async fn claim(&self, conv_id: &str, agent_token: &str) -> (u16, Value) {
+        self.post(
+            &format!("/api/conversations/{conv_id}/claim"),
+            agent_token,
+            json!({}),
+        )
+        .await
+    }
+
+    pub async fn resolve(&self, conv_id: &str, token: &str) -> (u16, Value) {
+        self.post(
+            &format!("/api/conversations/{conv_id}/resolve"),
+            token,
+            json!({}),
+        )
+        .await
+    }
+
+    pub async fn close(&self, conv_id: &str, token: &str) -> (u16, Value) {
+        self.post(
+            &format!("/api/conversations/{conv_id}/close"),
+            token,
+            json!({}),
+        )
+        .await
+    }
+
+    /// Transfer to `to` (an agent's user id) or, with `None`, back to the queue.
+    pub async fn transfer(&self, conv_id: &str, token: &str, to: Option<&str>) -> (u16, Value) {
+        self.post(
+            &format!("/api/conversations/{conv_id}/transfer"),
+            token,
+            json!({ "to_agent_id": to }),
+        )
+        .await
+    }
+
+    pub async fn note(&self, conv_id: &str, token: &str, content: &str) -> Value {
+        let (status, body) = self
+            .post(
+                &format!("/api/conversations/{conv_id}/notes"),
+                token,
+                json!({ "content": content }),
+            )
+            .await;
+        assert_eq!(status, 201, "note: {body}");
+        body
+    }
+
+    /// A conversation handed off by the button and answered `agent_active`
+    /// by `agent`: `(conversation_id, customer_token)`.
+    pub async fn assigned_conversation(
+        &self,
+        project: &Project,
+        visitor: &str,
+        agent: &Agent,
+    ) -> (String, String) {
+        let (conv, token) = self.new_conversation(project, visitor).await;
+        let id = s(&conv["id"]);
+        let (status, body) = self.handoff(&id, &token, "button_click").await;
+        assert_eq!(status, 200, "handoff: {body}");
+        assert_eq!(body["status"], json!("agent_active"), "handoff: {body}");
+        assert_eq!(
+            body["assigned_agent"]["id"],
+            json!(agent.user_id),
+            "handoff went to the wrong agent: {body}"
+        );
+        (id, token)
+    }
+
+    /// A conversation handed off by the button that had to wait.
+    pub async fn waiting_conversation(
+        &self,
+        project: &Project,
+        visitor: &str,
+        expected_position: i64,
+    ) -> (String, String) {
+        let (conv, token) = self.new_conversation(project, visitor).await;
+        let id = s(&conv["id"]);
+        let (status, body) = self.handoff(&id, &token, "button_click").await;
+        assert_eq!(status, 200, "handoff: {body}");
+        assert_eq!(body["status"], json!("waiting"), "handoff: {body}");
+        assert_eq!(
+            body["queue_position"],
+            json!(expected_position),
+            "handoff: {body}"
+        );
+        (id, token)
+    }
+
+    // ----- waiting for asynchronous effects -----------------------------------
+
+    /// Poll the conversation until its status is `status` (bounded).
+    pub async fn wait_for_status(&self, conv_id: &str, token: &str, status: &str) -> Value {
+        let deadline = std::time::Instant::now() + ASYNC_BOUND;
+        loop {
+            let conv = self.conversation(conv_id, token).await;
+            if conv["status"] == json!(status) {
+                return conv;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("conversation never became {status}: {conv}");
+            }
+            actix_rt::time::sleep(StdDuration::from_millis(10)).await;
+        }
+    }
+
+    /// Poll the messages until there are at least `n` (bounded).
+    pub async fn wait_for_messages(&self, conv_id: &str, token: &str, n: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + ASYNC_BOUND;
+        loop {
+            let msgs = self.get_messages(conv_id, token).await;
+            if msgs.len() >= n {
+                return msgs;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("expected {n} messages, have {}: {msgs:#?}", msgs.len());
+            }
+            actix_rt::time::sleep(StdDuration::from_millis(10)).await;
+        }
+    }
+
+    /// Poll until a message with `sender_type` exists after seq `after`.
+    pub async fn wait_for_sender(
+        &self,
+        conv_id: &str,
+        token: &str,
+        sender_type: &str,
+        after: i64,
+    ) -> Value {
+        let deadline = std::time::Instant::now() + ASYNC_BOUND;
+        loop {
+            let msgs = self.get_messages_after(conv_id, token, after).await;
+            if let Some(m) = msgs.iter().find(|m| m["sender_type"] == json!(sender_type)) {
+                return m.clone();
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("no {sender_type} message after seq {after}: {msgs:#?}");
+            }
+            actix_rt::time::sleep(StdDuration::from_millis(10)).await;
+        }
+    }
+
+    // ----- WebSocket ---------------------------------------------------------
+
+    pub async fn ws(&self, token: &str) -> Ws {
+        match self.try_ws(token).await {
+            Ok(ws) => ws,
+            Err(e) => panic!("websocket connect failed: {e}"),
+        }
+    }
+
+    /// Connect; on refusal the error names the HTTP status.
+    pub async fn try_ws(&self, token: &str) -> Result<Ws, String> {
+        let url = format!("ws://{}/ws?token={}", self.addr, url_encode(token));
+        match self
+            .client
+            .ws(url)
+            .max_frame_size(1 << 22)
+            .connect()
+            .await
+        {
+            Ok((_resp, conn)) => Ok(Ws {
+                conn: Box::new(conn),
+                events: VecDeque::new(),
+                next_ref: 0,
+            }),
+            Err(awc::error::WsClientError::InvalidResponseStatus(st)) => {
+                Err(format!("status {}", st.as_u16()))
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// What came in on a WebSocket.
+#[derive(Debug)]
+pub enum Incoming {
+    Json(Value),
+    Close(Option<CloseReason>),
+    /// The stream ended (or errored) without a close frame.
+    Ended,
+}
+
+/// The client half of a WebSocket as awc frames it (its concrete type is
+/// not nameable without another dependency).
+pub trait WsConn:
+    Stream<Item = Result<Frame, WsProtocolError>> + Sink<Message, Error = WsProtocolError> + Unpin
+{
+}
+
+impl<T> WsConn for T where
+    T: Stream<Item = Result<Frame, WsProtocolError>>
+        + Sink<Message, Error = WsProtocolError>
+        + Unpin
+{
+}
+
+/// A WebSocket client speaking PROTOCOL.md section 4. Events that arrive
+/// while waiting for a reply are kept, in order, for `next_event`.
+pub struct Ws {
+    conn: Box<dyn WsConn>,
+    events: VecDeque<Value>,
+    next_ref: u64,
+}
+
+impl Ws {
+    pub async fn send_text(&mut self, text: String) {
+        self.conn
+            .send(Message::Text(text.into()))
+            .await
+            .expect("ws send");
+    }
+
+    /// The next frame of any kind, answering pings; `None` on timeout.
+    pub async fn recv(&mut self, within: StdDuration) -> Option<Incoming> {
+        let deadline = actix_rt::time::Instant::now() + within;
+        loop {
+            let next = actix_rt::time::timeout_at(deadline, self.conn.next()).await;
+            match next {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => return Some(Incoming::Ended),
+                Ok(Some(Ok(frame))) => match frame {
+                    Frame::Text(bytes) => {
+                        let v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                            panic!("server sent non-JSON text {bytes:?}: {e}")
+                        });
+                        return Some(Incoming::Json(v));
+                    }
+                    Frame::Ping(b) => {
+                        let _ = self.conn.send(Message::Pong(b)).await;
+                    }
+                    Frame::Pong(_) => {}
+                    Frame::Close(reason) => return Some(Incoming::Close(reason)),
+                    Frame::Binary(b) => panic!("server sent a binary frame: {b:?}"),
+                    Frame::Continuation(_) => panic!("server sent a continuation frame"),
+                },
+            }
+        }
+    }
+
+    /// Send an op (a `ref` is added when missing) and return its reply
+    /// frame; events that arrive first are kept for `next_event`.
+    pub async fn send_op(&mut self, mut op: Value) -> Value {
+        if op.get("ref").is_none() {
+            self.next_ref += 1;
+            op["ref"] = json!(format!("r{}", self.next_ref));
+        }
+        let r = op["ref"].clone();
+        self.send_text(op.to_string()).await;
+        self.reply_to(&r).await
+    }
+
+    /// Wait for the reply whose `ref` is `r` (any reply when `r` is null).
+    pub async fn reply_to(&mut self, r: &Value) -> Value {
+        loop {
+            match self.recv(ASYNC_BOUND).await {
+                Some(Incoming::Json(v)) if v["type"] == json!("reply") => {
+                    if r.is_null() || v["ref"] == *r {
+                        return v;
+                    }
+                    panic!("reply to another ref {} while waiting for {r}: {v}", v["ref"]);
+                }
+                Some(Incoming::Json(v)) => self.events.push_back(v),
+                other => panic!("no reply to {r}: {other:?}"),
+            }
+        }
+    }
+
+    /// The reply must be ok; returns its `data`.
+    pub async fn op_ok(&mut self, op: Value) -> Value {
+        let reply = self.send_op(op.clone()).await;
+        assert_eq!(reply["ok"], json!(true), "op {op} failed: {reply}");
+        reply["data"].clone()
+    }
+
+    /// Subscribe; returns the reply's `data` (`{channel, last_seq}`).
+    pub async fn subscribe(&mut self, channel: &str, after_seq: Option<i64>) -> Value {
+        let mut op = json!({ "op": "subscribe", "channel": channel });
+        if let Some(a) = after_seq {
+            op["after_seq"] = json!(a);
+        }
+        self.op_ok(op).await
+    }
+
+    /// The next event frame, or `None` when nothing comes within `within`.
+    pub async fn next_event(&mut self, within: StdDuration) -> Option<Value> {
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        loop {
+            match self.recv(within).await {
+                None => return None,
+                Some(Incoming::Json(v)) if v["type"] == json!("event") => return Some(v),
+                Some(Incoming::Json(v)) => panic!("unexpected frame while waiting for an event: {v}"),
+                Some(other) => panic!("socket ended while waiting for an event: {other:?}"),
+            }
+        }
+    }
+
+    /// Skip events until one named `name` arrives (bounded); returns it.
+    pub async fn expect_event(&mut self, name: &str) -> Value {
+        let mut seen = Vec::new();
+        let deadline = std::time::Instant::now() + ASYNC_BOUND;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.next_event(left).await {
+                Some(e) if e["event"] == json!(name) => return e,
+                Some(e) => seen.push(e),
+                None => panic!("no {name} event; saw {seen:#?}"),
+            }
+        }
+    }
+
+    /// The next `n` events named `name` on `channel`, skipping others.
+    pub async fn collect_events(&mut self, channel: &str, name: &str, n: usize) -> Vec<Value> {
+        let mut out = Vec::new();
+        let deadline = std::time::Instant::now() + ASYNC_BOUND;
+        while out.len() < n {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.next_event(left).await {
+                Some(e) if e["event"] == json!(name) && e["channel"] == json!(channel) => {
+                    out.push(e)
+                }
+                Some(_) => {}
+                None => panic!("expected {n} {name} events on {channel}, got {out:#?}"),
+            }
+        }
+        out
+    }
+
+    /// Every event that arrives until the socket is quiet for `QUIET`.
+    pub async fn drain(&mut self) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Some(e) = self.next_event(QUIET).await {
+            out.push(e);
+        }
+        out
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.conn.send(Message::Close(None)).await;
+    }
+}
+
+// ----- small JSON helpers ------------------------------------------------------
+
+/// A JSON string as an owned String (panics on anything else).
+pub fn s(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+        .to_string()
+}
+
+pub fn seqs(msgs: &[Value]) -> Vec<i64> {
+    msgs.iter()
+        .map(|m| m["seq"].as_i64().unwrap_or_else(|| panic!("no seq in {m}")))
+        .collect()
+}
+
+pub fn sender_types(msgs: &[Value]) -> Vec<String> {
+    msgs.iter().map(|m| s(&m["sender_type"])).collect()
+}
+
+/// Assert an error answer of the contract: status, `error` code, and a
+/// human `message`.
+pub fn assert_error(res: &(u16, Value), status: u16, code: &str) {
+    let (st, body) = res;
+    assert_eq!(
+        (*st, &body["error"]),
+        (status, &json!(code)),
+        "expected {status} {code}, got {st} {body}"
+    );
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "error without a message: {body}"
+    );
+}
+
+/// Every key of `expected` is in `actual` with exactly that value.
+pub fn assert_fields(actual: &Value, expected: &Value) {
+    let exp = expected.as_object().expect("expected an object");
+    for (k, v) in exp {
+        assert_eq!(&actual[k], v, "field {k} of {actual}");
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
