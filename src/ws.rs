@@ -425,13 +425,22 @@ impl WsConn {
                 let fut = async move {
                     match state.engine.conversation(cid).await {
                         Ok(ConversationRef::Live(addr)) => {
-                            let last = addr
+                            let last = match addr
                                 .send(SubscribeConversation {
                                     caller,
                                     subscriber: sub,
                                     after_seq,
                                 })
-                                .await??;
+                                .await?
+                            {
+                                Ok(last) => last,
+                                Err(EngineError::NotFound(_)) => {
+                                    return Err(ApiError::forbidden(format!(
+                                        "you may not subscribe to {name}"
+                                    )))
+                                }
+                                Err(e) => return Err(e.into()),
+                            };
                             Ok((json!({ "channel": name, "last_seq": last }), Some((name, Owner::Conversation(addr)))))
                         }
                         Ok(ConversationRef::Closed(rec)) => {

@@ -6,5 +6,6 @@ pub mod clock;
 pub mod domain;
 pub mod engine;
 pub mod ids;
+pub mod memory_store;
 pub mod ports;
 pub mod wire_time;

@@ -12,11 +12,11 @@
 use super::agent::NotifyAgent;
 use super::caller::Caller;
 use super::error::{EngineError, EngineResult};
-use super::MAILBOX_CAPACITY;
 use super::events::{event_frame, Audience, Deliver, Subscriber, Subscribers};
 use super::project::{Enqueue, HandoffDecision, LeftQueue, Released, RequestHandoff, Reserve};
 use super::supervisor::{read_settings, Engine, ProjectHandle};
 use super::views::{AgentInfo, ConversationView, HandoffOutcome};
+use super::MAILBOX_CAPACITY;
 use crate::domain::conversation::{transition, ConversationEvent as Ev, ConversationStatus as St};
 use crate::domain::keywords::find_keyword;
 use crate::ids::{MessageId, UserId};

@@ -9,10 +9,10 @@
 
 use super::conversation::{Assign, QueuePositionChanged};
 use super::error::{EngineError, EngineResult};
-use super::MAILBOX_CAPACITY;
 use super::events::{event_frame, Subscriber, Subscribers};
 use super::supervisor::{Engine, SettingsCell};
 use super::views::{AgentInfo, HandoffOutcome, OfflineHours};
+use super::MAILBOX_CAPACITY;
 use crate::domain::agents::{pick_balanced, AgentCapacity, AgentStatus};
 use crate::domain::availability::{check_availability, Availability};
 use crate::domain::business_hours;
