@@ -72,6 +72,12 @@ pub fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
     if path.is_empty() {
         return Err(err(var, "the sqlite path is empty"));
     }
+    if path == ":memory:" {
+        return Err(err(
+            var,
+            "in-memory SQLite is not supported (every connection would see its own empty database); use a file path",
+        ));
+    }
     Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
 }
 

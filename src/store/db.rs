@@ -12,8 +12,8 @@ use super::records::{
     MemberStatus, ProjectRow, TokenRow, UserRow,
 };
 use super::rows::{
-    convert_all, json_text, ts, DbAgent, DbCustomer, DbKnowledge, DbMember, DbProject,
-    DbSettings, DbToken, DbUser,
+    convert_all, json_text, ts, DbAgent, DbCustomer, DbKnowledge, DbMember, DbProject, DbSettings,
+    DbToken, DbUser,
 };
 use chrono::{DateTime, Utc};
 use diesel::{Connection, SqliteConnection};
@@ -71,6 +71,9 @@ impl Db {
         let pool = bb8::Pool::builder()
             .max_size(POOL_SIZE)
             .connection_timeout(POOL_TIMEOUT)
+            // A local file does not drop connections; skip the extra round
+            // trip per checkout. Broken ones are still discarded on return.
+            .test_on_check_out(false)
             .build(DbManager {
                 target: target.clone(),
             })
@@ -302,9 +305,15 @@ impl Db {
 
     /// Sets the member's `max_concurrent_chats`. `NotFound` when `user` is
     /// not a member of `project`.
-    pub async fn set_agent_max(&self, project: ProjectId, user: UserId, max: u32) -> StoreResult<()> {
-        let max = i32::try_from(max)
-            .map_err(|_| StoreError::Backend(format!("max_concurrent_chats out of range: {max}")))?;
+    pub async fn set_agent_max(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        max: u32,
+    ) -> StoreResult<()> {
+        let max = i32::try_from(max).map_err(|_| {
+            StoreError::Backend(format!("max_concurrent_chats out of range: {max}"))
+        })?;
         let changed = q::set_member_max(
             &mut *self.conn().await?,
             &project.to_string(),
@@ -370,7 +379,7 @@ impl Db {
                             serde_json::from_str(&candidate.merged_visitor_ids).map_err(|e| {
                                 super::error::corrupt("customers.merged_visitor_ids", e)
                             })?;
-                        if merged.iter().any(|v| *v == visitor) {
+                        if merged.contains(&visitor) {
                             found = Some(candidate);
                             break;
                         }

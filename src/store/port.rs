@@ -4,9 +4,7 @@
 
 use super::db::Db;
 use super::queries as q;
-use super::rows::{
-    agent_record, convert_all, ts, DbAgent, DbConversation, DbMessage, DbSettings,
-};
+use super::rows::{agent_record, convert_all, ts, DbAgent, DbConversation, DbMessage, DbSettings};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_actors::domain::settings::HandoffSettings;
@@ -18,7 +16,7 @@ use switchboard_actors::ports::{
 /// A write op in stored form, converted before the transaction opens so a
 /// value that cannot be stored fails the batch without touching the file.
 enum RowOp {
-    Conversation(DbConversation),
+    Conversation(Box<DbConversation>),
     Message(DbMessage),
     Agent(DbAgent),
     Settings(DbSettings),
@@ -27,7 +25,9 @@ enum RowOp {
 impl RowOp {
     fn from_op(op: WriteOp, now: DateTime<Utc>) -> StoreResult<RowOp> {
         Ok(match op {
-            WriteOp::PutConversation(c) => RowOp::Conversation(DbConversation::from_record(&c)?),
+            WriteOp::PutConversation(c) => {
+                RowOp::Conversation(Box::new(DbConversation::from_record(&c)?))
+            }
             WriteOp::InsertMessage(m) => RowOp::Message(DbMessage::from_record(&m)?),
             WriteOp::PutAgent(a) => RowOp::Agent(DbAgent::from_record(&a, now)?),
             WriteOp::PutSettings {
@@ -122,9 +122,12 @@ impl Store for Db {
         if limit <= 0 {
             return Ok(Vec::new());
         }
-        let mut rows =
-            q::messages_newest(&mut *self.conn().await?, &conversation_id.to_string(), limit)
-                .await?;
+        let mut rows = q::messages_newest(
+            &mut *self.conn().await?,
+            &conversation_id.to_string(),
+            limit,
+        )
+        .await?;
         rows.reverse();
         convert_all(rows)
     }
@@ -158,8 +161,7 @@ impl Store for Db {
         since: DateTime<Utc>,
     ) -> StoreResult<Option<f64>> {
         let pairs =
-            q::handling_times(&mut *self.conn().await?, &project_id.to_string(), ts(since))
-                .await?;
+            q::handling_times(&mut *self.conn().await?, &project_id.to_string(), ts(since)).await?;
         let minutes: Vec<f64> = pairs
             .into_iter()
             .filter_map(|(claimed, resolved)| Some((claimed?, resolved?)))

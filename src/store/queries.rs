@@ -11,8 +11,8 @@ use super::rows::{
     DbSettings, DbToken, DbUser,
 };
 use super::schema::{
-    agent_availability, auth_tokens, conversations, customers, handoff_settings,
-    knowledge_entries, messages, project_members, projects, users,
+    agent_availability, auth_tokens, conversations, customers, handoff_settings, knowledge_entries,
+    messages, project_members, projects, users,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -203,10 +203,7 @@ pub async fn membership(
 }
 
 /// The pending invitation with this token hash.
-pub async fn member_by_invite_hash(
-    conn: &mut DbConn,
-    hash: &str,
-) -> StoreResult<Option<DbMember>> {
+pub async fn member_by_invite_hash(conn: &mut DbConn, hash: &str) -> StoreResult<Option<DbMember>> {
     with_conn!(conn, |c| project_members::table
         .filter(project_members::invite_token_hash.eq(hash))
         .filter(project_members::status.eq(STATUS_PENDING))
@@ -303,7 +300,10 @@ pub async fn agents(conn: &mut DbConn, project: &str) -> StoreResult<Vec<AgentJo
 pub async fn knowledge(conn: &mut DbConn, project: &str) -> StoreResult<Vec<DbKnowledge>> {
     with_conn!(conn, |c| knowledge_entries::table
         .filter(knowledge_entries::project_id.eq(project))
-        .order((knowledge_entries::created_at.asc(), knowledge_entries::id.asc()))
+        .order((
+            knowledge_entries::created_at.asc(),
+            knowledge_entries::id.asc()
+        ))
         .select(DbKnowledge::as_select())
         .load(c)
         .await
@@ -333,7 +333,11 @@ pub async fn delete_knowledge(conn: &mut DbConn, project: &str, id: &str) -> Sto
 
 // ---------------------------------------------------------------- customers
 
-pub async fn customer(conn: &mut DbConn, project: &str, id: &str) -> StoreResult<Option<DbCustomer>> {
+pub async fn customer(
+    conn: &mut DbConn,
+    project: &str,
+    id: &str,
+) -> StoreResult<Option<DbCustomer>> {
     with_conn!(conn, |c| customers::table
         .find(id)
         .filter(customers::project_id.eq(project))
@@ -443,7 +447,10 @@ pub async fn list_conversations(
         let mut query = conversations::table
             .filter(conversations::project_id.eq_any(&q.project_ids))
             .select(DbConversation::as_select())
-            .order((conversations::last_message_at.desc(), conversations::id.desc()))
+            .order((
+                conversations::last_message_at.desc(),
+                conversations::id.desc(),
+            ))
             .limit(q.limit)
             .into_boxed();
         if let Some(status) = &q.status {
@@ -457,9 +464,11 @@ pub async fn list_conversations(
         }
         if let Some((at, id)) = &q.cursor {
             query = query.filter(
-                conversations::last_message_at.lt(*at).or(conversations::last_message_at
-                    .eq(*at)
-                    .and(conversations::id.lt(id))),
+                conversations::last_message_at
+                    .lt(*at)
+                    .or(conversations::last_message_at
+                        .eq(*at)
+                        .and(conversations::id.lt(id))),
             );
         }
         query.load(c).await.store()

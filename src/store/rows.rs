@@ -12,8 +12,8 @@ use super::records::{
     TokenRow, UserRow,
 };
 use super::schema::{
-    agent_availability, auth_tokens, conversations, customers, handoff_settings,
-    knowledge_entries, messages, project_members, projects, users,
+    agent_availability, auth_tokens, conversations, customers, handoff_settings, knowledge_entries,
+    messages, project_members, projects, users,
 };
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
@@ -370,7 +370,8 @@ impl TryFrom<DbMember> for MemberRow {
             id: id::<Uuid>("project_members.id", &r.id)?,
             project_id: id("project_members.project_id", &r.project_id)?,
             user_id: id_opt("project_members.user_id", r.user_id.as_deref())?,
-            role: MemberRole::parse(&r.role).ok_or_else(|| corrupt("project_members.role", &r.role))?,
+            role: MemberRole::parse(&r.role)
+                .ok_or_else(|| corrupt("project_members.role", &r.role))?,
             status: MemberStatus::parse(&r.status)
                 .ok_or_else(|| corrupt("project_members.status", &r.status))?,
             invited_by: id("project_members.invited_by", &r.invited_by)?,
@@ -714,7 +715,10 @@ impl TryFrom<DbConversation> for ConversationRecord {
         Ok(Self {
             id: id::<ConversationId>("conversations.id", &r.id)?,
             project_id: id("conversations.project_id", &r.project_id)?,
-            customer_id: id_opt::<CustomerId>("conversations.customer_id", r.customer_id.as_deref())?,
+            customer_id: id_opt::<CustomerId>(
+                "conversations.customer_id",
+                r.customer_id.as_deref(),
+            )?,
             status: ConversationStatus::parse(&r.status)
                 .ok_or_else(|| corrupt("conversations.status", &r.status))?,
             assigned_agent_id: id_opt(

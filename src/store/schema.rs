@@ -196,6 +196,7 @@ diesel::joinable!(handoff_settings -> projects (project_id));
 diesel::joinable!(knowledge_entries -> projects (project_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(messages -> users (sender_id));
+diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(projects -> users (owner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

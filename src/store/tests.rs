@@ -8,9 +8,9 @@ use super::conn::with_conn;
 use super::*;
 use chrono::{DateTime, Duration, Utc};
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, QueryDsl, QueryableByName};
 use diesel::sql_types::{Integer, Text};
 use diesel::SqliteConnection;
+use diesel::{Connection, QueryDsl, QueryableByName};
 use diesel_async::RunQueryDsl as _;
 use diesel_migrations::MigrationHarness;
 use serde_json::json;
@@ -100,7 +100,12 @@ fn invitation(project: ProjectId, inviter: UserId, email: &str, role: MemberRole
 /// An agent member of `project`, accepted at t(30), with no ledger row.
 async fn agent_member(db: &Db, project: &ProjectRow) -> UserRow {
     let agent = user(&format!("agent-{}@acme.test", Uuid::new_v4()));
-    let inv = invitation(project.id, project.owner_id, &agent.email, MemberRole::Agent);
+    let inv = invitation(
+        project.id,
+        project.owner_id,
+        &agent.email,
+        MemberRole::Agent,
+    );
     db.insert_member(&inv).await.unwrap();
     db.accept_invite(inv.id, &agent, true, None, t(30))
         .await
@@ -141,7 +146,11 @@ fn conversation(project: ProjectId, last_message_at: DateTime<Utc>) -> Conversat
 }
 
 /// A conversation with every optional field set.
-fn full_conversation(project: ProjectId, customer: CustomerId, agent: UserId) -> ConversationRecord {
+fn full_conversation(
+    project: ProjectId,
+    customer: CustomerId,
+    agent: UserId,
+) -> ConversationRecord {
     ConversationRecord {
         customer_id: Some(customer),
         customer_email: Some("jane@customer.test".into()),
@@ -494,12 +503,17 @@ async fn commit_is_all_or_nothing() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
 
-    assert_eq!(db.load_conversation(conv.id).await.unwrap(), Some(conv.clone()));
+    assert_eq!(
+        db.load_conversation(conv.id).await.unwrap(),
+        Some(conv.clone())
+    );
     assert_eq!(db.load_conversation(other.id).await.unwrap(), None);
     assert_eq!(db.last_seq(conv.id).await.unwrap(), 1);
 
     // The writer is usable after a failed batch.
-    db.commit(vec![put_msg(&message(conv.id, 2))]).await.unwrap();
+    db.commit(vec![put_msg(&message(conv.id, 2))])
+        .await
+        .unwrap();
     assert_eq!(db.last_seq(conv.id).await.unwrap(), 2);
     // An empty batch is a no-op.
     db.commit(vec![]).await.unwrap();
@@ -534,7 +548,10 @@ async fn put_ops_upsert() {
     // Conversation: inserted, then replaced whole (options back to None too).
     let full = full_conversation(p.id, customer.id, owner.id);
     db.commit(vec![put_conv(&full)]).await.unwrap();
-    assert_eq!(db.load_conversation(full.id).await.unwrap(), Some(full.clone()));
+    assert_eq!(
+        db.load_conversation(full.id).await.unwrap(),
+        Some(full.clone())
+    );
     let reopened = ConversationRecord {
         id: full.id,
         status: ConversationStatus::AiActive,
@@ -573,9 +590,11 @@ async fn put_ops_upsert() {
     assert_eq!(db.load_agents(p.id).await.unwrap(), vec![a]);
 
     // Settings: the project's row is replaced, its creation time kept.
-    let mut s = HandoffSettings::default();
-    s.enabled = true;
-    s.default_max_concurrent_chats = 9;
+    let s = HandoffSettings {
+        enabled: true,
+        default_max_concurrent_chats: 9,
+        ..HandoffSettings::default()
+    };
     db.commit(vec![WriteOp::PutSettings {
         project_id: p.id,
         settings: Box::new(s.clone()),
@@ -647,7 +666,10 @@ async fn users_and_tokens_round_trip() {
     };
     db.insert_token(&staff).await.unwrap();
     db.insert_token(&customer).await.unwrap();
-    assert_eq!(db.token(&staff.token_hash).await.unwrap(), Some(staff.clone()));
+    assert_eq!(
+        db.token(&staff.token_hash).await.unwrap(),
+        Some(staff.clone())
+    );
     assert_eq!(
         db.token(&customer.token_hash).await.unwrap(),
         Some(customer.clone())
@@ -668,8 +690,10 @@ async fn projects_round_trip() {
     let owner = user("owner@acme.test");
     db.insert_user(&owner).await.unwrap();
     let p = project_row(owner.id);
-    let mut settings = HandoffSettings::default();
-    settings.default_max_concurrent_chats = 6;
+    let settings = HandoffSettings {
+        default_max_concurrent_chats: 6,
+        ..HandoffSettings::default()
+    };
     db.create_project(&p, &settings, "Owner@Acme.test", "The Owner")
         .await
         .unwrap();
@@ -720,25 +744,27 @@ async fn projects_round_trip() {
 async fn handoff_settings_round_trip_with_every_field_changed() {
     let (_dir, db) = fresh().await;
     let (_owner, p) = owner_and_project(&db).await;
-    let mut s = HandoffSettings::default();
-    s.enabled = true;
-    s.trigger_mode = TriggerMode::Manual;
-    s.show_human_button = true;
+    let mut s = HandoffSettings {
+        enabled: true,
+        trigger_mode: TriggerMode::Manual,
+        show_human_button: true,
+        business_hours_enabled: true,
+        timezone: "Europe/Berlin".into(),
+        default_max_concurrent_chats: 12,
+        inactivity_timeout_minutes: 7,
+        auto_close_after_warning_minutes: 8,
+        session_keep_alive_minutes: 30,
+        send_inactivity_warning: false,
+        ..HandoffSettings::default()
+    };
     s.auto_triggers.low_confidence_enabled = false;
     s.auto_triggers.low_confidence_threshold = 0.35;
     s.auto_triggers.keywords_enabled = false;
     s.auto_triggers.keywords = vec!["operator".into(), "mensch \"echt\"".into()];
-    s.business_hours_enabled = true;
-    s.timezone = "Europe/Berlin".into();
     s.business_hours.monday.start = "08:30".into();
     s.business_hours.friday.enabled = false;
     s.business_hours.sunday.enabled = true;
     s.business_hours.sunday.end = "12:00".into();
-    s.default_max_concurrent_chats = 12;
-    s.inactivity_timeout_minutes = 7;
-    s.auto_close_after_warning_minutes = 8;
-    s.session_keep_alive_minutes = 30;
-    s.send_inactivity_warning = false;
     assert_ne!(s, HandoffSettings::default());
     db.commit(vec![WriteOp::PutSettings {
         project_id: p.id,
@@ -748,7 +774,7 @@ async fn handoff_settings_round_trip_with_every_field_changed() {
     .await
     .unwrap();
     assert_eq!(db.load_project(p.id).await.unwrap().unwrap().settings, s);
-    assert_eq!(db.load_project(ProjectId::new()).await.unwrap().is_none(), true);
+    assert!(db.load_project(ProjectId::new()).await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -891,9 +917,14 @@ async fn load_agents_for_a_member_without_a_ledger_row() {
         .iter()
         .all(|a| a.user_id != owner.id));
     // A pending invitation is not an agent yet.
-    db.insert_member(&invitation(p.id, owner.id, "later@acme.test", MemberRole::Agent))
-        .await
-        .unwrap();
+    db.insert_member(&invitation(
+        p.id,
+        owner.id,
+        "later@acme.test",
+        MemberRole::Agent,
+    ))
+    .await
+    .unwrap();
     assert_eq!(db.load_agents(p.id).await.unwrap().len(), 1);
 }
 
@@ -918,7 +949,10 @@ async fn knowledge_round_trip() {
     };
     db.insert_knowledge(&k1).await.unwrap();
     db.insert_knowledge(&k0).await.unwrap();
-    assert_eq!(db.knowledge(p.id).await.unwrap(), vec![k0.clone(), k1.clone()]);
+    assert_eq!(
+        db.knowledge(p.id).await.unwrap(),
+        vec![k0.clone(), k1.clone()]
+    );
     assert_eq!(db.knowledge(p2.id).await.unwrap(), vec![]);
     // Deleting needs the right project.
     assert!(!db.delete_knowledge(p2.id, k0.id).await.unwrap());
@@ -946,18 +980,27 @@ async fn customers_are_touched_and_found_by_merged_visitor_ids() {
     assert_eq!((first.first_seen_at, first.last_seen_at), (t(1), t(1)));
     assert_eq!(first.last_browser.as_deref(), Some("Firefox"));
     assert_eq!(first.last_language.as_deref(), Some("fr-FR"));
-    assert_eq!(db.customer(p.id, first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        db.customer(p.id, first.id).await.unwrap(),
+        Some(first.clone())
+    );
 
     // Again: same row, counted, seen later, None keeps the old context.
     let partial = CustomerContext {
         page_url: Some("https://acme.test/docs".into()),
         ..CustomerContext::default()
     };
-    let second = db.touch_customer(p.id, "v_1%", t(5), &partial).await.unwrap();
+    let second = db
+        .touch_customer(p.id, "v_1%", t(5), &partial)
+        .await
+        .unwrap();
     assert_eq!(second.id, first.id);
     assert_eq!(second.total_conversations, 2);
     assert_eq!((second.first_seen_at, second.last_seen_at), (t(1), t(5)));
-    assert_eq!(second.last_page_url.as_deref(), Some("https://acme.test/docs"));
+    assert_eq!(
+        second.last_page_url.as_deref(),
+        Some("https://acme.test/docs")
+    );
     assert_eq!(second.last_browser.as_deref(), Some("Firefox"));
 
     // A customer with every field set, found through a merged visitor id.
@@ -989,11 +1032,17 @@ async fn customers_are_touched_and_found_by_merged_visitor_ids() {
     };
     {
         let mut conn = db.conn().await.unwrap();
-        super::queries::insert_customer(&mut conn, &super::rows::DbCustomer::from_row(&full).unwrap())
-            .await
-            .unwrap();
+        super::queries::insert_customer(
+            &mut conn,
+            &super::rows::DbCustomer::from_row(&full).unwrap(),
+        )
+        .await
+        .unwrap();
     }
-    assert_eq!(db.customer(p.id, full.id).await.unwrap(), Some(full.clone()));
+    assert_eq!(
+        db.customer(p.id, full.id).await.unwrap(),
+        Some(full.clone())
+    );
     // "v-pho" is a prefix of a merged id, not one of them: a new customer.
     let other = db
         .touch_customer(p.id, "v-pho", t(6), &CustomerContext::default())
@@ -1055,8 +1104,14 @@ async fn conversations_and_messages_round_trip() {
     ])
     .await
     .unwrap();
-    assert_eq!(db.load_conversation(full.id).await.unwrap(), Some(full.clone()));
-    assert_eq!(db.load_conversation(ConversationId::new()).await.unwrap(), None);
+    assert_eq!(
+        db.load_conversation(full.id).await.unwrap(),
+        Some(full.clone())
+    );
+    assert_eq!(
+        db.load_conversation(ConversationId::new()).await.unwrap(),
+        None
+    );
     let mut live_ids: Vec<ConversationId> = db
         .load_live_conversations(p.id)
         .await
@@ -1096,9 +1151,15 @@ async fn messages_by_seq_and_client_id() {
 
     assert_eq!(db.last_seq(a.id).await.unwrap(), 5);
     assert_eq!(db.load_messages(a.id, 0, 100).await.unwrap(), msgs);
-    assert_eq!(db.load_messages(a.id, 2, 2).await.unwrap(), msgs[2..4].to_vec());
+    assert_eq!(
+        db.load_messages(a.id, 2, 2).await.unwrap(),
+        msgs[2..4].to_vec()
+    );
     assert_eq!(db.load_messages(a.id, 5, 10).await.unwrap(), vec![]);
-    assert_eq!(db.load_recent_messages(a.id, 2).await.unwrap(), msgs[3..].to_vec());
+    assert_eq!(
+        db.load_recent_messages(a.id, 2).await.unwrap(),
+        msgs[3..].to_vec()
+    );
     assert_eq!(db.load_recent_messages(a.id, 50).await.unwrap(), msgs);
 
     assert_eq!(
@@ -1109,7 +1170,10 @@ async fn messages_by_seq_and_client_id() {
         db.find_message_by_client_id(b.id, "c-1").await.unwrap(),
         Some(in_b)
     );
-    assert_eq!(db.find_message_by_client_id(a.id, "c-2").await.unwrap(), None);
+    assert_eq!(
+        db.find_message_by_client_id(a.id, "c-2").await.unwrap(),
+        None
+    );
     // A repeated client id in the same conversation is a conflict.
     let dup = MessageRecord {
         client_msg_id: Some("c-3".into()),
@@ -1248,14 +1312,18 @@ async fn average_handling_time() {
         ..conversation(p.id, t(5000))
     };
     db.commit(vec![
-        put_conv(&handled(1000, 1600)),  // 10 min
-        put_conv(&handled(2000, 3800)),  // 30 min
-        put_conv(&handled(0, 60)),       // before `since`
-        put_conv(&unclaimed),            // never claimed
+        put_conv(&handled(1000, 1600)), // 10 min
+        put_conv(&handled(2000, 3800)), // 30 min
+        put_conv(&handled(0, 60)),      // before `since`
+        put_conv(&unclaimed),           // never claimed
     ])
     .await
     .unwrap();
-    let avg = db.avg_handling_minutes(p.id, t(100)).await.unwrap().unwrap();
+    let avg = db
+        .avg_handling_minutes(p.id, t(100))
+        .await
+        .unwrap()
+        .unwrap();
     assert!((avg - 20.0).abs() < 1e-9, "{avg}");
     assert_eq!(
         db.avg_handling_minutes(p.id, t(100) + Duration::days(1))
