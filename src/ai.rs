@@ -41,7 +41,10 @@ pub fn similarity(a: &str, b: &str) -> f64 {
 }
 
 /// The best entry for a question and its score.
-pub fn best_answer<'a>(entries: &'a [KnowledgeRow], question: &str) -> Option<(&'a KnowledgeRow, f64)> {
+pub fn best_answer<'a>(
+    entries: &'a [KnowledgeRow],
+    question: &str,
+) -> Option<(&'a KnowledgeRow, f64)> {
     entries
         .iter()
         .map(|e| (e, similarity(question, &e.question)))
@@ -69,10 +72,20 @@ impl KnowledgeResponder {
     }
 
     async fn entries(&self, project: ProjectId) -> Result<Arc<Vec<KnowledgeRow>>, String> {
-        if let Some(e) = self.cache.read().ok().and_then(|c| c.get(&project).cloned()) {
+        if let Some(e) = self
+            .cache
+            .read()
+            .ok()
+            .and_then(|c| c.get(&project).cloned())
+        {
             return Ok(e);
         }
-        let entries = Arc::new(self.db.knowledge(project).await.map_err(|e| e.to_string())?);
+        let entries = Arc::new(
+            self.db
+                .knowledge(project)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         if let Ok(mut c) = self.cache.write() {
             c.insert(project, entries.clone());
         }
@@ -122,12 +135,18 @@ mod tests {
 
     #[test]
     fn same_question_is_certain() {
-        assert_eq!(similarity("How do I reset my password?", "how do i reset my PASSWORD"), 1.0);
+        assert_eq!(
+            similarity("How do I reset my password?", "how do i reset my PASSWORD"),
+            1.0
+        );
     }
 
     #[test]
     fn unrelated_question_scores_zero() {
-        assert_eq!(similarity("Where is my parcel?", "How do I reset my password?"), 0.0);
+        assert_eq!(
+            similarity("Where is my parcel?", "How do I reset my password?"),
+            0.0
+        );
         assert_eq!(similarity("", "anything"), 0.0);
     }
 

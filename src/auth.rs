@@ -107,8 +107,15 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
     if row.expires_at <= state.now() {
         return Err(ApiError::unauthorized("invalid or expired token"));
     }
-    match (row.kind.as_str(), row.user_id, row.project_id, row.visitor_id) {
-        ("staff", Some(user_id), _, _) => Ok(Caller::Staff(Arc::new(load_staff(state, user_id).await?))),
+    match (
+        row.kind.as_str(),
+        row.user_id,
+        row.project_id,
+        row.visitor_id,
+    ) {
+        ("staff", Some(user_id), _, _) => {
+            Ok(Caller::Staff(Arc::new(load_staff(state, user_id).await?)))
+        }
         ("customer", _, Some(project_id), Some(visitor_id)) => Ok(Caller::Customer {
             project_id,
             visitor_id,

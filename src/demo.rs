@@ -5,7 +5,6 @@
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{KnowledgeRow, MemberRole, MemberRow, MemberStatus, UserRow};
-use switchboard_actors::domain::agents::AgentStatus;
 use switchboard_actors::engine::project::{AgentJoined, UpdateSettings};
 use switchboard_actors::ids::{KnowledgeId, UserId};
 use switchboard_actors::ports::AgentRecord;
@@ -80,20 +79,7 @@ pub async fn seed(state: &AppState) -> ApiResult<()> {
             updated_at: now,
         };
         state.db.insert_member(&member).await?;
-        let record = AgentRecord {
-            project_id: project.id,
-            user_id: u.id,
-            name: u.name.clone(),
-            avatar_url: None,
-            status: AgentStatus::Offline,
-            max_concurrent_chats: 3,
-            current_chat_count: 0,
-            last_seen_at: now,
-            last_assigned_at: None,
-            status_changed_at: now,
-            auto_offline_enabled: true,
-            auto_offline_minutes: 30,
-        };
+        let record = AgentRecord::new_offline(project.id, u.id, u.name.clone(), None, 3, now);
         state
             .db
             .accept_invite(member.id, &u, false, Some(&record), now)

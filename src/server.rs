@@ -63,6 +63,9 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(
+                crate::http::cors::middleware,
+            ))
             .wrap(tracing_actix())
             .configure(crate::http::configure)
     })

@@ -159,7 +159,8 @@ fn reply_ok(r: &Value, data: Value) -> String {
 }
 
 fn reply_err(r: &Value, e: &ApiError) -> String {
-    let mut v = json!({ "type": "reply", "ref": r, "ok": false, "error": e.code, "message": e.message });
+    let mut v =
+        json!({ "type": "reply", "ref": r, "ok": false, "error": e.code, "message": e.message });
     if let Some(f) = &e.fields {
         v["fields"] = json!(f);
     }
@@ -204,21 +205,23 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConn {
     }
 }
 
+// A missing field or a wrong type is a malformed frame (BAD_REQUEST), as a
+// body that does not deserialize is over REST.
 fn field<'a>(v: &'a Value, name: &str) -> ApiResult<&'a Value> {
     v.get(name)
-        .ok_or_else(|| ApiError::field(name, "is required"))
+        .ok_or_else(|| ApiError::bad_request(format!("missing field \"{name}\"")))
 }
 
 fn str_field<'a>(v: &'a Value, name: &str) -> ApiResult<&'a str> {
     field(v, name)?
         .as_str()
-        .ok_or_else(|| ApiError::field(name, "must be a string"))
+        .ok_or_else(|| ApiError::bad_request(format!("\"{name}\" must be a string")))
 }
 
 fn id_field<T: FromStr>(v: &Value, name: &str) -> ApiResult<T> {
     str_field(v, name)?
         .parse()
-        .map_err(|_| ApiError::field(name, "must be a UUID"))
+        .map_err(|_| ApiError::bad_request(format!("\"{name}\" must be a UUID")))
 }
 
 impl WsConn {
@@ -252,13 +255,19 @@ impl WsConn {
         let v: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                ctx.text(reply_err(&Value::Null, &ApiError::bad_request(format!("invalid JSON: {e}"))));
+                ctx.text(reply_err(
+                    &Value::Null,
+                    &ApiError::bad_request(format!("invalid JSON: {e}")),
+                ));
                 return;
             }
         };
         let r = v.get("ref").cloned().unwrap_or(Value::Null);
         let Some(op) = v.get("op").and_then(Value::as_str).map(str::to_string) else {
-            ctx.text(reply_err(&r, &ApiError::bad_request("a frame needs a string \"op\"")));
+            ctx.text(reply_err(
+                &r,
+                &ApiError::bad_request("a frame needs a string \"op\""),
+            ));
             return;
         };
         let fut = match self.dispatch(&op, v, ctx) {
@@ -290,7 +299,8 @@ impl WsConn {
         op: &str,
         v: Value,
         ctx: &mut ws::WebsocketContext<Self>,
-    ) -> ApiResult<actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>>> {
+    ) -> ApiResult<actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>>>
+    {
         let state = self.state.clone();
         let plain = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Value>>>>| {
             actix::fut::wrap_future::<_, Self>(async move { f.await.map(|d| (d, None)) })
@@ -302,11 +312,9 @@ impl WsConn {
                 let channel = str_field(&v, "channel")?.to_string();
                 let after_seq = match v.get("after_seq") {
                     None | Some(Value::Null) => None,
-                    Some(x) => Some(
-                        x.as_i64()
-                            .filter(|n| *n >= 0)
-                            .ok_or_else(|| ApiError::field("after_seq", "must be a whole number >= 0"))?,
-                    ),
+                    Some(x) => Some(x.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
+                        ApiError::bad_request("\"after_seq\" must be a whole number >= 0")
+                    })?),
                 };
                 self.subscribe(channel, after_seq, ctx)
             }
@@ -316,7 +324,9 @@ impl WsConn {
                     unsubscribe(owner, self.id);
                 }
                 let channel = channel.to_string();
-                Ok(plain(Box::pin(async move { Ok(json!({ "channel": channel })) })))
+                Ok(plain(Box::pin(
+                    async move { Ok(json!({ "channel": channel })) },
+                )))
             }
             "send_message" => {
                 let caller = self.caller()?;
@@ -326,13 +336,16 @@ impl WsConn {
                     None | Some(Value::Null) => None,
                     Some(x) => Some(
                         x.as_str()
-                            .ok_or_else(|| ApiError::field("client_msg_id", "must be a string"))?
+                            .ok_or_else(|| {
+                                ApiError::bad_request("\"client_msg_id\" must be a string")
+                            })?
                             .to_string(),
                     ),
                 };
                 let metadata = v.get("metadata").cloned();
                 Ok(plain(Box::pin(async move {
-                    let m = send_message(&state, caller, id, content, client_msg_id, metadata).await?;
+                    let m =
+                        send_message(&state, caller, id, content, client_msg_id, metadata).await?;
                     Ok(json!(&*m))
                 })))
             }
@@ -341,7 +354,7 @@ impl WsConn {
                 let id: ConversationId = id_field(&v, "conversation_id")?;
                 let is_typing = field(&v, "is_typing")?
                     .as_bool()
-                    .ok_or_else(|| ApiError::field("is_typing", "must be true or false"))?;
+                    .ok_or_else(|| ApiError::bad_request("\"is_typing\" must be true or false"))?;
                 Ok(plain(Box::pin(async move {
                     match state.engine.live_conversation(id).await? {
                         Some(a) => a.send(Typing { caller, is_typing }).await??,
@@ -363,7 +376,9 @@ impl WsConn {
                 Ok(plain(Box::pin(async move {
                     let p = state.engine.project(project).await?;
                     match status {
-                        Some(status) => Ok(json!(p.addr.send(SetAgentStatus { user_id, status }).await??)),
+                        Some(status) => Ok(json!(
+                            p.addr.send(SetAgentStatus { user_id, status }).await??
+                        )),
                         None => {
                             p.addr.send(Heartbeat { user_id }).await??;
                             Ok(json!({}))
@@ -411,7 +426,8 @@ impl WsConn {
         channel: String,
         after_seq: Option<i64>,
         ctx: &mut ws::WebsocketContext<Self>,
-    ) -> ApiResult<actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>>> {
+    ) -> ApiResult<actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>>>
+    {
         let forbidden = || ApiError::forbidden(format!("you may not subscribe to {channel}"));
         let state = self.state.clone();
         let parts: Vec<&str> = channel.split(':').collect();
@@ -441,11 +457,16 @@ impl WsConn {
                                 }
                                 Err(e) => return Err(e.into()),
                             };
-                            Ok((json!({ "channel": name, "last_seq": last }), Some((name, Owner::Conversation(addr)))))
+                            Ok((
+                                json!({ "channel": name, "last_seq": last }),
+                                Some((name, Owner::Conversation(addr))),
+                            ))
                         }
                         Ok(ConversationRef::Closed(rec)) => {
                             if !caller.can_view(rec.project_id, &rec.visitor_id) {
-                                return Err(ApiError::forbidden(format!("you may not subscribe to {name}")));
+                                return Err(ApiError::forbidden(format!(
+                                    "you may not subscribe to {name}"
+                                )));
                             }
                             let staff = matches!(caller, Caller::Staff(_));
                             let store = state.engine.store();
@@ -469,9 +490,14 @@ impl WsConn {
                                     sub.deliver.do_send(Deliver { frames });
                                 }
                             }
-                            Ok((json!({ "channel": name, "last_seq": last }), Some((name, Owner::Nothing))))
+                            Ok((
+                                json!({ "channel": name, "last_seq": last }),
+                                Some((name, Owner::Nothing)),
+                            ))
                         }
-                        Err(EngineError::NotFound(_)) => Err(ApiError::forbidden(format!("you may not subscribe to {name}"))),
+                        Err(EngineError::NotFound(_)) => Err(ApiError::forbidden(format!(
+                            "you may not subscribe to {name}"
+                        ))),
                         Err(e) => Err(e.into()),
                     }
                 };
@@ -486,9 +512,10 @@ impl WsConn {
                 };
                 let allowed = match (&self.who, kind) {
                     (Identity::WidgetKey(p), ProjectChannel::Widget) => *p == pid,
-                    (Identity::Caller(Caller::Customer { project_id, .. }), ProjectChannel::Widget) => {
-                        *project_id == pid
-                    }
+                    (
+                        Identity::Caller(Caller::Customer { project_id, .. }),
+                        ProjectChannel::Widget,
+                    ) => *project_id == pid,
                     (Identity::Caller(c), _) => c.is_staff_of(pid),
                     _ => false,
                 };

@@ -37,7 +37,10 @@ async fn balanced_assignment_prefers_free_slots_then_the_longest_idle_agent() {
     app.clock.advance(Duration::seconds(1));
     app.waiting_conversation(&project, "visitor-last", 1).await;
 
-    assert_eq!(app.chat_counts(&project, &[&ana, &ben, &cy]).await, [3, 2, 1]);
+    assert_eq!(
+        app.chat_counts(&project, &[&ana, &ben, &cy]).await,
+        [3, 2, 1]
+    );
     for (agent, last) in [(&ana, "10:00:06"), (&ben, "10:00:05"), (&cy, "10:00:04")] {
         let view = app.agent_view(&project, agent).await;
         assert_eq!(view["available_slots"], json!(0), "{view}");
@@ -189,7 +192,10 @@ async fn twenty_agents_claiming_one_conversation_have_exactly_one_winner() {
     assert_eq!(body["success"], json!(true));
     assert_eq!(body["conversation"]["id"], json!(id));
     assert_eq!(body["conversation"]["status"], json!("agent_active"));
-    assert_eq!(body["conversation"]["assigned_agent_id"], json!(winner.user_id));
+    assert_eq!(
+        body["conversation"]["assigned_agent_id"],
+        json!(winner.user_id)
+    );
     for (i, (status, body)) in results.iter().enumerate() {
         if i == winners[0] {
             continue;
@@ -252,7 +258,8 @@ async fn an_agent_at_max_gets_nothing_more() {
     assert_eq!(view["max_concurrent_chats"], json!(2));
     assert_eq!(view["available_slots"], json!(0));
 
-    // Raising her max makes room; her next heartbeat serves the queue.
+    // Raising her max makes room; the queue is served at the latest by the
+    // periodic processing.
     let (status, body) = app
         .patch(
             &format!("/api/projects/{}/agents/{}", project.id, ana.user_id),
@@ -261,7 +268,8 @@ async fn an_agent_at_max_gets_nothing_more() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    app.heartbeat(&ana, &project).await;
+    assert_eq!(body["max_concurrent_chats"], json!(3), "{body}");
+    app.advance(Duration::seconds(10)).await;
     let conv = app.wait_for_status(&id, &customer, "agent_active").await;
     assert_eq!(conv["assigned_agent_id"], json!(ana.user_id));
     let view = app.agent_view(&project, &ana).await;
@@ -339,7 +347,8 @@ async fn resolve_then_a_customer_reply_reopens_to_the_same_agent_then_close() {
     let ana = app.add_agent(&project, "Ana", 2).await;
     app.set_status(&ana, &project, "online").await;
     let (id, customer) = app.assigned_conversation(&project, "v1", &ana).await;
-    app.say(&id, &ana.token, "Hello, I'm Ana. How can I help?").await;
+    app.say(&id, &ana.token, "Hello, I'm Ana. How can I help?")
+        .await;
 
     app.clock.advance(Duration::minutes(3));
     let (status, body) = app.resolve(&id, &ana.token).await;
@@ -371,7 +380,10 @@ async fn resolve_then_a_customer_reply_reopens_to_the_same_agent_then_close() {
     let res = app.resolve(&id, &ana.token).await;
     assert_error(&res, 400, "INVALID_TRANSITION");
     assert_eq!(app.get_messages(&id, &customer).await, msgs);
-    assert_eq!(app.conversation(&id, &customer).await["status"], json!("closed"));
+    assert_eq!(
+        app.conversation(&id, &customer).await["status"],
+        json!("closed")
+    );
 }
 
 #[actix_rt::test]

@@ -22,7 +22,9 @@ async fn keyword_hands_off_immediately_and_assigns_the_online_agent() {
     let id = s(&conv["id"]);
     assert_eq!(conv["status"], json!("ai_active"));
 
-    let msg = app.say(&id, &customer, "Can I talk to a HUMAN please?").await;
+    let msg = app
+        .say(&id, &customer, "Can I talk to a HUMAN please?")
+        .await;
     assert_eq!(msg["seq"], json!(1));
     assert_eq!(msg["sender_type"], json!("customer"));
 
@@ -115,8 +117,12 @@ async fn low_confidence_answer_hands_off_with_its_confidence() {
     let (conv, customer) = app.new_conversation(&project, "visitor-1").await;
     let id = s(&conv["id"]);
 
-    app.say(&id, &customer, "Which volcanoes erupted on Jupiter's moon Io?")
-        .await;
+    app.say(
+        &id,
+        &customer,
+        "Which volcanoes erupted on Jupiter's moon Io?",
+    )
+    .await;
     let conv = app.wait_for_status(&id, &customer, "agent_active").await;
     let msgs = app.get_messages(&id, &customer).await;
     assert_eq!(sender_types(&msgs), ["customer", "ai", "system", "system"]);
@@ -129,7 +135,10 @@ async fn low_confidence_answer_hands_off_with_its_confidence() {
     assert_eq!(conv["handoff_reason"], json!("low_confidence"));
     assert_eq!(conv["trigger_keyword"], json!(null));
     assert_eq!(conv["ai_confidence_at_handoff"], json!(confidence));
-    assert_eq!(conv["ai_context"]["ai_confidence_at_handoff"], json!(confidence));
+    assert_eq!(
+        conv["ai_context"]["ai_confidence_at_handoff"],
+        json!(confidence)
+    );
     assert_eq!(conv["assigned_agent_id"], json!(ana.user_id));
     assert_eq!(app.chat_counts(&project, &[&ana]).await, [1]);
 }
@@ -214,7 +223,10 @@ async fn assert_still_with_ai(app: &TestApp, id: &str, customer: &str) {
     assert_eq!(conv["queue_entered_at"], json!(null));
     assert_eq!(conv["assigned_agent_id"], json!(null));
     assert_eq!(conv["last_seq"], json!(0));
-    assert_eq!(app.get_messages(id, customer).await, Vec::<serde_json::Value>::new());
+    assert_eq!(
+        app.get_messages(id, customer).await,
+        Vec::<serde_json::Value>::new()
+    );
 }
 
 #[actix_rt::test]
@@ -233,7 +245,13 @@ async fn handoff_is_refused_while_disabled() {
         json!({ "available": false, "reason": "disabled", "show_button": false, "show_offline_form": false })
     );
     let res = app.handoff(&id, &customer, "button_click").await;
-    assert_eq!(res, (200, json!({ "status": "unavailable", "reason": "disabled" })));
+    assert_eq!(
+        res,
+        (
+            200,
+            json!({ "status": "unavailable", "reason": "disabled" })
+        )
+    );
     assert_still_with_ai(&app, &id, &customer).await;
     assert_eq!(app.chat_counts(&project, &[&ana]).await, [0]);
 }
@@ -253,7 +271,13 @@ async fn handoff_is_refused_without_agents() {
         json!({ "available": false, "reason": "no_agents", "show_button": false, "show_offline_form": false })
     );
     let res = app.handoff(&id, &customer, "button_click").await;
-    assert_eq!(res, (200, json!({ "status": "unavailable", "reason": "no_agents" })));
+    assert_eq!(
+        res,
+        (
+            200,
+            json!({ "status": "unavailable", "reason": "no_agents" })
+        )
+    );
     assert_still_with_ai(&app, &id, &customer).await;
 }
 
@@ -273,7 +297,13 @@ async fn handoff_is_refused_when_every_agent_is_offline_or_away() {
         json!({ "available": false, "reason": "all_offline", "show_button": false, "show_offline_form": false })
     );
     let res = app.handoff(&id, &customer, "customer_request").await;
-    assert_eq!(res, (200, json!({ "status": "unavailable", "reason": "all_offline" })));
+    assert_eq!(
+        res,
+        (
+            200,
+            json!({ "status": "unavailable", "reason": "all_offline" })
+        )
+    );
     assert_still_with_ai(&app, &id, &customer).await;
     assert_eq!(app.chat_counts(&project, &[&ana, &ben]).await, [0, 0]);
 

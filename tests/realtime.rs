@@ -93,7 +93,10 @@ async fn messages_flow_live_both_ways() {
     assert_eq!(sent["sender_type"], json!("agent"));
     let ev = cws.expect_event("message").await;
     assert_eq!(ev["seq"], json!(last + 3));
-    assert_eq!(ev["data"]["content"], json!("What seems to be the problem?"));
+    assert_eq!(
+        ev["data"]["content"],
+        json!("What seems to be the problem?")
+    );
 
     // Each durable event exactly once.
     let ev = aws.collect_events(&channel, "message", 2).await;
@@ -116,9 +119,14 @@ async fn typing_reaches_the_other_side_and_takes_no_seq() {
         .await;
     let ev = cws.expect_event("typing").await;
     assert_eq!(ev["channel"], json!(channel));
-    assert!(ev.get("seq").is_none_or(Value::is_null), "typing has a seq: {ev}");
+    assert!(
+        ev.get("seq").is_none_or(Value::is_null),
+        "typing has a seq: {ev}"
+    );
     assert_eq!(ev["data"]["is_typing"], json!(true));
 
+    // (The agent's socket may hear its own typing echoed; skip that.)
+    aws.drain().await;
     cws.op_ok(json!({ "op": "typing", "conversation_id": id, "is_typing": false }))
         .await;
     let ev = aws.expect_event("typing").await;
@@ -371,14 +379,19 @@ async fn an_agent_claims_transfers_and_resolves_over_the_socket() {
     let (id, customer) = app.waiting_conversation(&project, "v1", 1).await;
 
     let mut xws = app.ws(&xena.token).await;
-    let claimed = xws.op_ok(json!({ "op": "claim", "conversation_id": id })).await;
+    let claimed = xws
+        .op_ok(json!({ "op": "claim", "conversation_id": id }))
+        .await;
     assert_eq!(claimed["success"], json!(true), "{claimed}");
     let conv = app.conversation(&id, &customer).await;
     assert_eq!(conv["status"], json!("agent_active"));
     assert_eq!(conv["assigned_agent_id"], json!(xena.user_id));
     assert_eq!(app.chat_counts(&project, &[&xena, &holder]).await, [1, 1]);
 
-    // Back to the queue; nobody eligible takes it.
+    // She steps away (keeping the chat) and releases it to the queue;
+    // nobody eligible takes it.
+    xws.op_ok(json!({ "op": "set_status", "project_id": project.id, "status": "away" }))
+        .await;
     xws.op_ok(json!({ "op": "transfer", "conversation_id": id, "to_agent_id": null }))
         .await;
     let conv = app.conversation(&id, &customer).await;
@@ -386,8 +399,11 @@ async fn an_agent_claims_transfers_and_resolves_over_the_socket() {
     assert_eq!(conv["queue_position"], json!(1));
     assert_eq!(app.chat_counts(&project, &[&xena, &holder]).await, [0, 1]);
 
-    // She claims it again from the queue.
-    xws.op_ok(json!({ "op": "claim", "conversation_id": id })).await;
+    // Back online over the socket: the queue is served, to her.
+    xws.op_ok(json!({ "op": "set_status", "project_id": project.id, "status": "online" }))
+        .await;
+    let conv = app.wait_for_status(&id, &customer, "agent_active").await;
+    assert_eq!(conv["assigned_agent_id"], json!(xena.user_id));
     assert_eq!(app.chat_counts(&project, &[&xena, &holder]).await, [1, 1]);
 
     xws.op_ok(json!({ "op": "resolve", "conversation_id": id }))

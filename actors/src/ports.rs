@@ -50,6 +50,36 @@ pub struct AgentRecord {
     pub auto_offline_minutes: u32,
 }
 
+impl AgentRecord {
+    /// A member who just became an agent: offline, nothing assigned yet.
+    pub fn new_offline(
+        project_id: ProjectId,
+        user_id: UserId,
+        name: String,
+        avatar_url: Option<String>,
+        max_concurrent_chats: u32,
+        now: DateTime<Utc>,
+    ) -> Self {
+        AgentRecord {
+            project_id,
+            user_id,
+            name,
+            avatar_url,
+            status: AgentStatus::Offline,
+            max_concurrent_chats,
+            current_chat_count: 0,
+            last_seen_at: now,
+            last_assigned_at: None,
+            status_changed_at: now,
+            auto_offline_enabled: true,
+            auto_offline_minutes: DEFAULT_AUTO_OFFLINE_MINUTES,
+        }
+    }
+}
+
+/// Seed 003 5.3.3: agents go offline after this long without a heartbeat.
+pub const DEFAULT_AUTO_OFFLINE_MINUTES: u32 = 30;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SenderType {
@@ -127,6 +157,48 @@ pub struct ConversationRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_message_at: DateTime<Utc>,
+}
+
+impl ConversationRecord {
+    /// A conversation as the widget starts it: with the AI, nothing else yet.
+    pub fn new_with_ai(
+        project_id: ProjectId,
+        visitor_id: String,
+        customer_id: Option<CustomerId>,
+        source: String,
+        metadata: Value,
+        now: DateTime<Utc>,
+    ) -> Self {
+        ConversationRecord {
+            id: ConversationId::new(),
+            project_id,
+            customer_id,
+            visitor_id,
+            customer_email: None,
+            customer_name: None,
+            status: ConversationStatus::AiActive,
+            assigned_agent_id: None,
+            handoff_reason: None,
+            handoff_triggered_at: None,
+            ai_confidence_at_handoff: None,
+            trigger_keyword: None,
+            ai_messages_before_handoff: 0,
+            queue_entered_at: None,
+            claimed_at: None,
+            first_response_at: None,
+            resolved_at: None,
+            resolved_by: None,
+            closed_at: None,
+            satisfaction_rating: None,
+            satisfaction_feedback: None,
+            source,
+            metadata,
+            tags: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            last_message_at: now,
+        }
+    }
 }
 
 /// One write of the engine. The writer commits many of them in one

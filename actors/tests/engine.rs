@@ -44,20 +44,8 @@ struct World {
 }
 
 fn agent(project: ProjectId, name: &str, max: u32, clock: &ManualClock) -> AgentRecord {
-    AgentRecord {
-        project_id: project,
-        user_id: UserId::new(),
-        name: name.into(),
-        avatar_url: None,
-        status: AgentStatus::Offline,
-        max_concurrent_chats: max,
-        current_chat_count: 0,
-        last_seen_at: switchboard_actors::clock::Clock::now(clock),
-        last_assigned_at: None,
-        status_changed_at: switchboard_actors::clock::Clock::now(clock),
-        auto_offline_enabled: true,
-        auto_offline_minutes: 30,
-    }
+    let now = switchboard_actors::clock::Clock::now(clock);
+    AgentRecord::new_offline(project, UserId::new(), name.into(), None, max, now)
 }
 
 async fn world(agents: &[(&str, u32)]) -> (World, Vec<UserId>) {
@@ -120,35 +108,14 @@ impl World {
 
     async fn conversation(&self, visitor: &str) -> ConversationId {
         let now = switchboard_actors::clock::Clock::now(&self.clock);
-        let rec = ConversationRecord {
-            id: ConversationId::new(),
-            project_id: self.project,
-            customer_id: None,
-            visitor_id: visitor.into(),
-            customer_email: None,
-            customer_name: None,
-            status: ConversationStatus::AiActive,
-            assigned_agent_id: None,
-            handoff_reason: None,
-            handoff_triggered_at: None,
-            ai_confidence_at_handoff: None,
-            trigger_keyword: None,
-            ai_messages_before_handoff: 0,
-            queue_entered_at: None,
-            claimed_at: None,
-            first_response_at: None,
-            resolved_at: None,
-            resolved_by: None,
-            closed_at: None,
-            satisfaction_rating: None,
-            satisfaction_feedback: None,
-            source: "widget".into(),
-            metadata: json!({}),
-            tags: vec![],
-            created_at: now,
-            updated_at: now,
-            last_message_at: now,
-        };
+        let rec = ConversationRecord::new_with_ai(
+            self.project,
+            visitor.into(),
+            None,
+            "widget".into(),
+            json!({}),
+            now,
+        );
         let id = rec.id;
         self.engine.create_conversation(rec).await.unwrap();
         id

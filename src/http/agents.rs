@@ -7,12 +7,15 @@ use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use switchboard_actors::domain::agents::AgentStatus;
-use switchboard_actors::engine::project::{Heartbeat, ListAgents, SetAgentMax, SetAgentStatus};
+use switchboard_actors::engine::project::{Heartbeat, ListAgents, SetAgentStatus, UpdateAgent};
 use switchboard_actors::ids::{ProjectId, UserId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/projects/{id}/agents", web::get().to(list))
-        .route("/api/projects/{id}/agents/{user_id}", web::patch().to(patch))
+        .route(
+            "/api/projects/{id}/agents/{user_id}",
+            web::patch().to(patch),
+        )
         .route("/api/agent/status", web::put().to(status))
         .route("/api/agent/heartbeat", web::post().to(heartbeat));
 }
@@ -30,7 +33,9 @@ async fn list(
 
 #[derive(Deserialize)]
 struct Patch {
-    max_concurrent_chats: u32,
+    max_concurrent_chats: Option<u32>,
+    auto_offline_enabled: Option<bool>,
+    auto_offline_minutes: Option<u32>,
 }
 
 async fn patch(
@@ -44,15 +49,16 @@ async fn patch(
     let handle = state.engine.project(project).await?;
     let view = handle
         .addr
-        .send(SetAgentMax {
+        .send(UpdateAgent {
             user_id: user,
             max_concurrent_chats: body.max_concurrent_chats,
+            auto_offline_enabled: body.auto_offline_enabled,
+            auto_offline_minutes: body.auto_offline_minutes,
         })
         .await??;
-    state
-        .db
-        .set_agent_max(project, user, body.max_concurrent_chats)
-        .await?;
+    if let Some(max) = body.max_concurrent_chats {
+        state.db.set_agent_max(project, user, max).await?;
+    }
     Ok(HttpResponse::Ok().json(view))
 }
 

@@ -8,7 +8,6 @@ use crate::store::{MemberRole, TokenKind, TokenRow, UserRow};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use switchboard_actors::domain::agents::AgentStatus;
 use switchboard_actors::ids::UserId;
 use switchboard_actors::ports::AgentRecord;
 
@@ -73,7 +72,11 @@ async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> ApiResult<
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0w0Q0b7l0f3H8cK3Jq8m3b3dXJ0b2Q2n5m1k0e3mZy4";
 
-async fn logout(state: web::Data<AppState>, req: HttpRequest, _auth: Auth) -> ApiResult<HttpResponse> {
+async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    _auth: Auth,
+) -> ApiResult<HttpResponse> {
     if let Some(t) = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -146,19 +149,15 @@ async fn accept(state: web::Data<AppState>, body: web::Json<Accept>) -> ApiResul
             )
         }
     };
-    let agent = (member.role == MemberRole::Agent).then(|| AgentRecord {
-        project_id: member.project_id,
-        user_id: user.id,
-        name: user.name.clone(),
-        avatar_url: user.avatar_url.clone(),
-        status: AgentStatus::Offline,
-        max_concurrent_chats: member.max_concurrent_chats,
-        current_chat_count: 0,
-        last_seen_at: now,
-        last_assigned_at: None,
-        status_changed_at: now,
-        auto_offline_enabled: true,
-        auto_offline_minutes: 30,
+    let agent = (member.role == MemberRole::Agent).then(|| {
+        AgentRecord::new_offline(
+            member.project_id,
+            user.id,
+            user.name.clone(),
+            user.avatar_url.clone(),
+            member.max_concurrent_chats,
+            now,
+        )
     });
     state
         .db

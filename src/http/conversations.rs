@@ -26,7 +26,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/conversations", web::get().to(list))
         .route("/api/conversations/{id}", web::get().to(get))
         .route("/api/conversations/{id}/messages", web::get().to(messages))
-        .route("/api/conversations/{id}/messages", web::post().to(post_message))
+        .route(
+            "/api/conversations/{id}/messages",
+            web::post().to(post_message),
+        )
         .route("/api/conversations/{id}/handoff", web::post().to(handoff))
         .route("/api/conversations/{id}/claim", web::post().to(claim))
         .route("/api/conversations/{id}/transfer", web::post().to(transfer))
@@ -42,7 +45,11 @@ fn not_found() -> ApiError {
 
 /// The conversation's current view as `caller` may see it, with a fresh
 /// queue position while it waits.
-pub async fn view_of(state: &AppState, caller: &Caller, id: ConversationId) -> ApiResult<ConversationView> {
+pub async fn view_of(
+    state: &AppState,
+    caller: &Caller,
+    id: ConversationId,
+) -> ApiResult<ConversationView> {
     match state.engine.conversation(id).await {
         Ok(ConversationRef::Live(addr)) => {
             let mut v = addr
@@ -52,7 +59,13 @@ pub async fn view_of(state: &AppState, caller: &Caller, id: ConversationId) -> A
                 .await??;
             if v.status == ConversationStatus::Waiting {
                 let project = state.engine.project(v.project_id).await?;
-                if let Some((p, e)) = project.addr.send(QueueInfo { conversation_id: id }).await? {
+                if let Some((p, e)) = project
+                    .addr
+                    .send(QueueInfo {
+                        conversation_id: id,
+                    })
+                    .await?
+                {
                     v.queue_position = Some(p);
                     v.estimated_wait_minutes = Some(e);
                 }
@@ -74,7 +87,12 @@ pub async fn view_of(state: &AppState, caller: &Caller, id: ConversationId) -> A
 async fn live(
     state: &AppState,
     id: ConversationId,
-) -> ApiResult<Result<actix::Addr<switchboard_actors::engine::conversation::ConversationActor>, Box<switchboard_actors::ports::ConversationRecord>>> {
+) -> ApiResult<
+    Result<
+        actix::Addr<switchboard_actors::engine::conversation::ConversationActor>,
+        Box<switchboard_actors::ports::ConversationRecord>,
+    >,
+> {
     match state.engine.conversation(id).await {
         Ok(ConversationRef::Live(a)) => Ok(Ok(a)),
         Ok(ConversationRef::Closed(r)) => Ok(Err(r)),
@@ -115,8 +133,11 @@ struct ListQuery {
 }
 
 fn encode_cursor(v: &ConversationView) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("{}|{}", v.last_message_at.timestamp_millis(), v.id))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "{}|{}",
+        v.last_message_at.timestamp_millis(),
+        v.id
+    ))
 }
 
 fn decode_cursor(s: &str) -> ApiResult<(chrono::DateTime<chrono::Utc>, ConversationId)> {
@@ -182,7 +203,11 @@ async fn list(
         .take(limit as usize)
         .map(|r| ConversationView::from_record(r, None))
         .collect();
-    let next = if more { items.last().map(encode_cursor) } else { None };
+    let next = if more {
+        items.last().map(encode_cursor)
+    } else {
+        None
+    };
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
 
@@ -240,7 +265,11 @@ async fn messages(
         .load_messages(view.id, after, limit)
         .await?;
     let full = rows.len() as i64 == limit;
-    let next = if full { rows.last().map(|m| m.seq.to_string()) } else { None };
+    let next = if full {
+        rows.last().map(|m| m.seq.to_string())
+    } else {
+        None
+    };
     let items: Vec<&MessageRecord> = rows.iter().filter(|m| staff || !m.internal).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
@@ -284,7 +313,12 @@ pub async fn send_message(
             }
             // A retry of a send that landed before the close is still answered.
             if let Some(c) = &client_msg_id {
-                if let Some(m) = state.engine.store().find_message_by_client_id(id, c).await? {
+                if let Some(m) = state
+                    .engine
+                    .store()
+                    .find_message_by_client_id(id, c)
+                    .await?
+                {
                     return Ok(Arc::new(m));
                 }
             }
@@ -382,11 +416,10 @@ async fn claim(
 ) -> ApiResult<HttpResponse> {
     match claim_conversation(&state, &auth, *id).await {
         Ok(v) => Ok(HttpResponse::Ok().json(json!({ "success": true, "conversation": v }))),
-        Err(e) if e.status == actix_web::http::StatusCode::CONFLICT => {
-            Ok(HttpResponse::Conflict().json(json!({
+        Err(e) if e.status == actix_web::http::StatusCode::CONFLICT => Ok(HttpResponse::Conflict()
+            .json(json!({
                 "success": false, "error": e.code, "message": e.message,
-            })))
-        }
+            }))),
         Err(e) => Err(e),
     }
 }

@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod auth;
 pub mod conversations;
+pub mod cors;
 pub mod projects;
 pub mod validate;
 pub mod widget;
@@ -19,7 +20,8 @@ pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
             ApiError::too_large(format!("the body is larger than {limit} bytes"))
         }
         JsonPayloadError::ContentType => {

@@ -21,10 +21,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/projects/{id}", web::get().to(get))
         .route("/api/projects/{id}/members", web::post().to(invite))
         .route("/api/projects/{id}/members", web::get().to(members))
-        .route("/api/projects/{id}/handoff-settings", web::get().to(get_settings))
-        .route("/api/projects/{id}/handoff-settings", web::put().to(put_settings))
+        .route(
+            "/api/projects/{id}/handoff-settings",
+            web::get().to(get_settings),
+        )
+        .route(
+            "/api/projects/{id}/handoff-settings",
+            web::put().to(put_settings),
+        )
         .route("/api/projects/{id}/knowledge", web::get().to(knowledge))
-        .route("/api/projects/{id}/knowledge", web::post().to(add_knowledge))
+        .route(
+            "/api/projects/{id}/knowledge",
+            web::post().to(add_knowledge),
+        )
         .route(
             "/api/projects/{id}/knowledge/{entry_id}",
             web::delete().to(delete_knowledge),
@@ -76,7 +85,12 @@ pub async fn create_project(
     };
     state
         .db
-        .create_project(&project, &HandoffSettings::default(), &owner.email, &owner.name)
+        .create_project(
+            &project,
+            &HandoffSettings::default(),
+            &owner.email,
+            &owner.name,
+        )
         .await?;
     state.engine.project(project.id).await?;
     Ok((project, secret))
@@ -158,7 +172,10 @@ async fn invite(
         .max_concurrent_chats
         .unwrap_or(settings.default_max_concurrent_chats);
     if !(1..=50).contains(&max) {
-        return Err(ApiError::field("max_concurrent_chats", "must be between 1 and 50"));
+        return Err(ApiError::field(
+            "max_concurrent_chats",
+            "must be between 1 and 50",
+        ));
     }
     let token = a::new_token(a::INVITE_PREFIX);
     let now = state.now();
@@ -185,7 +202,8 @@ async fn invite(
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(HttpResponse::Created().json(json!({ "member": member_json(&member), "invite_token": token })))
+    Ok(HttpResponse::Created()
+        .json(json!({ "member": member_json(&member), "invite_token": token })))
 }
 
 async fn members(
@@ -194,7 +212,13 @@ async fn members(
     id: web::Path<ProjectId>,
 ) -> ApiResult<HttpResponse> {
     auth.admin_of(*id)?;
-    let items: Vec<Value> = state.db.members(*id).await?.iter().map(member_json).collect();
+    let items: Vec<Value> = state
+        .db
+        .members(*id)
+        .await?
+        .iter()
+        .map(member_json)
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
 }
 
@@ -243,7 +267,13 @@ async fn knowledge(
     id: web::Path<ProjectId>,
 ) -> ApiResult<HttpResponse> {
     auth.member_of(*id)?;
-    let items: Vec<Value> = state.db.knowledge(*id).await?.iter().map(knowledge_json).collect();
+    let items: Vec<Value> = state
+        .db
+        .knowledge(*id)
+        .await?
+        .iter()
+        .map(knowledge_json)
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
 }
 

@@ -9,11 +9,9 @@ use crate::store::{CustomerContext, TokenKind, TokenRow};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use switchboard_actors::domain::conversation::ConversationStatus;
 use switchboard_actors::engine::conversation::GetConversation;
 use switchboard_actors::engine::project::GetAvailability;
 use switchboard_actors::engine::Caller;
-use switchboard_actors::ids::ConversationId;
 use switchboard_actors::ports::ConversationRecord;
 
 pub const SOURCES: &[&str] = &["widget", "playground", "mcp", "api", "voice"];
@@ -88,35 +86,16 @@ async fn create(
         .db
         .touch_customer(project.id, &visitor_id, now, &context_of(&metadata))
         .await?;
-    let rec = ConversationRecord {
-        id: ConversationId::new(),
-        project_id: project.id,
-        customer_id: Some(customer.id),
-        visitor_id: visitor_id.clone(),
-        customer_email: customer.email.clone(),
-        customer_name: customer.name.clone(),
-        status: ConversationStatus::AiActive,
-        assigned_agent_id: None,
-        handoff_reason: None,
-        handoff_triggered_at: None,
-        ai_confidence_at_handoff: None,
-        trigger_keyword: None,
-        ai_messages_before_handoff: 0,
-        queue_entered_at: None,
-        claimed_at: None,
-        first_response_at: None,
-        resolved_at: None,
-        resolved_by: None,
-        closed_at: None,
-        satisfaction_rating: None,
-        satisfaction_feedback: None,
+    let mut rec = ConversationRecord::new_with_ai(
+        project.id,
+        visitor_id.clone(),
+        Some(customer.id),
         source,
         metadata,
-        tags: Vec::new(),
-        created_at: now,
-        updated_at: now,
-        last_message_at: now,
-    };
+        now,
+    );
+    rec.customer_email = customer.email.clone();
+    rec.customer_name = customer.name.clone();
     let caller = Caller::Customer {
         project_id: project.id,
         visitor_id: visitor_id.clone(),

@@ -8,13 +8,44 @@
 use super::error::ResultExt;
 use diesel::connection::AnsiTransactionManager;
 use diesel::SqliteConnection;
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
 use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection, TransactionManager};
 use std::future::Future;
 use switchboard_actors::ports::{StoreError, StoreResult};
 
 /// SQLite through diesel's sync connection, run on tokio's blocking pool.
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, Detached>;
+
+/// Runs each blocking SQLite call on the current runtime's blocking pool.
+/// diesel-async's own spawner waits for the call in `Drop` when its future is
+/// cancelled, with `block_in_place`, which panics on the current-thread
+/// runtimes actix runs every worker and actor on. Here a cancelled future
+/// just stops waiting: the call finishes on its thread with the connection
+/// locked. `Db` runs every operation as its own task so that does not
+/// happen; should it still, [`DbConn::is_broken`] counts the still-shared
+/// connection as broken and the pool discards it.
+pub struct Detached;
+
+impl SpawnBlocking for Detached {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> futures::future::BoxFuture<'a, Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>>
+    where
+        R: Send + 'static,
+    {
+        let handle = tokio::task::spawn_blocking(task);
+        Box::pin(async move {
+            handle
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync + 'static>)
+        })
+    }
+
+    fn get_runtime() -> Self {
+        Detached
+    }
+}
 
 /// Set on every SQLite connection: WAL so readers never block the writer,
 /// FULL sync so an acknowledged commit survives power loss, foreign keys
@@ -77,11 +108,19 @@ impl DbConn {
     }
 
     /// True when the connection holds an open (leaked) transaction or its
-    /// transaction manager is in an error state: it must not be reused.
+    /// transaction manager is in an error state, or when a cancelled call
+    /// still holds it: it must not be reused. Never panics: diesel-async's
+    /// check panics ("Cannot access shared transaction state") on a
+    /// connection a blocking call still shares, which here counts as broken.
     pub fn is_broken(&mut self) -> bool {
-        with_conn!(self, |c| {
-            <SqliteConn as AsyncConnection>::TransactionManager::is_broken_transaction_manager(c)
-        })
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            with_conn!(&mut *self, |c| {
+                <SqliteConn as AsyncConnection>::TransactionManager::is_broken_transaction_manager(
+                    c,
+                )
+            })
+        }))
+        .unwrap_or(true)
     }
 
     /// Opens a write transaction. SQLite takes the write lock up front

@@ -18,6 +18,7 @@ use super::rows::{
 use chrono::{DateTime, Utc};
 use diesel::{Connection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,36 +59,42 @@ impl Db {
     /// the parent folder, applies pending migrations on a plain sync
     /// connection, then opens the pool and the writer connection.
     pub async fn open_sqlite(path: &Path) -> StoreResult<Db> {
-        let path_str = path
-            .to_str()
-            .ok_or_else(|| StoreError::Backend(format!("database path is not UTF-8: {path:?}")))?
-            .to_string();
-        let for_migrations = path.to_path_buf();
-        tokio::task::spawn_blocking(move || migrate_sqlite(&for_migrations))
-            .await
-            .map_err(|e| StoreError::Backend(format!("migration task: {e}")))??;
+        let path = path.to_path_buf();
+        detached(async move {
+            let path_str = path
+                .to_str()
+                .ok_or_else(|| {
+                    StoreError::Backend(format!("database path is not UTF-8: {path:?}"))
+                })?
+                .to_string();
+            let for_migrations = path.to_path_buf();
+            tokio::task::spawn_blocking(move || migrate_sqlite(&for_migrations))
+                .await
+                .map_err(|e| StoreError::Backend(format!("migration task: {e}")))??;
 
-        let target = Target::Sqlite { path: path_str };
-        let pool = bb8::Pool::builder()
-            .max_size(POOL_SIZE)
-            .connection_timeout(POOL_TIMEOUT)
-            // A local file does not drop connections; skip the extra round
-            // trip per checkout. Broken ones are still discarded on return.
-            .test_on_check_out(false)
-            .build(DbManager {
-                target: target.clone(),
-            })
-            .await?;
-        let writer = DbConn::establish(&target).await?;
-        let db = Db {
-            inner: Arc::new(Inner {
-                target,
-                pool,
-                writer: Mutex::new(writer),
-            }),
-        };
-        db.ping().await?;
-        Ok(db)
+            let target = Target::Sqlite { path: path_str };
+            let pool = bb8::Pool::builder()
+                .max_size(POOL_SIZE)
+                .connection_timeout(POOL_TIMEOUT)
+                // A local file does not drop connections; skip the extra round
+                // trip per checkout. Broken ones are still discarded on return.
+                .test_on_check_out(false)
+                .build(DbManager {
+                    target: target.clone(),
+                })
+                .await?;
+            let writer = DbConn::establish(&target).await?;
+            let db = Db {
+                inner: Arc::new(Inner {
+                    target,
+                    pool,
+                    writer: Mutex::new(writer),
+                }),
+            };
+            db.ping().await?;
+            Ok(db)
+        })
+        .await
     }
 
     /// A connection from the pool.
@@ -112,52 +119,71 @@ impl Db {
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
-        self.conn().await?.ping().await
+        let db = self.clone();
+        detached(async move { db.conn().await?.ping().await }).await
     }
 
     // ------------------------------------------------------------ users and tokens
 
     pub async fn count_users(&self) -> StoreResult<i64> {
-        q::count_users(&mut *self.conn().await?).await
+        let db = self.clone();
+        detached(async move { q::count_users(&mut *db.conn().await?).await }).await
     }
 
     /// `Conflict` when the email is taken.
     pub async fn insert_user(&self, u: &UserRow) -> StoreResult<()> {
-        q::insert_user(&mut *self.conn().await?, &DbUser::from(u)).await
+        let (db, u) = (self.clone(), u.clone());
+        detached(async move { q::insert_user(&mut *db.conn().await?, &DbUser::from(&u)).await })
+            .await
     }
 
     /// Case-insensitive: emails are stored lowercase.
     pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRow>> {
-        let email = email.to_lowercase();
-        q::user_by_email(&mut *self.conn().await?, &email)
-            .await?
-            .map(UserRow::try_from)
-            .transpose()
+        let (db, email) = (self.clone(), email.to_string());
+        detached(async move {
+            let email = email.to_lowercase();
+            q::user_by_email(&mut *db.conn().await?, &email)
+                .await?
+                .map(UserRow::try_from)
+                .transpose()
+        })
+        .await
     }
 
     pub async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRow>> {
-        q::user_by_id(&mut *self.conn().await?, &id.to_string())
-            .await?
-            .map(UserRow::try_from)
-            .transpose()
+        let db = self.clone();
+        detached(async move {
+            q::user_by_id(&mut *db.conn().await?, &id.to_string())
+                .await?
+                .map(UserRow::try_from)
+                .transpose()
+        })
+        .await
     }
 
     pub async fn insert_token(&self, t: &TokenRow) -> StoreResult<()> {
-        q::insert_token(&mut *self.conn().await?, &DbToken::from(t)).await
+        let (db, t) = (self.clone(), t.clone());
+        detached(async move { q::insert_token(&mut *db.conn().await?, &DbToken::from(&t)).await })
+            .await
     }
 
     /// The token with this hash, expired or not (the caller checks
     /// `expires_at`).
     pub async fn token(&self, hash: &str) -> StoreResult<Option<TokenRow>> {
-        q::token(&mut *self.conn().await?, hash)
-            .await?
-            .map(TokenRow::try_from)
-            .transpose()
+        let (db, hash) = (self.clone(), hash.to_string());
+        detached(async move {
+            q::token(&mut *db.conn().await?, &hash)
+                .await?
+                .map(TokenRow::try_from)
+                .transpose()
+        })
+        .await
     }
 
     /// Deleting a token that does not exist is not an error.
     pub async fn delete_token(&self, hash: &str) -> StoreResult<()> {
-        q::delete_token(&mut *self.conn().await?, hash).await
+        let (db, hash) = (self.clone(), hash.to_string());
+        detached(async move { q::delete_token(&mut *db.conn().await?, &hash).await }).await
     }
 
     // ------------------------------------------------------------ projects
@@ -171,63 +197,89 @@ impl Db {
         owner_email: &str,
         owner_name: &str,
     ) -> StoreResult<()> {
-        let project = DbProject::from_row(p)?;
-        let settings_row = DbSettings::new(p.id, settings, p.created_at)?;
-        let owner = DbMember::from_row(&MemberRow {
-            id: Uuid::new_v4(),
-            project_id: p.id,
-            user_id: Some(p.owner_id),
-            email: owner_email.to_string(),
-            name: Some(owner_name.to_string()),
-            role: MemberRole::Admin,
-            status: MemberStatus::Active,
-            invited_by: p.owner_id,
-            invited_at: p.created_at,
-            accepted_at: Some(p.created_at),
-            invite_token_hash: None,
-            max_concurrent_chats: settings.default_max_concurrent_chats,
-            created_at: p.created_at,
-            updated_at: p.created_at,
-        })?;
-        self.conn()
-            .await?
-            .transaction(async move |c| {
-                q::insert_project(c, &project).await?;
-                q::upsert_settings(c, &settings_row).await?;
-                q::insert_member(c, &owner).await
-            })
-            .await
+        let (db, p, settings, owner_email, owner_name) = (
+            self.clone(),
+            p.clone(),
+            settings.clone(),
+            owner_email.to_string(),
+            owner_name.to_string(),
+        );
+        detached(async move {
+            let project = DbProject::from_row(&p)?;
+            let settings_row = DbSettings::new(p.id, &settings, p.created_at)?;
+            let owner = DbMember::from_row(&MemberRow {
+                id: Uuid::new_v4(),
+                project_id: p.id,
+                user_id: Some(p.owner_id),
+                email: owner_email,
+                name: Some(owner_name),
+                role: MemberRole::Admin,
+                status: MemberStatus::Active,
+                invited_by: p.owner_id,
+                invited_at: p.created_at,
+                accepted_at: Some(p.created_at),
+                invite_token_hash: None,
+                max_concurrent_chats: settings.default_max_concurrent_chats,
+                created_at: p.created_at,
+                updated_at: p.created_at,
+            })?;
+            db.conn()
+                .await?
+                .transaction(async move |c| {
+                    q::insert_project(c, &project).await?;
+                    q::upsert_settings(c, &settings_row).await?;
+                    q::insert_member(c, &owner).await
+                })
+                .await
+        })
+        .await
     }
 
     pub async fn project(&self, id: ProjectId) -> StoreResult<Option<ProjectRow>> {
-        q::project(&mut *self.conn().await?, &id.to_string())
-            .await?
-            .map(ProjectRow::try_from)
-            .transpose()
+        let db = self.clone();
+        detached(async move {
+            q::project(&mut *db.conn().await?, &id.to_string())
+                .await?
+                .map(ProjectRow::try_from)
+                .transpose()
+        })
+        .await
     }
 
     pub async fn project_by_public_key(&self, key: &str) -> StoreResult<Option<ProjectRow>> {
-        q::project_by_public_key(&mut *self.conn().await?, key)
-            .await?
-            .map(ProjectRow::try_from)
-            .transpose()
+        let (db, key) = (self.clone(), key.to_string());
+        detached(async move {
+            q::project_by_public_key(&mut *db.conn().await?, &key)
+                .await?
+                .map(ProjectRow::try_from)
+                .transpose()
+        })
+        .await
     }
 
     pub async fn project_by_secret_hash(&self, hash: &str) -> StoreResult<Option<ProjectRow>> {
-        q::project_by_secret_hash(&mut *self.conn().await?, hash)
-            .await?
-            .map(ProjectRow::try_from)
-            .transpose()
+        let (db, hash) = (self.clone(), hash.to_string());
+        detached(async move {
+            q::project_by_secret_hash(&mut *db.conn().await?, &hash)
+                .await?
+                .map(ProjectRow::try_from)
+                .transpose()
+        })
+        .await
     }
 
     /// The projects where `user` is an active member, with the member's
     /// role name (`MemberRole::as_str`), oldest project first.
     pub async fn projects_of_user(&self, user: UserId) -> StoreResult<Vec<(ProjectRow, String)>> {
-        q::projects_of_user(&mut *self.conn().await?, &user.to_string())
-            .await?
-            .into_iter()
-            .map(|(p, role)| Ok((ProjectRow::try_from(p)?, role)))
-            .collect()
+        let db = self.clone();
+        detached(async move {
+            q::projects_of_user(&mut *db.conn().await?, &user.to_string())
+                .await?
+                .into_iter()
+                .map(|(p, role)| Ok((ProjectRow::try_from(p)?, role)))
+                .collect()
+        })
+        .await
     }
 
     // ------------------------------------------------------------ members
@@ -238,28 +290,40 @@ impl Db {
         project: ProjectId,
         user: UserId,
     ) -> StoreResult<Option<MemberRow>> {
-        q::membership(
-            &mut *self.conn().await?,
-            &project.to_string(),
-            &user.to_string(),
-        )
-        .await?
-        .map(MemberRow::try_from)
-        .transpose()
+        let db = self.clone();
+        detached(async move {
+            q::membership(
+                &mut *db.conn().await?,
+                &project.to_string(),
+                &user.to_string(),
+            )
+            .await?
+            .map(MemberRow::try_from)
+            .transpose()
+        })
+        .await
     }
 
     /// `Conflict` when the project already has a member with this email
     /// (or the invite hash is taken).
     pub async fn insert_member(&self, m: &MemberRow) -> StoreResult<()> {
-        q::insert_member(&mut *self.conn().await?, &DbMember::from_row(m)?).await
+        let (db, m) = (self.clone(), m.clone());
+        detached(
+            async move { q::insert_member(&mut *db.conn().await?, &DbMember::from_row(&m)?).await },
+        )
+        .await
     }
 
     /// The pending invitation with this token hash.
     pub async fn member_by_invite_hash(&self, hash: &str) -> StoreResult<Option<MemberRow>> {
-        q::member_by_invite_hash(&mut *self.conn().await?, hash)
-            .await?
-            .map(MemberRow::try_from)
-            .transpose()
+        let (db, hash) = (self.clone(), hash.to_string());
+        detached(async move {
+            q::member_by_invite_hash(&mut *db.conn().await?, &hash)
+                .await?
+                .map(MemberRow::try_from)
+                .transpose()
+        })
+        .await
     }
 
     /// In one transaction: inserts `user` when `create_user`, turns the
@@ -275,32 +339,43 @@ impl Db {
         agent: Option<&AgentRecord>,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let new_user = create_user.then(|| DbUser::from(user));
-        let user_id = user.id.to_string();
-        let member_id = member_id.to_string();
-        let ledger = agent.map(|a| DbAgent::from_record(a, at)).transpose()?;
-        let at = ts(at);
-        self.conn()
-            .await?
-            .transaction(async move |c| {
-                if let Some(u) = &new_user {
-                    q::insert_user(c, u).await?;
-                }
-                if q::activate_member(c, &member_id, &user_id, at).await? == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                if let Some(a) = &ledger {
-                    q::upsert_agent(c, a).await?;
-                }
-                Ok(())
-            })
-            .await
+        let (db, user, agent) = (self.clone(), user.clone(), agent.cloned());
+        detached(async move {
+            let new_user = create_user.then(|| DbUser::from(&user));
+            let user_id = user.id.to_string();
+            let member_id = member_id.to_string();
+            let ledger = agent
+                .as_ref()
+                .map(|a| DbAgent::from_record(a, at))
+                .transpose()?;
+            let at = ts(at);
+            db.conn()
+                .await?
+                .transaction(async move |c| {
+                    if let Some(u) = &new_user {
+                        q::insert_user(c, u).await?;
+                    }
+                    if q::activate_member(c, &member_id, &user_id, at).await? == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    if let Some(a) = &ledger {
+                        q::upsert_agent(c, a).await?;
+                    }
+                    Ok(())
+                })
+                .await
+        })
+        .await
     }
 
     /// Every membership row of the project, whatever its status, oldest
     /// first.
     pub async fn members(&self, project: ProjectId) -> StoreResult<Vec<MemberRow>> {
-        convert_all(q::members(&mut *self.conn().await?, &project.to_string()).await?)
+        let db = self.clone();
+        detached(async move {
+            convert_all(q::members(&mut *db.conn().await?, &project.to_string()).await?)
+        })
+        .await
     }
 
     /// Sets the member's `max_concurrent_chats`. `NotFound` when `user` is
@@ -311,43 +386,59 @@ impl Db {
         user: UserId,
         max: u32,
     ) -> StoreResult<()> {
-        let max = i32::try_from(max).map_err(|_| {
-            StoreError::Backend(format!("max_concurrent_chats out of range: {max}"))
-        })?;
-        let changed = q::set_member_max(
-            &mut *self.conn().await?,
-            &project.to_string(),
-            &user.to_string(),
-            max,
-            ts(Utc::now()),
-        )
-        .await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        let db = self.clone();
+        detached(async move {
+            let max = i32::try_from(max).map_err(|_| {
+                StoreError::Backend(format!("max_concurrent_chats out of range: {max}"))
+            })?;
+            let changed = q::set_member_max(
+                &mut *db.conn().await?,
+                &project.to_string(),
+                &user.to_string(),
+                max,
+                ts(Utc::now()),
+            )
+            .await?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
     }
 
     // ------------------------------------------------------------ knowledge
 
     /// The project's knowledge base, oldest entry first.
     pub async fn knowledge(&self, project: ProjectId) -> StoreResult<Vec<KnowledgeRow>> {
-        convert_all(q::knowledge(&mut *self.conn().await?, &project.to_string()).await?)
+        let db = self.clone();
+        detached(async move {
+            convert_all(q::knowledge(&mut *db.conn().await?, &project.to_string()).await?)
+        })
+        .await
     }
 
     pub async fn insert_knowledge(&self, k: &KnowledgeRow) -> StoreResult<()> {
-        q::insert_knowledge(&mut *self.conn().await?, &DbKnowledge::from(k)).await
+        let (db, k) = (self.clone(), k.clone());
+        detached(async move {
+            q::insert_knowledge(&mut *db.conn().await?, &DbKnowledge::from(&k)).await
+        })
+        .await
     }
 
     /// True when the entry existed in that project and is gone.
     pub async fn delete_knowledge(&self, project: ProjectId, id: KnowledgeId) -> StoreResult<bool> {
-        let n = q::delete_knowledge(
-            &mut *self.conn().await?,
-            &project.to_string(),
-            &id.to_string(),
-        )
-        .await?;
-        Ok(n > 0)
+        let db = self.clone();
+        detached(async move {
+            let n = q::delete_knowledge(
+                &mut *db.conn().await?,
+                &project.to_string(),
+                &id.to_string(),
+            )
+            .await?;
+            Ok(n > 0)
+        })
+        .await
     }
 
     // ------------------------------------------------------------ customers
@@ -364,72 +455,75 @@ impl Db {
         at: DateTime<Utc>,
         ctx: &CustomerContext,
     ) -> StoreResult<CustomerRow> {
-        let project = project.to_string();
-        let visitor = visitor_id.to_string();
-        let ctx = ctx.clone();
-        let pattern = merged_like_pattern(visitor_id)?;
-        let row = self
-            .conn()
-            .await?
-            .transaction(async move |c| {
-                let mut found = q::customer_by_visitor(c, &project, &visitor).await?;
-                if found.is_none() {
-                    for candidate in q::customers_merged_like(c, &project, &pattern).await? {
-                        let merged: Vec<String> =
-                            serde_json::from_str(&candidate.merged_visitor_ids).map_err(|e| {
-                                super::error::corrupt("customers.merged_visitor_ids", e)
-                            })?;
-                        if merged.contains(&visitor) {
-                            found = Some(candidate);
-                            break;
+        let (db, visitor_id, ctx) = (self.clone(), visitor_id.to_string(), ctx.clone());
+        detached(async move {
+            let project = project.to_string();
+            let visitor = visitor_id.clone();
+            let pattern = merged_like_pattern(&visitor_id)?;
+            let row = db
+                .conn()
+                .await?
+                .transaction(async move |c| {
+                    let mut found = q::customer_by_visitor(c, &project, &visitor).await?;
+                    if found.is_none() {
+                        for candidate in q::customers_merged_like(c, &project, &pattern).await? {
+                            let merged: Vec<String> =
+                                serde_json::from_str(&candidate.merged_visitor_ids).map_err(
+                                    |e| super::error::corrupt("customers.merged_visitor_ids", e),
+                                )?;
+                            if merged.contains(&visitor) {
+                                found = Some(candidate);
+                                break;
+                            }
                         }
                     }
-                }
-                let at = ts(at);
-                match found {
-                    Some(mut row) => {
-                        row.last_seen_at = at;
-                        row.updated_at = at;
-                        row.total_conversations = row.total_conversations.saturating_add(1);
-                        apply_context(&mut row, ctx);
-                        q::update_customer(c, &row).await?;
-                        Ok(row)
+                    let at = ts(at);
+                    match found {
+                        Some(mut row) => {
+                            row.last_seen_at = at;
+                            row.updated_at = at;
+                            row.total_conversations = row.total_conversations.saturating_add(1);
+                            apply_context(&mut row, ctx);
+                            q::update_customer(c, &row).await?;
+                            Ok(row)
+                        }
+                        None => {
+                            let mut row = DbCustomer {
+                                id: CustomerId::new().to_string(),
+                                project_id: project,
+                                visitor_id: visitor,
+                                email: None,
+                                name: None,
+                                merged_visitor_ids: "[]".into(),
+                                first_seen_at: at,
+                                last_seen_at: at,
+                                total_conversations: 1,
+                                last_browser: None,
+                                last_device: None,
+                                last_os: None,
+                                last_page_url: None,
+                                last_location: None,
+                                last_timezone: None,
+                                last_language: None,
+                                last_referrer: None,
+                                is_flagged: false,
+                                flag_reason: None,
+                                flagged_at: None,
+                                flagged_by: None,
+                                internal_notes: None,
+                                created_at: at,
+                                updated_at: at,
+                            };
+                            apply_context(&mut row, ctx);
+                            q::insert_customer(c, &row).await?;
+                            Ok(row)
+                        }
                     }
-                    None => {
-                        let mut row = DbCustomer {
-                            id: CustomerId::new().to_string(),
-                            project_id: project,
-                            visitor_id: visitor,
-                            email: None,
-                            name: None,
-                            merged_visitor_ids: "[]".into(),
-                            first_seen_at: at,
-                            last_seen_at: at,
-                            total_conversations: 1,
-                            last_browser: None,
-                            last_device: None,
-                            last_os: None,
-                            last_page_url: None,
-                            last_location: None,
-                            last_timezone: None,
-                            last_language: None,
-                            last_referrer: None,
-                            is_flagged: false,
-                            flag_reason: None,
-                            flagged_at: None,
-                            flagged_by: None,
-                            internal_notes: None,
-                            created_at: at,
-                            updated_at: at,
-                        };
-                        apply_context(&mut row, ctx);
-                        q::insert_customer(c, &row).await?;
-                        Ok(row)
-                    }
-                }
-            })
-            .await?;
-        CustomerRow::try_from(row)
+                })
+                .await?;
+            CustomerRow::try_from(row)
+        })
+        .await
     }
 
     pub async fn customer(
@@ -437,14 +531,18 @@ impl Db {
         project: ProjectId,
         id: CustomerId,
     ) -> StoreResult<Option<CustomerRow>> {
-        q::customer(
-            &mut *self.conn().await?,
-            &project.to_string(),
-            &id.to_string(),
-        )
-        .await?
-        .map(CustomerRow::try_from)
-        .transpose()
+        let db = self.clone();
+        detached(async move {
+            q::customer(
+                &mut *db.conn().await?,
+                &project.to_string(),
+                &id.to_string(),
+            )
+            .await?
+            .map(CustomerRow::try_from)
+            .transpose()
+        })
+        .await
     }
 
     // ------------------------------------------------------------ conversations (read side)
@@ -455,19 +553,40 @@ impl Db {
         &self,
         f: &ConversationFilter,
     ) -> StoreResult<Vec<ConversationRecord>> {
-        if f.project_ids.is_empty() || f.limit <= 0 {
-            return Ok(Vec::new());
-        }
-        let query = q::ListQuery {
-            project_ids: f.project_ids.iter().map(|p| p.to_string()).collect(),
-            status: f.status.map(|s| s.as_str().to_string()),
-            assigned_to: f.assigned_to.map(|u| u.to_string()),
-            customer_id: f.customer_id.map(|c| c.to_string()),
-            cursor: f.cursor.map(|(at, id)| (ts(at), id.to_string())),
-            limit: f.limit,
-        };
-        convert_all(q::list_conversations(&mut *self.conn().await?, &query).await?)
+        let (db, f) = (self.clone(), f.clone());
+        detached(async move {
+            if f.project_ids.is_empty() || f.limit <= 0 {
+                return Ok(Vec::new());
+            }
+            let query = q::ListQuery {
+                project_ids: f.project_ids.iter().map(|p| p.to_string()).collect(),
+                status: f.status.map(|s| s.as_str().to_string()),
+                assigned_to: f.assigned_to.map(|u| u.to_string()),
+                customer_id: f.customer_id.map(|c| c.to_string()),
+                cursor: f.cursor.map(|(at, id)| (ts(at), id.to_string())),
+                limit: f.limit,
+            };
+            convert_all(q::list_conversations(&mut *db.conn().await?, &query).await?)
+        })
+        .await
     }
+}
+
+/// Runs one operation's whole body as its own tokio task and waits for it.
+/// diesel-async's SQLite connection is not cancel-safe: a query future
+/// dropped mid-flight (actix drops a handler when its client goes away or
+/// another extractor fails, an actor stops) leaves the blocking call holding
+/// the connection while the pool takes it back, and the pool's check of a
+/// returned connection then panics. A spawned task runs to completion
+/// whether or not its caller still waits, so connections go back to the
+/// pool only when idle. `tokio::spawn` also works on the current-thread
+/// runtimes actix runs its workers and actors on.
+pub(super) async fn detached<T: Send + 'static>(
+    fut: impl Future<Output = StoreResult<T>> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::spawn(fut)
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
 }
 
 /// Creates the folder, opens a plain sync connection, sets the pragmas and

@@ -2,7 +2,7 @@
 //! demand (pooled connections), and `commit`, which applies a group of
 //! [`WriteOp`]s in one transaction on the writer's own connection.
 
-use super::db::Db;
+use super::db::{detached, Db};
 use super::queries as q;
 use super::rows::{agent_record, convert_all, ts, DbAgent, DbConversation, DbMessage, DbSettings};
 use async_trait::async_trait;
@@ -42,56 +42,78 @@ impl RowOp {
 #[async_trait]
 impl Store for Db {
     async fn list_project_ids(&self) -> StoreResult<Vec<ProjectId>> {
-        q::project_ids(&mut *self.conn().await?)
-            .await?
-            .iter()
-            .map(|id| {
-                id.parse()
-                    .map_err(|e| super::error::corrupt("projects.id", format!("{id:?}: {e}")))
-            })
-            .collect()
+        let db = self.clone();
+        detached(async move {
+            q::project_ids(&mut *db.conn().await?)
+                .await?
+                .iter()
+                .map(|id| {
+                    id.parse()
+                        .map_err(|e| super::error::corrupt("projects.id", format!("{id:?}: {e}")))
+                })
+                .collect()
+        })
+        .await
     }
 
     async fn load_project(&self, id: ProjectId) -> StoreResult<Option<ProjectSnapshot>> {
-        let mut conn = self.conn().await?;
-        let key = id.to_string();
-        let Some(project) = q::project(&mut conn, &key).await? else {
-            return Ok(None);
-        };
-        let settings = match q::settings(&mut conn, &key).await? {
-            Some(row) => HandoffSettings::try_from(row)?,
-            None => HandoffSettings::default(),
-        };
-        Ok(Some(ProjectSnapshot {
-            id,
-            name: project.name,
-            settings,
-        }))
+        let db = self.clone();
+        detached(async move {
+            let mut conn = db.conn().await?;
+            let key = id.to_string();
+            let Some(project) = q::project(&mut conn, &key).await? else {
+                return Ok(None);
+            };
+            let settings = match q::settings(&mut conn, &key).await? {
+                Some(row) => HandoffSettings::try_from(row)?,
+                None => HandoffSettings::default(),
+            };
+            Ok(Some(ProjectSnapshot {
+                id,
+                name: project.name,
+                settings,
+            }))
+        })
+        .await
     }
 
     async fn load_agents(&self, project_id: ProjectId) -> StoreResult<Vec<AgentRecord>> {
-        q::agents(&mut *self.conn().await?, &project_id.to_string())
-            .await?
-            .into_iter()
-            .map(agent_record)
-            .collect()
+        let db = self.clone();
+        detached(async move {
+            q::agents(&mut *db.conn().await?, &project_id.to_string())
+                .await?
+                .into_iter()
+                .map(agent_record)
+                .collect()
+        })
+        .await
     }
 
     async fn load_live_conversations(
         &self,
         project_id: ProjectId,
     ) -> StoreResult<Vec<ConversationRecord>> {
-        convert_all(q::live_conversations(&mut *self.conn().await?, &project_id.to_string()).await?)
+        let db = self.clone();
+        detached(async move {
+            convert_all(
+                q::live_conversations(&mut *db.conn().await?, &project_id.to_string()).await?,
+            )
+        })
+        .await
     }
 
     async fn load_conversation(
         &self,
         id: ConversationId,
     ) -> StoreResult<Option<ConversationRecord>> {
-        q::conversation(&mut *self.conn().await?, &id.to_string())
-            .await?
-            .map(ConversationRecord::try_from)
-            .transpose()
+        let db = self.clone();
+        detached(async move {
+            q::conversation(&mut *db.conn().await?, &id.to_string())
+                .await?
+                .map(ConversationRecord::try_from)
+                .transpose()
+        })
+        .await
     }
 
     async fn load_messages(
@@ -100,18 +122,22 @@ impl Store for Db {
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<MessageRecord>> {
-        if limit <= 0 {
-            return Ok(Vec::new());
-        }
-        convert_all(
-            q::messages_after(
-                &mut *self.conn().await?,
-                &conversation_id.to_string(),
-                after_seq,
-                limit,
+        let db = self.clone();
+        detached(async move {
+            if limit <= 0 {
+                return Ok(Vec::new());
+            }
+            convert_all(
+                q::messages_after(
+                    &mut *db.conn().await?,
+                    &conversation_id.to_string(),
+                    after_seq,
+                    limit,
+                )
+                .await?,
             )
-            .await?,
-        )
+        })
+        .await
     }
 
     async fn load_recent_messages(
@@ -119,25 +145,30 @@ impl Store for Db {
         conversation_id: ConversationId,
         limit: i64,
     ) -> StoreResult<Vec<MessageRecord>> {
-        if limit <= 0 {
-            return Ok(Vec::new());
-        }
-        let mut rows = q::messages_newest(
-            &mut *self.conn().await?,
-            &conversation_id.to_string(),
-            limit,
-        )
-        .await?;
-        rows.reverse();
-        convert_all(rows)
+        let db = self.clone();
+        detached(async move {
+            if limit <= 0 {
+                return Ok(Vec::new());
+            }
+            let mut rows =
+                q::messages_newest(&mut *db.conn().await?, &conversation_id.to_string(), limit)
+                    .await?;
+            rows.reverse();
+            convert_all(rows)
+        })
+        .await
     }
 
     async fn last_seq(&self, conversation_id: ConversationId) -> StoreResult<i64> {
-        Ok(
-            q::max_seq(&mut *self.conn().await?, &conversation_id.to_string())
-                .await?
-                .unwrap_or(0),
-        )
+        let db = self.clone();
+        detached(async move {
+            Ok(
+                q::max_seq(&mut *db.conn().await?, &conversation_id.to_string())
+                    .await?
+                    .unwrap_or(0),
+            )
+        })
+        .await
     }
 
     async fn find_message_by_client_id(
@@ -145,14 +176,18 @@ impl Store for Db {
         conversation_id: ConversationId,
         client_msg_id: &str,
     ) -> StoreResult<Option<MessageRecord>> {
-        q::message_by_client_id(
-            &mut *self.conn().await?,
-            &conversation_id.to_string(),
-            client_msg_id,
-        )
-        .await?
-        .map(MessageRecord::try_from)
-        .transpose()
+        let (db, client_msg_id) = (self.clone(), client_msg_id.to_string());
+        detached(async move {
+            q::message_by_client_id(
+                &mut *db.conn().await?,
+                &conversation_id.to_string(),
+                &client_msg_id,
+            )
+            .await?
+            .map(MessageRecord::try_from)
+            .transpose()
+        })
+        .await
     }
 
     async fn avg_handling_minutes(
@@ -160,41 +195,52 @@ impl Store for Db {
         project_id: ProjectId,
         since: DateTime<Utc>,
     ) -> StoreResult<Option<f64>> {
-        let pairs =
-            q::handling_times(&mut *self.conn().await?, &project_id.to_string(), ts(since)).await?;
-        let minutes: Vec<f64> = pairs
-            .into_iter()
-            .filter_map(|(claimed, resolved)| Some((claimed?, resolved?)))
-            .map(|(claimed, resolved)| (resolved - claimed).num_milliseconds() as f64 / 60_000.0)
-            .collect();
-        if minutes.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(minutes.iter().sum::<f64>() / minutes.len() as f64))
+        let db = self.clone();
+        detached(async move {
+            let pairs =
+                q::handling_times(&mut *db.conn().await?, &project_id.to_string(), ts(since))
+                    .await?;
+            let minutes: Vec<f64> = pairs
+                .into_iter()
+                .filter_map(|(claimed, resolved)| Some((claimed?, resolved?)))
+                .map(|(claimed, resolved)| {
+                    (resolved - claimed).num_milliseconds() as f64 / 60_000.0
+                })
+                .collect();
+            if minutes.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(minutes.iter().sum::<f64>() / minutes.len() as f64))
+        })
+        .await
     }
 
     async fn commit(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
-        if ops.is_empty() {
-            return Ok(());
-        }
-        let now = Utc::now();
-        let rows = ops
-            .into_iter()
-            .map(|op| RowOp::from_op(op, now))
-            .collect::<StoreResult<Vec<RowOp>>>()?;
-        let mut writer = self.writer().await?;
-        writer
-            .transaction(async move |c| {
-                for row in &rows {
-                    match row {
-                        RowOp::Conversation(r) => q::upsert_conversation(c, r).await?,
-                        RowOp::Message(r) => q::insert_message(c, r).await?,
-                        RowOp::Agent(r) => q::upsert_agent(c, r).await?,
-                        RowOp::Settings(r) => q::upsert_settings(c, r).await?,
+        let db = self.clone();
+        detached(async move {
+            if ops.is_empty() {
+                return Ok(());
+            }
+            let now = Utc::now();
+            let rows = ops
+                .into_iter()
+                .map(|op| RowOp::from_op(op, now))
+                .collect::<StoreResult<Vec<RowOp>>>()?;
+            let mut writer = db.writer().await?;
+            writer
+                .transaction(async move |c| {
+                    for row in &rows {
+                        match row {
+                            RowOp::Conversation(r) => q::upsert_conversation(c, r).await?,
+                            RowOp::Message(r) => q::insert_message(c, r).await?,
+                            RowOp::Agent(r) => q::upsert_agent(c, r).await?,
+                            RowOp::Settings(r) => q::upsert_settings(c, r).await?,
+                        }
                     }
-                }
-                Ok(())
-            })
-            .await
+                    Ok(())
+                })
+                .await
+        })
+        .await
     }
 }

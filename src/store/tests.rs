@@ -1366,3 +1366,61 @@ async fn concurrent_commits_and_http_writes_do_not_lock_each_other_out() {
     }
     assert_eq!(db.knowledge(p.id).await.unwrap().len(), 8);
 }
+
+// ---------------------------------------------------------------- cancellation
+
+/// Counts the panics raised on the calling thread from now on, caught ones
+/// included (the hook sees a panic before any `catch_unwind` does).
+fn count_panics_on_this_thread() -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let me = std::thread::current().id();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == me {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+        previous(info);
+    }));
+    count
+}
+
+/// A call dropped mid-query (actix drops a handler when its client goes
+/// away or another extractor fails; an actor stops) leaves the pool and the
+/// writer usable: the query finishes in its own task and its connection
+/// goes back idle, with no panic anywhere. On a current-thread runtime, as
+/// actix runs.
+#[tokio::test]
+async fn dropped_calls_leave_the_pool_and_the_writer_usable() {
+    let panics = count_panics_on_this_thread();
+    let (_dir, db) = fresh().await;
+    let (_owner, p) = owner_and_project(&db).await;
+    let conv = conversation(p.id, t(100));
+    let users = db.count_users().await.unwrap();
+
+    // Each call is polled once (so its query is under way) and dropped.
+    for i in 0..4 {
+        let mut read = std::pin::pin!(db.count_users());
+        assert!(futures::poll!(&mut read).is_pending());
+        let (visitor, ctx) = (format!("v{i}"), CustomerContext::default());
+        let mut transaction = std::pin::pin!(db.touch_customer(p.id, &visitor, t(i), &ctx));
+        assert!(futures::poll!(&mut transaction).is_pending());
+        let mut commit = std::pin::pin!(db.commit(vec![put_conv(&conv)]));
+        assert!(futures::poll!(&mut commit).is_pending());
+    }
+
+    for _ in 0..20 {
+        assert_eq!(db.count_users().await.unwrap(), users);
+    }
+    let other = conversation(p.id, t(101));
+    db.commit(vec![put_conv(&other)]).await.unwrap();
+    assert_eq!(db.load_conversation(other.id).await.unwrap(), Some(other));
+    assert_eq!(
+        std::sync::atomic::AtomicUsize::load(&panics, std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a panic was raised (and maybe caught) on the test thread"
+    );
+    // The dropped commits ran to completion all the same.
+    assert_eq!(db.load_conversation(conv.id).await.unwrap(), Some(conv));
+}

@@ -163,10 +163,8 @@ impl TestApp {
         }
     }
 
-    async fn finish(
-        res: Result<awc::ClientResponse<awc::ResponseBody>, awc::error::SendRequestError>,
-    ) -> (u16, Value) {
-        let mut resp = match res {
+    async fn finish(send: awc::SendClientRequest) -> (u16, Value) {
+        let mut resp = match send.await {
             Ok(r) => r,
             Err(e) => panic!("request failed: {e}"),
         };
@@ -189,11 +187,11 @@ impl TestApp {
         body: Option<Value>,
     ) -> (u16, Value) {
         let req = self.request(method, path, auth);
-        let res = match body {
-            Some(b) => req.send_json(&b).await,
-            None => req.send().await,
+        let send = match body {
+            Some(b) => req.send_json(&b),
+            None => req.send(),
         };
-        Self::finish(res).await
+        Self::finish(send).await
     }
 
     /// One request with a raw body sent as `application/json`, for
@@ -208,13 +206,13 @@ impl TestApp {
         let res = self
             .request(method, path, auth)
             .content_type("application/json")
-            .send_body(raw.to_string())
-            .await;
+            .send_body(raw.to_string());
         Self::finish(res).await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        self.call(Method::GET, path, Auth::Bearer(token), None).await
+        self.call(Method::GET, path, Auth::Bearer(token), None)
+            .await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
@@ -488,7 +486,8 @@ impl TestApp {
         let mut after = after;
         let mut cursor: Option<String> = None;
         for _ in 0..1000 {
-            let mut path = format!("/api/conversations/{conv_id}/messages?after_seq={after}&limit=100");
+            let mut path =
+                format!("/api/conversations/{conv_id}/messages?after_seq={after}&limit=100");
             if let Some(c) = &cursor {
                 path = format!("/api/conversations/{conv_id}/messages?limit=100&cursor={c}");
             }
@@ -501,7 +500,9 @@ impl TestApp {
                         .and_then(Value::as_array)
                         .cloned()
                         .unwrap_or_else(|| panic!("messages page without items: {body}")),
-                    o.get("next_cursor").and_then(Value::as_str).map(String::from),
+                    o.get("next_cursor")
+                        .and_then(Value::as_str)
+                        .map(String::from),
                 ),
                 _ => panic!("messages: unexpected body {body}"),
             };
@@ -683,13 +684,7 @@ impl TestApp {
     /// Connect; on refusal the error names the HTTP status.
     pub async fn try_ws(&self, token: &str) -> Result<Ws, String> {
         let url = format!("ws://{}/ws?token={}", self.addr, url_encode(token));
-        match self
-            .client
-            .ws(url)
-            .max_frame_size(1 << 22)
-            .connect()
-            .await
-        {
+        match self.client.ws(url).max_frame_size(1 << 22).connect().await {
             Ok((_resp, conn)) => Ok(Ws {
                 conn: Box::new(conn),
                 events: VecDeque::new(),
@@ -744,17 +739,17 @@ impl Ws {
 
     /// The next frame of any kind, answering pings; `None` on timeout.
     pub async fn recv(&mut self, within: StdDuration) -> Option<Incoming> {
-        let deadline = actix_rt::time::Instant::now() + within;
+        let deadline = std::time::Instant::now() + within;
         loop {
-            let next = actix_rt::time::timeout_at(deadline, self.conn.next()).await;
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let next = actix_rt::time::timeout(left, self.conn.next()).await;
             match next {
                 Err(_) => return None,
                 Ok(None) | Ok(Some(Err(_))) => return Some(Incoming::Ended),
                 Ok(Some(Ok(frame))) => match frame {
                     Frame::Text(bytes) => {
-                        let v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                            panic!("server sent non-JSON text {bytes:?}: {e}")
-                        });
+                        let v: Value = serde_json::from_slice(&bytes)
+                            .unwrap_or_else(|e| panic!("server sent non-JSON text {bytes:?}: {e}"));
                         return Some(Incoming::Json(v));
                     }
                     Frame::Ping(b) => {
@@ -789,12 +784,28 @@ impl Ws {
                     if r.is_null() || v["ref"] == *r {
                         return v;
                     }
-                    panic!("reply to another ref {} while waiting for {r}: {v}", v["ref"]);
+                    panic!(
+                        "reply to another ref {} while waiting for {r}: {v}",
+                        v["ref"]
+                    );
                 }
                 Some(Incoming::Json(v)) => self.events.push_back(v),
                 other => panic!("no reply to {r}: {other:?}"),
             }
         }
+    }
+
+    /// The next `n` replies, whatever their refs, in arrival order.
+    pub async fn replies(&mut self, n: usize) -> Vec<Value> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            match self.recv(ASYNC_BOUND).await {
+                Some(Incoming::Json(v)) if v["type"] == json!("reply") => out.push(v),
+                Some(Incoming::Json(v)) => self.events.push_back(v),
+                other => panic!("expected {n} replies, got {out:#?} then {other:?}"),
+            }
+        }
+        out
     }
 
     /// The reply must be ok; returns its `data`.
@@ -818,13 +829,11 @@ impl Ws {
         if let Some(e) = self.events.pop_front() {
             return Some(e);
         }
-        loop {
-            match self.recv(within).await {
-                None => return None,
-                Some(Incoming::Json(v)) if v["type"] == json!("event") => return Some(v),
-                Some(Incoming::Json(v)) => panic!("unexpected frame while waiting for an event: {v}"),
-                Some(other) => panic!("socket ended while waiting for an event: {other:?}"),
-            }
+        match self.recv(within).await {
+            None => None,
+            Some(Incoming::Json(v)) if v["type"] == json!("event") => Some(v),
+            Some(Incoming::Json(v)) => panic!("unexpected frame while waiting for an event: {v}"),
+            Some(other) => panic!("socket ended while waiting for an event: {other:?}"),
         }
     }
 

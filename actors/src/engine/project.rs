@@ -832,37 +832,62 @@ impl Handler<Heartbeat> for ProjectActor {
     }
 }
 
-#[derive(Message)]
+/// An admin changes an agent's limit or auto-offline settings.
+#[derive(Message, Default)]
 #[rtype(result = "EngineResult<AgentView>")]
-pub struct SetAgentMax {
+pub struct UpdateAgent {
     pub user_id: UserId,
-    pub max_concurrent_chats: u32,
+    pub max_concurrent_chats: Option<u32>,
+    pub auto_offline_enabled: Option<bool>,
+    pub auto_offline_minutes: Option<u32>,
 }
 
-impl Handler<SetAgentMax> for ProjectActor {
+fn field_error(field: &str, problem: String) -> EngineError {
+    EngineError::Validation(BTreeMap::from([(field.to_string(), problem)]))
+}
+
+impl Handler<UpdateAgent> for ProjectActor {
     type Result = EngineResult<AgentView>;
-    fn handle(&mut self, msg: SetAgentMax, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: UpdateAgent, ctx: &mut Context<Self>) -> Self::Result {
         let a = self
             .agents
             .get_mut(&msg.user_id)
             .ok_or_else(|| EngineError::NotFound("no such agent in this project".into()))?;
-        let max = msg.max_concurrent_chats;
-        if !(1..=50).contains(&max) {
-            return Err(EngineError::Validation(BTreeMap::from([(
-                "max_concurrent_chats".to_string(),
-                "must be between 1 and 50".to_string(),
-            )])));
+        if let Some(max) = msg.max_concurrent_chats {
+            if !(1..=50).contains(&max) {
+                return Err(field_error(
+                    "max_concurrent_chats",
+                    "must be between 1 and 50".into(),
+                ));
+            }
+            // The ledger never holds more chats than the limit (invariant 2).
+            if max < a.current_chat_count {
+                return Err(field_error(
+                    "max_concurrent_chats",
+                    format!(
+                        "the agent holds {} chats now; resolve some first",
+                        a.current_chat_count
+                    ),
+                ));
+            }
         }
-        if max < a.current_chat_count {
-            return Err(EngineError::Validation(BTreeMap::from([(
-                "max_concurrent_chats".to_string(),
-                format!(
-                    "the agent holds {} chats now; resolve some first",
-                    a.current_chat_count
-                ),
-            )])));
+        if let Some(m) = msg.auto_offline_minutes {
+            if !(5..=1440).contains(&m) {
+                return Err(field_error(
+                    "auto_offline_minutes",
+                    "must be between 5 and 1440".into(),
+                ));
+            }
         }
-        a.max_concurrent_chats = max;
+        if let Some(max) = msg.max_concurrent_chats {
+            a.max_concurrent_chats = max;
+        }
+        if let Some(e) = msg.auto_offline_enabled {
+            a.auto_offline_enabled = e;
+        }
+        if let Some(m) = msg.auto_offline_minutes {
+            a.auto_offline_minutes = m;
+        }
         let v = view(a);
         self.persist_agent(msg.user_id);
         self.process_queue(ctx, None);
