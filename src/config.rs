@@ -12,6 +12,32 @@ pub const DEFAULT_TOKEN_TTL_HOURS: i64 = 12;
 pub enum DatabaseUrl {
     /// An SQLite file (created with its folder when missing).
     Sqlite(PathBuf),
+    /// A PostgreSQL server: `postgres://user:password@host:port/database`.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// The URL without its password, for messages and logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,14 +85,18 @@ pub fn parse_database_url(url: &str) -> Result<DatabaseUrl, ConfigError> {
     } else if let Some(rest) = url.strip_prefix("sqlite:") {
         rest
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(err(
-            var,
-            "PostgreSQL is not supported by this build yet; use sqlite://<path>",
-        ));
+        let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
+        if rest.is_empty() {
+            return Err(err(var, "the postgres URL names no server"));
+        }
+        return Ok(DatabaseUrl::Postgres(url.to_string()));
     } else {
+        let scheme = url.split_once("://").map(|(s, _)| s).unwrap_or(url);
         return Err(err(
             var,
-            format!("unknown scheme in {url:?}; expected sqlite://<path>"),
+            format!(
+                "unknown scheme {scheme:?}; expected sqlite://<path> or postgres://user:password@host/database"
+            ),
         ));
     };
     if path.is_empty() {
@@ -174,9 +204,14 @@ impl Config {
 
     /// Loopback on a free port, the given SQLite file, a known first admin.
     pub fn for_tests(db: PathBuf) -> Config {
+        Self::for_tests_on(DatabaseUrl::Sqlite(db))
+    }
+
+    /// Loopback on a free port, the given database, a known first admin.
+    pub fn for_tests_on(database: DatabaseUrl) -> Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database: DatabaseUrl::Sqlite(db),
+            database,
             admin: Some(AdminBootstrap {
                 email: "admin@example.com".into(),
                 password: "admin-password-1".into(),
@@ -220,7 +255,9 @@ mod tests {
         assert_eq!(e.variable, "SWITCHBOARD_BIND");
         let e = cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(e.variable, "DATABASE_URL");
-        assert!(e.to_string().starts_with("DATABASE_URL: unknown scheme"));
+        assert!(e
+            .to_string()
+            .starts_with("DATABASE_URL: unknown scheme \"mysql\""));
         let e = cfg(&[("SWITCHBOARD_ADMIN_EMAIL", "a@b.co")]).unwrap_err();
         assert_eq!(e.variable, "SWITCHBOARD_ADMIN_PASSWORD");
         let e = cfg(&[
@@ -244,5 +281,24 @@ mod tests {
             DatabaseUrl::Sqlite(PathBuf::from("rel.db"))
         );
         assert!(parse_database_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn postgres_urls_and_redaction() {
+        let url = "postgres://sb:secret@127.0.0.1:5432/switchboard";
+        assert_eq!(
+            parse_database_url(url).unwrap(),
+            DatabaseUrl::Postgres(url.into())
+        );
+        assert!(parse_database_url("postgresql://localhost/x").is_ok());
+        assert!(parse_database_url("postgres://").is_err());
+        assert_eq!(
+            DatabaseUrl::Postgres(url.into()).redacted(),
+            "postgres://sb:***@127.0.0.1:5432/switchboard"
+        );
+        assert_eq!(
+            redact_password("postgres://localhost/x"),
+            "postgres://localhost/x"
+        );
     }
 }

@@ -30,14 +30,25 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// Open the configured database, applying pending migrations.
+pub async fn open_store(config: &Config) -> Result<Db, StartError> {
+    match &config.database {
+        DatabaseUrl::Sqlite(path) => Db::open_sqlite(path).await,
+        DatabaseUrl::Postgres(url) => Db::open_postgres(url).await,
+    }
+    .map_err(|e| {
+        StartError::Database(format!(
+            "cannot open {}: {}",
+            config.database.redacted(),
+            crate::config::redact_password(&e.to_string())
+        ))
+    })
+}
+
 /// Start everything inside the current actix system. Returns once the
 /// listener is bound and every live conversation is restored.
 pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, StartError> {
-    let db = match &config.database {
-        DatabaseUrl::Sqlite(path) => Db::open_sqlite(path)
-            .await
-            .map_err(|e| StartError::Database(format!("cannot open {}: {e}", path.display())))?,
-    };
+    let db = open_store(&config).await?;
     bootstrap_admin(&db, &config, &clock).await?;
     let ai = Arc::new(KnowledgeResponder::new(db.clone()));
     let engine = Engine::start(

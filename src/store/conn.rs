@@ -1,16 +1,26 @@
 //! Connections. Owns [`DbConn`], the one enum over the backends' async
 //! connections that every query function runs on; the [`with_conn!`] macro
-//! that runs one query body on whichever variant a connection is (so adding
-//! PostgreSQL adds a match arm, not a second copy of the queries); opening a
+//! that runs one query body on whichever variant a connection is (each
+//! query is written once and compiled once per backend); opening a
 //! connection with its per-connection settings; the bb8 manager of the
 //! pool; and transactions over a `DbConn`.
+//!
+//! The places where SQLite and PostgreSQL need different SQL or handling
+//! are all here, each `match` on the variant with a comment saying why:
+//! opening a connection (pragmas and a file path vs. a server with a
+//! connect timeout), [`DbConn::is_broken`] (a closed socket), beginning a
+//! transaction (`BEGIN IMMEDIATE` vs. `BEGIN`) and
+//! [`DbConn::serialize_on`] (the writer lock vs. an advisory lock).
 
 use super::error::ResultExt;
-use diesel::connection::AnsiTransactionManager;
 use diesel::SqliteConnection;
+use diesel_async::pooled_connection::PoolableConnection;
 use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
-use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection, TransactionManager};
+use diesel_async::{
+    AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection, TransactionManager,
+};
 use std::future::Future;
+use std::time::Duration;
 use switchboard_actors::ports::{StoreError, StoreResult};
 
 /// SQLite through diesel's sync connection, run on tokio's blocking pool.
@@ -57,9 +67,17 @@ pub const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; \
      PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON;";
 
+/// How long opening a PostgreSQL connection may take (TCP connect, TLS-less
+/// startup, authentication) before it counts as unreachable.
+pub const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A connection to one of the supported backends.
 pub enum DbConn {
     Sqlite(SqliteConn),
+    /// diesel-async's native PostgreSQL connection (tokio-postgres; its
+    /// socket is driven by a task on the runtime that opened it). Boxed: it
+    /// is many times the size of the SQLite variant.
+    Pg(Box<AsyncPgConnection>),
 }
 
 /// Runs `$body` with `$c` bound to the backend connection inside `$conn`
@@ -69,6 +87,10 @@ macro_rules! with_conn {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
             $crate::store::conn::DbConn::Sqlite($c) => $body,
+            $crate::store::conn::DbConn::Pg(boxed) => {
+                let $c: &mut diesel_async::AsyncPgConnection = &mut **boxed;
+                $body
+            }
         }
     };
 }
@@ -76,14 +98,115 @@ pub(crate) use with_conn;
 
 /// Where connections go; kept by the pool manager and by the writer so it
 /// can reconnect.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Target {
     /// A SQLite database file.
     Sqlite { path: String },
+    /// A PostgreSQL server: `postgres://user:password@host:port/database`.
+    Postgres { url: String },
+}
+
+impl std::fmt::Debug for Target {
+    /// Never shows a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Sqlite { path } => f.debug_struct("Sqlite").field("path", path).finish(),
+            Target::Postgres { url } => f
+                .debug_struct("Postgres")
+                .field("server", &pg_server(url))
+                .finish(),
+        }
+    }
+}
+
+/// `host:port/database` of a PostgreSQL URL: what a message may show.
+fn pg_server(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    rest.split_once('?').map_or(rest, |(server, _)| server)
+}
+
+/// One line for a failed PostgreSQL connect: tokio-postgres' messages can
+/// span lines (DETAIL, HINT) and start with diesel's wrapper text.
+fn pg_connect_error(e: &diesel::ConnectionError) -> String {
+    let text = match e {
+        diesel::ConnectionError::CouldntSetupConfiguration(inner) => inner.to_string(),
+        other => other.to_string(),
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Opens a PostgreSQL connection, giving up after [`PG_CONNECT_TIMEOUT`].
+/// Errors are one line, start with "cannot connect to the PostgreSQL
+/// server: " and never show the password.
+pub async fn establish_pg(url: &str) -> StoreResult<AsyncPgConnection> {
+    let failed = |reason: String| {
+        StoreError::Backend(format!("cannot connect to the PostgreSQL server: {reason}"))
+    };
+    match tokio::time::timeout(PG_CONNECT_TIMEOUT, AsyncPgConnection::establish(url)).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => {
+            let reason = pg_connect_error(&e);
+            if reason == "error connecting to server" {
+                if let Some(reason) = probe_tcp(url).await {
+                    return Err(failed(reason));
+                }
+            }
+            Err(failed(reason))
+        }
+        Err(_) => Err(failed(format!(
+            "no answer from {} within {} s",
+            pg_server(url),
+            PG_CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// Why the server of `url` cannot be reached over TCP ("connection
+/// refused", an unknown host...). diesel-async keeps only tokio-postgres'
+/// "error connecting to server" of a failed connect and drops the OS error
+/// behind it, so for a URL naming one host this probe finds it again.
+/// None when the URL names no single TCP host (a socket, several hosts) or
+/// the probe connects.
+async fn probe_tcp(url: &str) -> Option<String> {
+    let authority = pg_server(url).split('/').next().unwrap_or_default();
+    if authority.is_empty() || authority.contains(',') || authority.contains('%') {
+        return None;
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, rest) = v6.split_once(']')?;
+            (host, rest.strip_prefix(':').unwrap_or("5432"))
+        }
+        None => authority.rsplit_once(':').unwrap_or((authority, "5432")),
+    };
+    let (host, port) = (host.to_string(), port.parse::<u16>().ok()?);
+    tokio::task::spawn_blocking(move || {
+        use std::net::ToSocketAddrs;
+        let addrs = match (host.as_str(), port).to_socket_addrs() {
+            Ok(addrs) => addrs.collect::<Vec<_>>(),
+            Err(e) => return Some(format!("{host}:{port}: {e}")),
+        };
+        let mut last = None;
+        for addr in addrs {
+            match std::net::TcpStream::connect_timeout(&addr, PG_CONNECT_TIMEOUT) {
+                Ok(_) => return None,
+                Err(e) => last = Some(format!("{host}:{port}: {e}")),
+            }
+        }
+        last
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 impl DbConn {
     /// Opens a connection and applies the backend's session settings.
+    /// Forks: SQLite opens a file and needs its pragmas on every
+    /// connection; PostgreSQL reaches a server, which may not answer (hence
+    /// the timeout), and diesel-async already sets the session's time zone
+    /// (UTC) and encoding.
     pub async fn establish(target: &Target) -> StoreResult<DbConn> {
         match target {
             Target::Sqlite { path } => {
@@ -93,6 +216,7 @@ impl DbConn {
                 c.batch_execute(SQLITE_PRAGMAS).await.store()?;
                 Ok(DbConn::Sqlite(c))
             }
+            Target::Postgres { url } => Ok(DbConn::Pg(Box::new(establish_pg(url).await?))),
         }
     }
 
@@ -112,46 +236,88 @@ impl DbConn {
     /// still holds it: it must not be reused. Never panics: diesel-async's
     /// check panics ("Cannot access shared transaction state") on a
     /// connection a blocking call still shares, which here counts as broken.
+    ///
+    /// Fork: a PostgreSQL connection can also be dead on its own (the
+    /// server restarted or the network dropped it), which its closed socket
+    /// tells; a SQLite file connection cannot.
     pub fn is_broken(&mut self) -> bool {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            with_conn!(&mut *self, |c| {
+        match self {
+            DbConn::Sqlite(c) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 <SqliteConn as AsyncConnection>::TransactionManager::is_broken_transaction_manager(
                     c,
                 )
-            })
-        }))
-        .unwrap_or(true)
+            }))
+            .unwrap_or(true),
+            DbConn::Pg(c) => PoolableConnection::is_broken(&mut **c),
+        }
     }
 
-    /// Opens a write transaction. SQLite takes the write lock up front
-    /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes
-    /// waits for the lock at its start (busy_timeout) instead of failing
-    /// when it upgrades; PostgreSQL will use a plain `BEGIN`.
+    /// Opens a write transaction.
+    ///
+    /// Fork: SQLite takes the write lock up front (`BEGIN IMMEDIATE`), so a
+    /// transaction that reads before it writes waits for the lock at its
+    /// start (busy_timeout) instead of failing when it upgrades. PostgreSQL
+    /// has row locks and no such upgrade; a plain `BEGIN` (read committed).
+    /// Transactions that read and then write rows another transaction may
+    /// write too take [`DbConn::serialize_on`] first.
     async fn begin(&mut self) -> StoreResult<()> {
         match self {
             DbConn::Sqlite(c) => c
                 .spawn_blocking(|inner| {
-                    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
+                    diesel::connection::AnsiTransactionManager::begin_transaction_sql(
+                        inner,
+                        "BEGIN IMMEDIATE",
+                    )
                 })
                 .await
                 .store(),
+            DbConn::Pg(c) => {
+                diesel_async::AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN")
+                    .await
+                    .store()
+            }
+        }
+    }
+
+    /// Inside a transaction: waits until no other transaction that called
+    /// this with the same `key` is open, and keeps others out until this
+    /// one ends. For read-then-write transactions (find a row, insert it if
+    /// missing) that must not interleave.
+    ///
+    /// Fork: on SQLite every write transaction already holds the database's
+    /// one write lock from its `BEGIN IMMEDIATE`, so there is nothing to do.
+    /// On PostgreSQL, a transaction-scoped advisory lock on a 64-bit hash
+    /// of `key` (released by COMMIT or ROLLBACK).
+    pub async fn serialize_on(&mut self, key: &str) -> StoreResult<()> {
+        match self {
+            DbConn::Sqlite(_) => Ok(()),
+            DbConn::Pg(c) => {
+                use diesel::sql_types::BigInt;
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                    .bind::<BigInt, _>(lock_id(key))
+                    .execute(&mut **c)
+                    .await
+                    .store()
+                    .map(drop)
+            }
         }
     }
 
     async fn commit_transaction(&mut self) -> StoreResult<()> {
-        with_conn!(self, |c| {
-            <SqliteConn as AsyncConnection>::TransactionManager::commit_transaction(c)
-                .await
-                .store()
-        })
+        with_conn!(self, |c| commit(c).await)
     }
 
     async fn rollback_transaction(&mut self) -> StoreResult<()> {
-        with_conn!(self, |c| {
-            <SqliteConn as AsyncConnection>::TransactionManager::rollback_transaction(c)
-                .await
-                .store()
-        })
+        with_conn!(self, |c| rollback(c).await)
+    }
+
+    /// True while the connection's transaction manager has a transaction
+    /// open (false when it is in an error state: a rollback cannot help).
+    fn in_transaction(&mut self) -> bool {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            with_conn!(&mut *self, |c| open_depth(c))
+        }))
+        .unwrap_or(false)
     }
 
     /// Runs `f` in one transaction: commits when it returns `Ok`, rolls back
@@ -170,9 +336,12 @@ impl DbConn {
             Ok(value) => match self.commit_transaction().await {
                 Ok(()) => Ok(value),
                 Err(e) => {
-                    // A failed COMMIT leaves SQLite's transaction open.
-                    if let Err(rollback) = self.rollback_transaction().await {
-                        tracing::warn!(error = %rollback, "rollback after failed commit");
+                    // A failed COMMIT can leave SQLite's transaction open;
+                    // PostgreSQL's ends it (diesel has already noted that).
+                    if self.in_transaction() {
+                        if let Err(rollback) = self.rollback_transaction().await {
+                            tracing::warn!(error = %rollback, "rollback after failed commit");
+                        }
                     }
                     Err(e)
                 }
@@ -185,6 +354,31 @@ impl DbConn {
             }
         }
     }
+}
+
+async fn commit<C: AsyncConnection>(c: &mut C) -> StoreResult<()> {
+    C::TransactionManager::commit_transaction(c).await.store()
+}
+
+async fn rollback<C: AsyncConnection>(c: &mut C) -> StoreResult<()> {
+    C::TransactionManager::rollback_transaction(c).await.store()
+}
+
+fn open_depth<C: AsyncConnection>(c: &mut C) -> bool {
+    matches!(
+        C::TransactionManager::transaction_manager_status_mut(c).transaction_depth(),
+        Ok(Some(_))
+    )
+}
+
+/// A stable 64-bit advisory lock id for `key` (the first 8 bytes of its
+/// sha256), the same in every process that shares the database.
+pub fn lock_id(key: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
 }
 
 /// An async closure whose future type can be named, so its `Send`-ness can

@@ -1,11 +1,11 @@
-//! [`Db`]: the store's handle. Owns opening a database (folders,
-//! migrations, the pool, the writer connection) and the operations the
+//! [`Db`]: the store's handle. Owns opening a database (SQLite: folders;
+//! both: migrations, the pool, the writer connection) and the operations the
 //! server's HTTP side needs (users, tokens, projects, members, knowledge,
 //! customers, the conversation list). Each operation converts records to
 //! rows, runs query functions on a pooled connection, and converts back.
 //! The engine's port is implemented in `port.rs`.
 
-use super::conn::{DbConn, DbManager, Target, SQLITE_PRAGMAS};
+use super::conn::{establish_pg, lock_id, DbConn, DbManager, Target, SQLITE_PRAGMAS};
 use super::queries as q;
 use super::records::{
     ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,
@@ -17,6 +17,8 @@ use super::rows::{
 };
 use chrono::{DateTime, Utc};
 use diesel::{Connection, SqliteConnection};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::future::Future;
 use std::path::Path;
@@ -30,10 +32,17 @@ use uuid::Uuid;
 
 /// The SQLite schema, compiled in.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// The PostgreSQL schema, compiled in: the same tables, columns, keys and
+/// indexes as the SQLite one, in PostgreSQL's SQL.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Connections in the read/HTTP pool. SQLite in WAL mode serves readers
 /// concurrently; writers queue on the file lock (busy_timeout).
 const POOL_SIZE: u32 = 8;
+/// The same for PostgreSQL, kept small: every connection is a server
+/// process, and several servers (nodes, or a parallel test suite) share
+/// one PostgreSQL. The writer has its own connection on top.
+const PG_POOL_SIZE: u32 = 4;
 /// How long a caller waits for a pooled connection.
 const POOL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -95,6 +104,48 @@ impl Db {
             Ok(db)
         })
         .await
+    }
+
+    /// Opens the PostgreSQL database at `url` (which must exist): applies
+    /// pending migrations (on a thread of their own, see
+    /// `migrate_postgres`), then opens the pool and the writer connection.
+    /// An unreachable server or refused login is a one-line
+    /// `StoreError::Backend`, within a few seconds.
+    pub async fn open_postgres(url: &str) -> StoreResult<Db> {
+        let url = url.to_string();
+        detached(async move {
+            migrate_postgres(url.clone()).await?;
+            let target = Target::Postgres { url };
+            let pool = bb8::Pool::builder()
+                .max_size(PG_POOL_SIZE)
+                .connection_timeout(POOL_TIMEOUT)
+                // A server connection can die while idle (server restart,
+                // network); one round trip per checkout finds out first.
+                .test_on_check_out(true)
+                .build(DbManager {
+                    target: target.clone(),
+                })
+                .await?;
+            let writer = DbConn::establish(&target).await?;
+            let db = Db {
+                inner: Arc::new(Inner {
+                    target,
+                    pool,
+                    writer: Mutex::new(writer),
+                }),
+            };
+            db.ping().await?;
+            Ok(db)
+        })
+        .await
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self.inner.target {
+            Target::Sqlite { .. } => "sqlite",
+            Target::Postgres { .. } => "postgres",
+        }
     }
 
     /// A connection from the pool.
@@ -464,6 +515,10 @@ impl Db {
                 .conn()
                 .await?
                 .transaction(async move |c| {
+                    // Find-or-create must not interleave with another touch
+                    // of the project's customers (the same visitor twice at
+                    // once would make two rows or lose a count).
+                    c.serialize_on(&format!("customers:{project}")).await?;
                     let mut found = q::customer_by_visitor(c, &project, &visitor).await?;
                     if found.is_none() {
                         for candidate in q::customers_merged_like(c, &project, &pattern).await? {
@@ -607,6 +662,59 @@ fn migrate_sqlite(path: &Path) -> StoreResult<()> {
     conn.run_pending_migrations(SQLITE_MIGRATIONS)
         .map_err(|e| StoreError::Backend(format!("migrations: {e}")))?;
     Ok(())
+}
+
+/// The session-level advisory lock every process takes around applying
+/// PostgreSQL migrations, so servers starting together on one database
+/// apply each migration once.
+const PG_MIGRATION_LOCK: &str = "switchboard:migrations";
+
+/// Applies pending PostgreSQL migrations. diesel's migration harness is
+/// synchronous and diesel-async's bridge to it blocks on a tokio handle,
+/// which needs a runtime whose workers keep driving the connection's
+/// socket meanwhile: actix's current-thread runtimes cannot. So this runs
+/// on a thread of its own with a small multi-thread runtime, and the
+/// caller awaits the outcome without blocking its runtime.
+async fn migrate_postgres(url: String) -> StoreResult<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("pg-migrations".into())
+        .spawn(move || {
+            let _ = tx.send(migrate_postgres_blocking(&url));
+        })
+        .map_err(|e| StoreError::Backend(format!("cannot start the migration thread: {e}")))?;
+    rx.await
+        .map_err(|_| StoreError::Backend("the migration thread ended without an answer".into()))?
+}
+
+fn migrate_postgres_blocking(url: &str) -> StoreResult<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("pg-migrations-io")
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Backend(format!("cannot start the migration runtime: {e}")))?;
+    let conn = runtime.block_on(establish_pg(url))?;
+    // The wrapper blocks on the handle of the runtime it is made in.
+    let _in_runtime = runtime.enter();
+    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
+    let lock = lock_id(PG_MIGRATION_LOCK);
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut conn,
+        &format!("SELECT pg_advisory_lock({lock})"),
+    )
+    .map_err(super::error::map_diesel)?;
+    let applied = conn
+        .run_pending_migrations(POSTGRES_MIGRATIONS)
+        .map(drop)
+        .map_err(|e| StoreError::Backend(format!("migrations: {e}")));
+    // Closing the connection releases the lock too; this is the tidy way.
+    let _ = diesel::connection::SimpleConnection::batch_execute(
+        &mut conn,
+        &format!("SELECT pg_advisory_unlock({lock})"),
+    );
+    drop(conn);
+    applied
 }
 
 /// A LIKE pattern matching a JSON array text that contains `visitor` as an

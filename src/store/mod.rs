@@ -1,5 +1,6 @@
-//! The persistence layer: diesel (async) over SQLite now, PostgreSQL next.
-//! Owns the database file, its schema and migrations, and every query; the
+//! The persistence layer: diesel (async) over SQLite (embedded, the
+//! default) or PostgreSQL. Owns the database, its schema and migrations
+//! (`migrations/sqlite`, `migrations/postgres`), and every query; the
 //! engine reaches it only through the `Store` port, the HTTP side through
 //! [`Db`]'s methods.
 //!
@@ -18,14 +19,15 @@ mod queries;
 mod records;
 mod rows;
 /// The tables, hand-kept identical to what `diesel print-schema` writes
-/// from `migrations/sqlite` (a test compares them with the migrated file).
+/// from `migrations/sqlite`; it serves both backends (tests compare it
+/// with a migrated SQLite file and a migrated PostgreSQL database).
 pub mod schema;
 
 #[cfg(test)]
 mod tests;
 
 pub use conn::{DbConn, Target};
-pub use db::{Db, SQLITE_MIGRATIONS};
+pub use db::{Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use error::map_diesel;
 pub use records::{
     ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,

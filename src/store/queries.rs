@@ -2,7 +2,9 @@
 //! [`DbConn`] with [`with_conn!`]. They take and return database rows
 //! (`rows.rs`) and run the same alone on a pooled connection or inside a
 //! transaction. Upserts (`ON CONFLICT ... DO UPDATE`) are gathered at the
-//! end of the file: they are where PostgreSQL may need its own arm.
+//! end of the file: diesel writes them the same for SQLite and PostgreSQL,
+//! so they too are one copy. Where the backends do differ, the fork is in
+//! `conn.rs`.
 
 use super::conn::{with_conn, DbConn};
 use super::error::ResultExt;
@@ -564,8 +566,9 @@ pub async fn message_by_client_id(
 // ---------------------------------------------------------------- upserts
 //
 // `ON CONFLICT (...) DO UPDATE SET ...` is spelled the same on SQLite and
-// PostgreSQL through diesel; should a backend need different SQL, these are
-// the functions that grow a second arm.
+// PostgreSQL through diesel (the store tests run them on both); should a
+// backend ever need different SQL, these are the functions that grow a
+// second arm.
 
 /// Inserts the project's settings row or replaces its settings.
 pub async fn upsert_settings(conn: &mut DbConn, row: &DbSettings) -> StoreResult<()> {

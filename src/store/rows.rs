@@ -87,7 +87,7 @@ fn to_u32(what: &str, v: i32) -> StoreResult<u32> {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbUser {
     pub id: String,
     pub email: String,
@@ -131,7 +131,7 @@ impl TryFrom<DbUser> for UserRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = auth_tokens)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbToken {
     pub token_hash: String,
     pub kind: String,
@@ -178,7 +178,7 @@ impl TryFrom<DbToken> for TokenRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = projects)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbProject {
     pub id: String,
     pub name: String,
@@ -227,7 +227,7 @@ impl TryFrom<DbProject> for ProjectRow {
 /// id, project and creation time are kept.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = handoff_settings)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbSettings {
     pub id: String,
     #[diesel(skip_update)]
@@ -324,7 +324,7 @@ impl TryFrom<DbSettings> for HandoffSettings {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = project_members)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbMember {
     pub id: String,
     pub project_id: String,
@@ -398,7 +398,7 @@ impl TryFrom<DbMember> for MemberRow {
 #[diesel(table_name = agent_availability)]
 #[diesel(primary_key(user_id, project_id))]
 #[diesel(treat_none_as_null = true)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbAgent {
     pub user_id: String,
     pub project_id: String,
@@ -500,7 +500,7 @@ pub fn agent_record((member, user, ledger): AgentJoin) -> StoreResult<AgentRecor
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = knowledge_entries)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbKnowledge {
     pub id: String,
     pub project_id: String,
@@ -539,7 +539,7 @@ impl TryFrom<DbKnowledge> for KnowledgeRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = customers)]
 #[diesel(treat_none_as_null = true)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbCustomer {
     pub id: String,
     pub project_id: String,
@@ -644,7 +644,7 @@ impl TryFrom<DbCustomer> for CustomerRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = conversations)]
 #[diesel(treat_none_as_null = true)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbConversation {
     pub id: String,
     pub project_id: String,
@@ -755,7 +755,7 @@ impl TryFrom<DbConversation> for ConversationRecord {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = messages)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbMessage {
     pub id: String,
     pub conversation_id: String,

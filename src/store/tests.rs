@@ -1,6 +1,16 @@
-//! Store tests: each on a fresh SQLite file in a temp folder. Migrations
-//! (up, down, up; schema.rs against the migrated file), commit atomicity
-//! and upserts, round trips of every record, and the read queries.
+//! Store tests. The behaviour tests (commit atomicity and upserts, round
+//! trips of every record, the read queries, concurrency, cancellation) are
+//! each written once as an `async fn(Db)` and run twice, by the
+//! `on_both_backends!` list at the end: `sqlite::<name>` on a fresh SQLite
+//! file in a temp folder, `postgres::<name>` on a fresh PostgreSQL database.
+//! Then, per backend, the migrations (each down undoes its up) and the
+//! check that schema.rs matches the migrated database, from one
+//! description of the expected schema.
+//!
+//! The PostgreSQL tests need `SWITCHBOARD_TEST_PG_URL`, a URL of a server
+//! where the user may create databases (`postgres://postgres@127.0.0.1/postgres`);
+//! each creates `sb_store_<random>` and drops it at the end. Without it they
+//! print that they are skipped and pass.
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,11 +18,13 @@ use super::conn::with_conn;
 use super::*;
 use chrono::{DateTime, Duration, Utc};
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{Integer, Text};
+use diesel::sql_types::{Bool, Integer, Text};
 use diesel::SqliteConnection;
 use diesel::{Connection, QueryDsl, QueryableByName};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::AsyncPgConnection;
 use diesel_async::RunQueryDsl as _;
-use diesel_migrations::MigrationHarness;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use serde_json::json;
 use switchboard_actors::domain::agents::AgentStatus;
 use switchboard_actors::domain::conversation::ConversationStatus;
@@ -25,20 +37,126 @@ use switchboard_actors::ports::{
 };
 use uuid::Uuid;
 
-// ---------------------------------------------------------------- fixtures
+// ---------------------------------------------------------------- backends
 
-/// A fixed instant plus `secs`, with microseconds (what the store keeps).
-fn t(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_800_000_000 + secs, 123_456_000).unwrap()
-}
-
-async fn fresh() -> (tempfile::TempDir, Db) {
+/// A fresh SQLite store in a temp folder (kept while the folder lives).
+async fn fresh_sqlite() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
     // A missing parent folder is created.
     let db = Db::open_sqlite(&dir.path().join("nested/data/test.db"))
         .await
         .unwrap();
+    assert_eq!(db.backend(), "sqlite");
     (dir, db)
+}
+
+/// A fresh PostgreSQL store on its own database (dropped with the
+/// returned guard), or None when PostgreSQL tests are skipped.
+async fn fresh_postgres(test: &str) -> Option<(PgDatabase, Db)> {
+    let pg = PgDatabase::create(test).await?;
+    let db = Db::open_postgres(&pg.url).await.unwrap();
+    assert_eq!(db.backend(), "postgres");
+    Some((pg, db))
+}
+
+/// `SWITCHBOARD_TEST_PG_URL`, or None after saying that `test` is skipped.
+fn pg_admin_url(test: &str) -> Option<String> {
+    match std::env::var("SWITCHBOARD_TEST_PG_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            eprintln!("{test}: skipped (set SWITCHBOARD_TEST_PG_URL to run it on PostgreSQL)");
+            None
+        }
+    }
+}
+
+/// `url` with its database (the path) replaced by `database`.
+fn pg_url_with_database(url: &str, database: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, format!("?{query}")),
+        None => (rest, String::new()),
+    };
+    let authority = rest
+        .split_once('/')
+        .map_or(rest, |(authority, _)| authority);
+    format!("{scheme}://{authority}/{database}{query}")
+}
+
+async fn pg_execute(url: &str, sql: &str) {
+    let mut c = super::conn::establish_pg(url).await.unwrap();
+    diesel_async::SimpleAsyncConnection::batch_execute(&mut c, sql)
+        .await
+        .unwrap();
+}
+
+/// An empty database of its own for one test, dropped (with any
+/// connections still open to it) when this guard is, failed test or not.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    async fn create(test: &str) -> Option<PgDatabase> {
+        let admin_url = pg_admin_url(test)?;
+        let name = format!("sb_store_{}", Uuid::new_v4().simple());
+        pg_execute(&admin_url, &format!("CREATE DATABASE {name}")).await;
+        let url = pg_url_with_database(&admin_url, &name);
+        Some(PgDatabase {
+            admin_url,
+            name,
+            url,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // A thread and runtime of its own: this runs inside the test's
+        // runtime, or while a failed test unwinds.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(pg_execute(
+                &admin_url,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            ));
+        })
+        .join();
+        if dropped.is_err() {
+            eprintln!("could not drop the test database {}", self.name);
+        }
+    }
+}
+
+/// diesel's sync `Connection` over the async PostgreSQL one, for the
+/// migration harness; used on a blocking thread of a multi-thread runtime.
+type PgSync = AsyncConnectionWrapper<AsyncPgConnection>;
+
+/// Runs `f` with a sync connection to `url`, on a blocking thread.
+async fn with_pg_sync<R: Send + 'static>(
+    url: &str,
+    f: impl FnOnce(&mut PgSync) -> R + Send + 'static,
+) -> R {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = PgSync::establish(&url).unwrap();
+        f(&mut conn)
+    })
+    .await
+    .unwrap()
+}
+
+// ---------------------------------------------------------------- fixtures
+
+/// A fixed instant plus `secs`, with microseconds (what the store keeps).
+fn t(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + secs, 123_456_000).unwrap()
 }
 
 fn user(email: &str) -> UserRow {
@@ -230,8 +348,8 @@ struct SchemaObject {
     sql: String,
 }
 
-/// Every table and index of the database but diesel's bookkeeping.
-fn schema_objects(conn: &mut SqliteConnection) -> Vec<SchemaObject> {
+/// Every table and index of a SQLite database but diesel's bookkeeping.
+fn sqlite_objects(conn: &mut SqliteConnection) -> Vec<SchemaObject> {
     let query = diesel::sql_query(
         "SELECT type AS kind, name, COALESCE(sql, '') AS sql FROM sqlite_master \
          WHERE name NOT LIKE '__diesel%' AND name NOT LIKE 'sqlite_%' ORDER BY type, name",
@@ -239,81 +357,112 @@ fn schema_objects(conn: &mut SqliteConnection) -> Vec<SchemaObject> {
     diesel::RunQueryDsl::load(query, conn).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn each_migration_down_undoes_its_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.db");
-    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
-    conn.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
+/// Every table (with its columns, types, nullability and defaults), index
+/// and constraint of the PostgreSQL database's current schema but
+/// diesel's bookkeeping.
+fn pg_objects(conn: &mut PgSync) -> Vec<SchemaObject> {
+    let query = diesel::sql_query(
+        "SELECT 'table' AS kind, c.relname::text AS name, \
+           COALESCE((SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) \
+                || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END \
+                || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), ''), \
+                ', ' ORDER BY a.attnum) \
+              FROM pg_attribute a \
+              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS sql \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relkind = 'r' \
+           AND c.relname NOT LIKE '\\_\\_diesel%' \
+         UNION ALL \
+         SELECT 'index', indexname::text, indexdef FROM pg_indexes \
+         WHERE schemaname = current_schema() AND tablename NOT LIKE '\\_\\_diesel%' \
+         UNION ALL \
+         SELECT 'constraint', c.relname || '.' || con.conname, pg_get_constraintdef(con.oid) \
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relname NOT LIKE '\\_\\_diesel%' \
+         ORDER BY 1, 2",
+    );
+    diesel::RunQueryDsl::load(query, conn).unwrap()
+}
 
-    // One at a time: up, down, compare with before, up again.
-    let total = conn.pending_migrations(SQLITE_MIGRATIONS).unwrap().len();
+/// The tables schema.rs declares, in its (alphabetical) order.
+const TABLES: [&str; 10] = [
+    "agent_availability",
+    "auth_tokens",
+    "conversations",
+    "customers",
+    "handoff_settings",
+    "knowledge_entries",
+    "messages",
+    "project_members",
+    "projects",
+    "users",
+];
+
+/// One body for both backends: applies the migrations one at a time, each
+/// up, down (the schema as before), up again; then all down (none of our
+/// tables left) and all up.
+fn check_each_down_undoes_its_up<C, B>(
+    conn: &mut C,
+    migrations: fn() -> EmbeddedMigrations,
+    objects: fn(&mut C) -> Vec<SchemaObject>,
+) where
+    C: MigrationHarness<B>,
+    B: diesel::backend::Backend,
+{
+    let total = conn.pending_migrations(migrations()).unwrap().len();
     assert!(total >= 4);
     for _ in 0..total {
-        let before = schema_objects(&mut conn);
-        conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
-        let after_up = schema_objects(&mut conn);
+        let before = objects(conn);
+        conn.run_next_migration(migrations()).unwrap();
+        let after_up = objects(conn);
         assert_ne!(before, after_up, "a migration changed nothing");
-        conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
-        assert_eq!(before, schema_objects(&mut conn), "down did not undo up");
-        conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
-        assert_eq!(after_up, schema_objects(&mut conn));
+        conn.revert_last_migration(migrations()).unwrap();
+        assert_eq!(before, objects(conn), "down did not undo up");
+        conn.run_next_migration(migrations()).unwrap();
+        assert_eq!(after_up, objects(conn));
     }
 
-    // All down leaves none of our tables; all up again works.
-    conn.revert_all_migrations(SQLITE_MIGRATIONS).unwrap();
-    assert_eq!(schema_objects(&mut conn), vec![]);
-    conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
-    let tables: Vec<String> = schema_objects(&mut conn)
+    conn.revert_all_migrations(migrations()).unwrap();
+    assert_eq!(objects(conn), vec![]);
+    conn.run_pending_migrations(migrations()).unwrap();
+    let tables: Vec<String> = objects(conn)
         .into_iter()
         .filter(|o| o.kind == "table")
         .map(|o| o.name)
         .collect();
-    assert_eq!(
-        tables,
-        [
-            "agent_availability",
-            "auth_tokens",
-            "conversations",
-            "customers",
-            "handoff_settings",
-            "knowledge_entries",
-            "messages",
-            "project_members",
-            "projects",
-            "users",
-        ]
-    );
+    assert_eq!(tables, TABLES);
 }
 
-#[derive(QueryableByName, Debug)]
-struct ColumnInfo {
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    r#type: String,
-    #[diesel(sql_type = Integer)]
-    notnull: i32,
-    #[diesel(sql_type = Integer)]
-    pk: i32,
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_each_migration_down_undoes_its_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    conn.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
+    check_each_down_undoes_its_up(&mut conn, || SQLITE_MIGRATIONS, sqlite_objects);
 }
 
-/// The diesel type print-schema gives a SQLite column.
-fn diesel_type(c: &ColumnInfo) -> String {
-    let base = match c.r#type.as_str() {
-        "TEXT" => "Text",
-        "INTEGER" => "Integer",
-        "BIGINT" => "BigInt",
-        "BOOLEAN" => "Bool",
-        "TIMESTAMP" => "Timestamp",
-        "DOUBLE PRECISION" => "Double",
-        other => panic!("column {} has unexpected type {other}", c.name),
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_each_migration_down_undoes_its_up() {
+    let Some(pg) = PgDatabase::create("postgres_each_migration_down_undoes_its_up").await else {
+        return;
     };
-    if c.notnull == 1 {
-        base.to_string()
-    } else {
-        format!("Nullable<{base}>")
-    }
+    with_pg_sync(&pg.url, |conn| {
+        check_each_down_undoes_its_up(conn, || POSTGRES_MIGRATIONS, pg_objects)
+    })
+    .await;
+}
+
+/// A table as the check compares it: column names in order with their
+/// diesel types (`Nullable<..>` when nullable), and the primary key's
+/// columns in order.
+#[derive(Debug, PartialEq)]
+struct TableShape {
+    name: String,
+    columns: Vec<(String, String)>,
+    primary_key: Vec<String>,
 }
 
 /// `(Text, Nullable<Text>, ...)` from the type name of a table's SQL type.
@@ -346,74 +495,236 @@ fn split_sql_types(type_name: &str) -> Vec<String> {
         .collect()
 }
 
-macro_rules! assert_table_matches {
-    ($conn:expr, $table:ident) => {{
+/// The column names of `SELECT `t`.`a`, `t`.`b` FROM ...` as diesel
+/// writes it for SQLite.
+fn selected_names(table: &str, select: &str) -> Vec<String> {
+    let prefix = format!("`{table}`.`");
+    select
+        .split(", ")
+        .map(|part| {
+            let start = part.find(&prefix).unwrap() + prefix.len();
+            let rest = &part[start..];
+            rest[..rest.find('`').unwrap()].to_string()
+        })
+        .collect()
+}
+
+/// The shape of one table as schema.rs declares it.
+macro_rules! declared_shape {
+    ($table:ident) => {{
         use diesel::query_builder::AsQuery;
         use schema::$table as tbl;
-        let columns: Vec<ColumnInfo> = diesel::RunQueryDsl::load(
-            diesel::sql_query(concat!("PRAGMA table_info(", stringify!($table), ")")),
-            $conn,
-        )
-        .unwrap();
-        assert!(!columns.is_empty(), "table {} missing", stringify!($table));
-        // Column names and order, from the SQL diesel generates.
-        let select = diesel::debug_query::<diesel::sqlite::Sqlite, _>(
+        let name = stringify!($table);
+        let columns = diesel::debug_query::<diesel::sqlite::Sqlite, _>(
             &tbl::table.select(tbl::all_columns).as_query(),
         )
         .to_string();
-        let prefix = concat!("`", stringify!($table), "`.`");
-        let diesel_names: Vec<String> = select
-            .split(", ")
-            .map(|part| {
-                let start = part.find(prefix).unwrap() + prefix.len();
-                let rest = &part[start..];
-                rest[..rest.find('`').unwrap()].to_string()
-            })
-            .collect();
-        let db_names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-        assert_eq!(diesel_names, db_names, "columns of {}", stringify!($table));
-        // Types and nullability.
-        let diesel_types = split_sql_types(std::any::type_name::<tbl::SqlType>());
-        let db_types: Vec<String> = columns.iter().map(diesel_type).collect();
-        assert_eq!(diesel_types, db_types, "types of {}", stringify!($table));
-        // Primary key.
-        let mut pk: Vec<(i32, String)> = columns
-            .iter()
-            .filter(|c| c.pk > 0)
-            .map(|c| (c.pk, c.name.clone()))
-            .collect();
-        pk.sort();
-        let pk: Vec<String> = pk.into_iter().map(|(_, n)| n).collect();
-        let key = format!("{:?}", diesel::Table::primary_key(&tbl::table));
-        for name in &pk {
-            assert!(
-                key.contains(name.as_str()),
-                "primary key of {}: {key} vs {pk:?}",
-                stringify!($table)
-            );
+        let key = diesel::debug_query::<diesel::sqlite::Sqlite, _>(
+            &tbl::table
+                .select(diesel::Table::primary_key(&tbl::table))
+                .as_query(),
+        )
+        .to_string();
+        TableShape {
+            name: name.to_string(),
+            columns: selected_names(name, &columns)
+                .into_iter()
+                .zip(split_sql_types(std::any::type_name::<tbl::SqlType>()))
+                .collect(),
+            primary_key: selected_names(name, &key),
         }
     }};
 }
 
-/// schema.rs is hand-kept; this is the check that it matches the
+/// The one description of the expected schema: schema.rs, table by table.
+/// Both backends' migrated databases must match it.
+fn declared_schema() -> Vec<TableShape> {
+    let shapes = vec![
+        declared_shape!(agent_availability),
+        declared_shape!(auth_tokens),
+        declared_shape!(conversations),
+        declared_shape!(customers),
+        declared_shape!(handoff_settings),
+        declared_shape!(knowledge_entries),
+        declared_shape!(messages),
+        declared_shape!(project_members),
+        declared_shape!(projects),
+        declared_shape!(users),
+    ];
+    let names: Vec<&str> = shapes.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, TABLES, "TABLES and declared_schema disagree");
+    shapes
+}
+
+/// The diesel type print-schema gives a column of this SQL type, on
+/// either backend (SQLite's declared type, PostgreSQL's
+/// information_schema data_type).
+fn diesel_type(column: &str, sql_type: &str, nullable: bool) -> String {
+    let base = match sql_type.to_ascii_lowercase().as_str() {
+        "text" => "Text",
+        "integer" => "Integer",
+        "bigint" => "BigInt",
+        "boolean" => "Bool",
+        "timestamp" | "timestamp without time zone" => "Timestamp",
+        "double precision" => "Double",
+        other => panic!("column {column} has unexpected type {other}"),
+    };
+    if nullable {
+        format!("Nullable<{base}>")
+    } else {
+        base.to_string()
+    }
+}
+
+/// Asserts that the migrated database has exactly schema.rs's tables,
+/// each with the same shape.
+fn assert_matches_declared(actual: Vec<TableShape>) {
+    let declared = declared_schema();
+    let names: Vec<&str> = actual.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, TABLES, "tables of the migrated database");
+    for (want, got) in declared.iter().zip(&actual) {
+        assert_eq!(want, got, "schema.rs vs the migrated {}", want.name);
+    }
+}
+
+#[derive(QueryableByName, Debug)]
+struct SqliteColumn {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    r#type: String,
+    #[diesel(sql_type = Integer)]
+    notnull: i32,
+    #[diesel(sql_type = Integer)]
+    pk: i32,
+}
+
+fn sqlite_shapes(conn: &mut SqliteConnection) -> Vec<TableShape> {
+    sqlite_objects(conn)
+        .into_iter()
+        .filter(|o| o.kind == "table")
+        .map(|table| {
+            let columns: Vec<SqliteColumn> = diesel::RunQueryDsl::load(
+                diesel::sql_query(format!("PRAGMA table_info({})", table.name)),
+                conn,
+            )
+            .unwrap();
+            let mut key: Vec<(i32, String)> = columns
+                .iter()
+                .filter(|c| c.pk > 0)
+                .map(|c| (c.pk, c.name.clone()))
+                .collect();
+            key.sort();
+            TableShape {
+                columns: columns
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.name.clone(),
+                            diesel_type(&c.name, &c.r#type, c.notnull == 0),
+                        )
+                    })
+                    .collect(),
+                primary_key: key.into_iter().map(|(_, n)| n).collect(),
+                name: table.name,
+            }
+        })
+        .collect()
+}
+
+#[derive(QueryableByName, Debug)]
+struct PgColumn {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    data_type: String,
+    #[diesel(sql_type = Bool)]
+    nullable: bool,
+}
+
+#[derive(QueryableByName, Debug)]
+struct PgName {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+fn pg_shapes(conn: &mut PgSync) -> Vec<TableShape> {
+    let tables: Vec<PgName> = diesel::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT table_name::text AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+               AND table_name NOT LIKE '\\_\\_diesel%' ORDER BY 1",
+        ),
+        conn,
+    )
+    .unwrap();
+    tables
+        .into_iter()
+        .map(|table| {
+            let columns: Vec<PgColumn> = diesel::RunQueryDsl::load(
+                diesel::sql_query(
+                    "SELECT column_name::text AS name, data_type::text AS data_type, \
+                       is_nullable = 'YES' AS nullable \
+                     FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND table_name = $1 \
+                     ORDER BY ordinal_position",
+                )
+                .bind::<Text, _>(&table.name),
+                conn,
+            )
+            .unwrap();
+            let key: Vec<PgName> = diesel::RunQueryDsl::load(
+                diesel::sql_query(
+                    "SELECT k.column_name::text AS name \
+                     FROM information_schema.table_constraints t \
+                     JOIN information_schema.key_column_usage k \
+                       ON k.constraint_schema = t.constraint_schema \
+                      AND k.constraint_name = t.constraint_name \
+                     WHERE t.constraint_type = 'PRIMARY KEY' \
+                       AND t.table_schema = current_schema() AND t.table_name = $1 \
+                     ORDER BY k.ordinal_position",
+                )
+                .bind::<Text, _>(&table.name),
+                conn,
+            )
+            .unwrap();
+            TableShape {
+                columns: columns
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.name.clone(),
+                            diesel_type(&c.name, &c.data_type, c.nullable),
+                        )
+                    })
+                    .collect(),
+                primary_key: key.into_iter().map(|k| k.name).collect(),
+                name: table.name,
+            }
+        })
+        .collect()
+}
+
+/// schema.rs is hand-kept; this is the check that it matches the SQLite
 /// migrations (names, order, types, nullability, primary keys).
 #[tokio::test(flavor = "multi_thread")]
-async fn schema_rs_matches_migrations() {
+async fn sqlite_schema_rs_matches_migrations() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
     conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
-    let c = &mut conn;
-    assert_table_matches!(c, agent_availability);
-    assert_table_matches!(c, auth_tokens);
-    assert_table_matches!(c, conversations);
-    assert_table_matches!(c, customers);
-    assert_table_matches!(c, handoff_settings);
-    assert_table_matches!(c, knowledge_entries);
-    assert_table_matches!(c, messages);
-    assert_table_matches!(c, project_members);
-    assert_table_matches!(c, projects);
-    assert_table_matches!(c, users);
+    assert_matches_declared(sqlite_shapes(&mut conn));
+}
+
+/// The same check against the PostgreSQL migrations, through the store's
+/// own migration step (`Db::open_postgres`).
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_schema_rs_matches_migrations() {
+    let Some((pg, _db)) = fresh_postgres("postgres_schema_rs_matches_migrations").await else {
+        return;
+    };
+    let shapes = with_pg_sync(&pg.url, pg_shapes).await;
+    assert_matches_declared(shapes);
 }
 
 #[derive(QueryableByName)]
@@ -429,8 +740,8 @@ struct PragmaInt {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn connections_have_the_pragmas() {
-    let (_dir, db) = fresh().await;
+async fn sqlite_connections_have_the_pragmas() {
+    let (_dir, db) = fresh_sqlite().await;
     let mut conn = db.conn().await.unwrap();
     let c: &mut DbConn = &mut conn;
     let mode: PragmaText = with_conn!(c, |c| diesel::sql_query("PRAGMA journal_mode")
@@ -462,24 +773,126 @@ async fn connections_have_the_pragmas() {
     assert_eq!(fk.v, 1);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn reopening_keeps_data_and_skips_applied_migrations() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("r.db");
+/// One body: a store opened again on the same database keeps its data and
+/// finds no migration to apply.
+async fn reopening_keeps_data_and_skips_applied_migrations(open: impl AsyncFn() -> Db) {
     let u = user("keep@acme.test");
     {
-        let db = Db::open_sqlite(&path).await.unwrap();
+        let db = open().await;
         db.insert_user(&u).await.unwrap();
     }
-    let db = Db::open_sqlite(&path).await.unwrap();
+    let db = open().await;
     assert_eq!(db.user_by_id(u.id).await.unwrap(), Some(u));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_reopening_keeps_data_and_skips_applied_migrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    reopening_keeps_data_and_skips_applied_migrations(async || {
+        Db::open_sqlite(&path).await.unwrap()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_reopening_keeps_data_and_skips_applied_migrations() {
+    let Some(pg) =
+        PgDatabase::create("postgres_reopening_keeps_data_and_skips_applied_migrations").await
+    else {
+        return;
+    };
+    reopening_keeps_data_and_skips_applied_migrations(async || {
+        Db::open_postgres(&pg.url).await.unwrap()
+    })
+    .await;
+}
+
+/// Servers starting together on one new database: the migrations are
+/// applied once (under the advisory lock), every one opens.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_concurrent_opens_migrate_once() {
+    let Some(pg) = PgDatabase::create("postgres_concurrent_opens_migrate_once").await else {
+        return;
+    };
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let url = pg.url.clone();
+            tokio::spawn(async move { Db::open_postgres(&url).await.map(|db| db.backend()) })
+        })
+        .collect();
+    for open in opens {
+        assert_eq!(open.await.unwrap().unwrap(), "postgres");
+    }
+}
+
+/// The message of a failed open, which must be one line without the
+/// password.
+async fn open_postgres_error(url: &str) -> String {
+    match Db::open_postgres(url).await {
+        Ok(_) => panic!("{url} opened"),
+        Err(StoreError::Backend(message)) => {
+            assert!(!message.contains('\n'), "{message:?}");
+            assert!(!message.contains("s3cret"), "{message:?}");
+            assert!(
+                message.starts_with("cannot connect to the PostgreSQL server: "),
+                "{message:?}"
+            );
+            message
+        }
+        Err(other) => panic!("{other:?}"),
+    }
+}
+
+/// Nothing listens on port 1: refused at once. On a current-thread
+/// runtime, as actix runs.
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_refused_connection_is_one_line() {
+    let started = std::time::Instant::now();
+    let message = open_postgres_error("postgres://switchboard:s3cret@127.0.0.1:1/none").await;
+    assert!(message.contains("refused"), "{message}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// A server that accepts but never answers: given up after the connect
+/// timeout, not hung.
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_silent_server_times_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept() {
+            held.push(socket);
+        }
+    });
+    let started = std::time::Instant::now();
+    let message = open_postgres_error(&format!("postgres://u:s3cret@127.0.0.1:{port}/db")).await;
+    assert!(message.contains("no answer"), "{message}");
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_secs(4), "{took:?}");
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+}
+
+/// Refused logins and missing databases on a real server.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_bad_role_or_database_is_one_line() {
+    let Some(admin) = pg_admin_url("postgres_bad_role_or_database_is_one_line") else {
+        return;
+    };
+    let missing_db = pg_url_with_database(&admin, "sb_store_does_not_exist");
+    let message = open_postgres_error(&missing_db).await;
+    assert!(message.contains("does not exist"), "{message}");
+
+    let (scheme, rest) = admin.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let message = open_postgres_error(&format!("{scheme}://nobody_here:s3cret@{host}")).await;
+    assert!(message.contains("nobody_here"), "{message}");
 }
 
 // ---------------------------------------------------------------- commit
 
-#[tokio::test(flavor = "multi_thread")]
-async fn commit_is_all_or_nothing() {
-    let (_dir, db) = fresh().await;
+async fn commit_is_all_or_nothing(db: Db) {
     let (_owner, p) = owner_and_project(&db).await;
     let conv = conversation(p.id, t(100));
     db.commit(vec![put_conv(&conv), put_msg(&message(conv.id, 1))])
@@ -519,9 +932,7 @@ async fn commit_is_all_or_nothing() {
     db.commit(vec![]).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn commit_fails_on_a_broken_reference_and_writes_nothing() {
-    let (_dir, db) = fresh().await;
+async fn commit_fails_on_a_broken_reference_and_writes_nothing(db: Db) {
     let (_owner, p) = owner_and_project(&db).await;
     let conv = conversation(p.id, t(100));
     // A message of a conversation that does not exist: foreign keys are on.
@@ -536,9 +947,7 @@ async fn commit_fails_on_a_broken_reference_and_writes_nothing() {
     assert_eq!(db.load_conversation(conv.id).await.unwrap(), None);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn put_ops_upsert() {
-    let (_dir, db) = fresh().await;
+async fn put_ops_upsert(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
     let customer = db
         .touch_customer(p.id, "visitor-1", t(90), &CustomerContext::default())
@@ -615,9 +1024,7 @@ async fn put_ops_upsert() {
 
 // ---------------------------------------------------------------- round trips
 
-#[tokio::test(flavor = "multi_thread")]
-async fn users_and_tokens_round_trip() {
-    let (_dir, db) = fresh().await;
+async fn users_and_tokens_round_trip(db: Db) {
     assert_eq!(db.count_users().await.unwrap(), 0);
     let u = user("Mixed.Case@Acme.Test");
     db.insert_user(&u).await.unwrap();
@@ -684,9 +1091,7 @@ async fn users_and_tokens_round_trip() {
     assert!(db.token(&customer.token_hash).await.unwrap().is_some());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn projects_round_trip() {
-    let (_dir, db) = fresh().await;
+async fn projects_round_trip(db: Db) {
     let owner = user("owner@acme.test");
     db.insert_user(&owner).await.unwrap();
     let p = project_row(owner.id);
@@ -740,9 +1145,7 @@ async fn projects_round_trip() {
     assert_eq!(db.members(clash.id).await.unwrap(), vec![]);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn handoff_settings_round_trip_with_every_field_changed() {
-    let (_dir, db) = fresh().await;
+async fn handoff_settings_round_trip_with_every_field_changed(db: Db) {
     let (_owner, p) = owner_and_project(&db).await;
     let mut s = HandoffSettings {
         enabled: true,
@@ -777,9 +1180,7 @@ async fn handoff_settings_round_trip_with_every_field_changed() {
     assert!(db.load_project(ProjectId::new()).await.unwrap().is_none());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn members_and_invitations() {
-    let (_dir, db) = fresh().await;
+async fn members_and_invitations(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
 
     let inv = invitation(p.id, owner.id, "New.Agent@acme.test", MemberRole::Agent);
@@ -887,9 +1288,7 @@ async fn members_and_invitations() {
     assert_eq!(db.membership(p.id, UserId::new()).await.unwrap(), None);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn load_agents_for_a_member_without_a_ledger_row() {
-    let (_dir, db) = fresh().await;
+async fn load_agents_for_a_member_without_a_ledger_row(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
     let agent = agent_member(&db, &p).await;
     // The owner is an admin, not an agent: not listed.
@@ -928,9 +1327,7 @@ async fn load_agents_for_a_member_without_a_ledger_row() {
     assert_eq!(db.load_agents(p.id).await.unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn knowledge_round_trip() {
-    let (_dir, db) = fresh().await;
+async fn knowledge_round_trip(db: Db) {
     let (_owner, p) = owner_and_project(&db).await;
     let (_owner2, p2) = owner_and_project(&db).await;
     let k1 = KnowledgeRow {
@@ -961,9 +1358,7 @@ async fn knowledge_round_trip() {
     assert_eq!(db.knowledge(p.id).await.unwrap(), vec![k1]);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn customers_are_touched_and_found_by_merged_visitor_ids() {
-    let (_dir, db) = fresh().await;
+async fn customers_are_touched_and_found_by_merged_visitor_ids(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
     let ctx = CustomerContext {
         browser: Some("Firefox".into()),
@@ -1072,9 +1467,7 @@ async fn customers_are_touched_and_found_by_merged_visitor_ids() {
     assert_ne!(elsewhere.id, full.id);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn conversations_and_messages_round_trip() {
-    let (_dir, db) = fresh().await;
+async fn conversations_and_messages_round_trip(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
     let customer = db
         .touch_customer(p.id, "visitor-1", t(90), &CustomerContext::default())
@@ -1126,9 +1519,7 @@ async fn conversations_and_messages_round_trip() {
     assert_eq!(db.load_messages(full.id, 0, 10).await.unwrap(), vec![msg]);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn messages_by_seq_and_client_id() {
-    let (_dir, db) = fresh().await;
+async fn messages_by_seq_and_client_id(db: Db) {
     let (_owner, p) = owner_and_project(&db).await;
     let a = conversation(p.id, t(100));
     let b = conversation(p.id, t(100));
@@ -1185,9 +1576,7 @@ async fn messages_by_seq_and_client_id() {
     ));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn list_conversations_pages_newest_first() {
-    let (_dir, db) = fresh().await;
+async fn list_conversations_pages_newest_first(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
     let (_owner2, p2) = owner_and_project(&db).await;
     let customer = db
@@ -1295,9 +1684,7 @@ async fn list_conversations_pages_newest_first() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn average_handling_time() {
-    let (_dir, db) = fresh().await;
+async fn average_handling_time(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
     assert_eq!(db.avg_handling_minutes(p.id, t(0)).await.unwrap(), None);
     let handled = |claimed: i64, resolved: i64| ConversationRecord {
@@ -1333,9 +1720,7 @@ async fn average_handling_time() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn concurrent_commits_and_http_writes_do_not_lock_each_other_out() {
-    let (_dir, db) = fresh().await;
+async fn concurrent_commits_and_http_writes_do_not_lock_each_other_out(db: Db) {
     let (_owner, p) = owner_and_project(&db).await;
     let mut tasks = Vec::new();
     for i in 0..8 {
@@ -1391,10 +1776,8 @@ fn count_panics_on_this_thread() -> std::sync::Arc<std::sync::atomic::AtomicUsiz
 /// writer usable: the query finishes in its own task and its connection
 /// goes back idle, with no panic anywhere. On a current-thread runtime, as
 /// actix runs.
-#[tokio::test]
-async fn dropped_calls_leave_the_pool_and_the_writer_usable() {
+async fn dropped_calls_leave_the_pool_and_the_writer_usable(db: Db) {
     let panics = count_panics_on_this_thread();
-    let (_dir, db) = fresh().await;
     let (_owner, p) = owner_and_project(&db).await;
     let conv = conversation(p.id, t(100));
     let users = db.count_users().await.unwrap();
@@ -1423,4 +1806,102 @@ async fn dropped_calls_leave_the_pool_and_the_writer_usable() {
     );
     // The dropped commits ran to completion all the same.
     assert_eq!(db.load_conversation(conv.id).await.unwrap(), Some(conv));
+}
+
+// ---------------------------------------------------------------- backend parity
+
+/// Times keep microseconds and drop the rest, on both backends alike
+/// (PostgreSQL keeps microseconds; the store truncates before writing).
+async fn times_keep_microseconds(db: Db) {
+    let precise = DateTime::from_timestamp(1_800_000_000, 123_456_789).unwrap();
+    let u = UserRow {
+        created_at: precise,
+        updated_at: precise,
+        ..user("precise@acme.test")
+    };
+    db.insert_user(&u).await.unwrap();
+    let stored = db.user_by_id(u.id).await.unwrap().unwrap();
+    let micros = DateTime::from_timestamp(1_800_000_000, 123_456_000).unwrap();
+    assert_eq!((stored.created_at, stored.updated_at), (micros, micros));
+}
+
+/// Visits of one visitor at the same moment find or create one customer
+/// and count every visit (SQLite: one writer at a time; PostgreSQL: the
+/// transaction's advisory lock).
+async fn concurrent_touches_make_one_customer(db: Db) {
+    let (_owner, p) = owner_and_project(&db).await;
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.touch_customer(p.id, "same-visitor", t(i), &CustomerContext::default())
+                    .await
+                    .unwrap()
+                    .id
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let customer = db.customer(p.id, ids[0]).await.unwrap().unwrap();
+    assert_eq!(customer.total_conversations, 12);
+}
+
+// ---------------------------------------------------------------- on both backends
+
+/// Declares each behaviour test above twice: `sqlite::<name>` on a fresh
+/// SQLite file, `postgres::<name>` on a fresh PostgreSQL database (skipped
+/// without `SWITCHBOARD_TEST_PG_URL`), on a runtime of the given flavor.
+macro_rules! on_both_backends {
+    ($($flavor:tt: [$($name:ident),* $(,)?]),* $(,)?) => {
+        mod sqlite {
+            $($(
+                #[tokio::test(flavor = $flavor)]
+                async fn $name() {
+                    let (_dir, db) = super::fresh_sqlite().await;
+                    super::$name(db).await;
+                }
+            )*)*
+        }
+        mod postgres {
+            $($(
+                #[tokio::test(flavor = $flavor)]
+                async fn $name() {
+                    let Some((_pg, db)) = super::fresh_postgres(stringify!($name)).await else {
+                        return;
+                    };
+                    super::$name(db).await;
+                }
+            )*)*
+        }
+    };
+}
+
+on_both_backends! {
+    "multi_thread": [
+        commit_is_all_or_nothing,
+        commit_fails_on_a_broken_reference_and_writes_nothing,
+        put_ops_upsert,
+        users_and_tokens_round_trip,
+        projects_round_trip,
+        handoff_settings_round_trip_with_every_field_changed,
+        members_and_invitations,
+        load_agents_for_a_member_without_a_ledger_row,
+        knowledge_round_trip,
+        customers_are_touched_and_found_by_merged_visitor_ids,
+        conversations_and_messages_round_trip,
+        messages_by_seq_and_client_id,
+        list_conversations_pages_newest_first,
+        average_handling_time,
+        concurrent_commits_and_http_writes_do_not_lock_each_other_out,
+        times_keep_microseconds,
+        concurrent_touches_make_one_customer,
+    ],
+    // As actix runs its workers and actors.
+    "current_thread": [dropped_calls_leave_the_pool_and_the_writer_usable],
 }

@@ -1,6 +1,13 @@
 //! Shared harness of the black-box tests: a real Switchboard server on
-//! 127.0.0.1:0 over a fresh SQLite file in a temp dir, driven by a
-//! `ManualClock`, with an HTTP client and real WebSocket clients.
+//! 127.0.0.1:0 over a fresh database, driven by a `ManualClock`, with an
+//! HTTP client and real WebSocket clients.
+//!
+//! The backend comes from the environment, so the same tests run on both:
+//! `SWITCHBOARD_TEST_BACKEND=sqlite` (the default) gives every test a fresh
+//! SQLite file in a temp dir; `SWITCHBOARD_TEST_BACKEND=postgres` with
+//! `SWITCHBOARD_TEST_PG_URL=postgres://user@host:port/db` (a superuser's URL)
+//! gives every test a fresh PostgreSQL database cloned from a migrated
+//! template (see [`TestDb`]).
 //!
 //! Every helper that sets the stage asserts its own success, so a test body
 //! only states what it is about. Helpers that exercise the thing under test
@@ -12,15 +19,16 @@ use awc::http::Method;
 use awc::ws::{CloseReason, Frame, Message};
 use awc::Client;
 use chrono::{DateTime, Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde_json::{json, Value};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
-use switchboard::config::Config;
+use switchboard::config::{Config, DatabaseUrl};
 use switchboard::server::{start, RunningServer};
 use switchboard_actors::clock::{ManualClock, SharedClock};
 use tempfile::TempDir;
@@ -60,17 +68,15 @@ pub enum Auth<'a> {
 
 pub struct TestApp {
     pub clock: ManualClock,
+    /// The in-process server; `None` for an app attached to a server that
+    /// runs elsewhere (a subprocess).
     server: Option<RunningServer>,
     pub addr: SocketAddr,
-    db_path: PathBuf,
-    _dir: TempDir,
+    /// Declared after `server`, so the server is dropped first.
+    db: Option<TestDb>,
     client: Client,
     admin: String,
     counter: Cell<u32>,
-}
-
-fn config(db_path: &std::path::Path) -> Config {
-    Config::for_tests(db_path.to_path_buf())
 }
 
 impl TestApp {
@@ -86,20 +92,40 @@ impl TestApp {
     }
 
     async fn start_with_clock(clock: ManualClock) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db_path = dir.path().join("switchboard.db");
-        let server = start(config(&db_path), Arc::new(clock.clone()) as SharedClock)
-            .await
-            .expect("server starts");
+        let db = TestDb::fresh().await;
+        let server = match start(
+            Config::for_tests_on(db.url().clone()),
+            Arc::new(clock.clone()) as SharedClock,
+        )
+        .await
+        {
+            Ok(server) => server,
+            Err(e) => panic!("server starts on {}: {e}", db.url().redacted()),
+        };
+        Self::with_parts(clock, server.addr, Some(server), Some(db)).await
+    }
+
+    /// An app that drives a server running elsewhere (a subprocess) at
+    /// `addr`, logged in as the test admin. `tick`, `advance` and `restart`
+    /// are not available on it; the server's clock is its own.
+    pub async fn attach(addr: SocketAddr) -> Self {
+        Self::with_parts(ManualClock::at_default(), addr, None, None).await
+    }
+
+    async fn with_parts(
+        clock: ManualClock,
+        addr: SocketAddr,
+        server: Option<RunningServer>,
+        db: Option<TestDb>,
+    ) -> Self {
         let client = Client::builder()
             .timeout(StdDuration::from_secs(60))
             .finish();
         let mut app = TestApp {
             clock,
-            addr: server.addr,
-            server: Some(server),
-            db_path,
-            _dir: dir,
+            addr,
+            server,
+            db,
             client,
             admin: String::new(),
             counter: Cell::new(0),
@@ -113,16 +139,25 @@ impl TestApp {
     }
 
     /// Stop the server gracefully and start it again on the same database
-    /// file and the same clock. The port changes; tokens stay valid.
+    /// and the same clock. The port changes; tokens stay valid.
     pub async fn restart(&mut self) {
         let server = self.server.take().expect("server running");
         server.stop().await;
-        let server = start(
-            config(&self.db_path),
+        let url = self
+            .db
+            .as_ref()
+            .expect("an in-process server")
+            .url()
+            .clone();
+        let server = match start(
+            Config::for_tests_on(url.clone()),
             Arc::new(self.clock.clone()) as SharedClock,
         )
         .await
-        .expect("server restarts");
+        {
+            Ok(server) => server,
+            Err(e) => panic!("server restarts on {}: {e}", url.redacted()),
+        };
         self.addr = server.addr;
         self.server = Some(server);
     }
@@ -737,6 +772,11 @@ impl Ws {
             .expect("ws send");
     }
 
+    /// Send a text frame; an error (the server went away) is returned.
+    pub async fn try_send_text(&mut self, text: String) -> Result<(), WsProtocolError> {
+        self.conn.send(Message::Text(text.into())).await
+    }
+
     /// The next frame of any kind, answering pings; `None` on timeout.
     pub async fn recv(&mut self, within: StdDuration) -> Option<Incoming> {
         let deadline = std::time::Instant::now() + within;
@@ -933,4 +973,320 @@ fn url_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+// ----- the database under test ---------------------------------------------------
+
+/// `SWITCHBOARD_TEST_BACKEND`: which store the tests run on.
+pub const BACKEND_VAR: &str = "SWITCHBOARD_TEST_BACKEND";
+/// `SWITCHBOARD_TEST_PG_URL`: a PostgreSQL superuser's URL (any database of
+/// the cluster); test databases are created and dropped through it.
+pub const PG_URL_VAR: &str = "SWITCHBOARD_TEST_PG_URL";
+/// The migrated database every PostgreSQL test database is cloned from.
+pub const PG_TEMPLATE: &str = "switchboard_template";
+/// Advisory lock of the template: exclusive while it is checked or built,
+/// shared while it is cloned, so parallel test processes never see a
+/// half-built template and never drop one that is being cloned.
+const PG_TEMPLATE_LOCK: i64 = 0x5357_4254_4d50; // "SWBTMP"
+/// Bound for `switchboard migrate` on the template.
+const MIGRATE_BOUND: StdDuration = StdDuration::from_secs(120);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    /// With the superuser's URL.
+    Postgres(String),
+}
+
+impl Backend {
+    /// The backend the environment selects (SQLite unless told otherwise).
+    pub fn from_env() -> Backend {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        match var(BACKEND_VAR).as_deref().map(str::trim) {
+            None | Some("sqlite") => Backend::Sqlite,
+            Some("postgres") | Some("postgresql") => match var(PG_URL_VAR) {
+                Some(url) => Backend::Postgres(url.trim().to_string()),
+                None => panic!(
+                    "{BACKEND_VAR}=postgres needs {PG_URL_VAR}, e.g. postgres://postgres@127.0.0.1:5432/postgres"
+                ),
+            },
+            Some(other) => panic!("{BACKEND_VAR}={other:?}: expected sqlite or postgres"),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A fresh, empty, migrated database of the selected backend, for one test.
+/// SQLite: a file in a temp dir (removed with it). PostgreSQL: a database
+/// `sb_t_<random>` created with `TEMPLATE switchboard_template`, dropped
+/// when this value is dropped (kept, and named on stderr, when the test
+/// failed, so it can be looked at).
+pub struct TestDb {
+    url: DatabaseUrl,
+    kind: TestDbKind,
+}
+
+enum TestDbKind {
+    Sqlite { _dir: TempDir },
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub async fn fresh() -> TestDb {
+        match Backend::from_env() {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("switchboard.db");
+                TestDb {
+                    url: DatabaseUrl::Sqlite(path),
+                    kind: TestDbKind::Sqlite { _dir: dir },
+                }
+            }
+            Backend::Postgres(admin_url) => {
+                ensure_pg_template(&admin_url).await;
+                let name = format!("sb_t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = pg_connect(&admin_url).await;
+                pg_exec(
+                    &mut conn,
+                    &format!("SELECT pg_advisory_lock_shared({PG_TEMPLATE_LOCK})"),
+                )
+                .await;
+                pg_exec(
+                    &mut conn,
+                    &format!("CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE}"),
+                )
+                .await;
+                pg_exec(
+                    &mut conn,
+                    &format!("SELECT pg_advisory_unlock_shared({PG_TEMPLATE_LOCK})"),
+                )
+                .await;
+                TestDb {
+                    url: DatabaseUrl::Postgres(pg_url_with_database(&admin_url, &name)),
+                    kind: TestDbKind::Postgres { admin_url, name },
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The value of `DATABASE_URL` for the binary.
+    pub fn env_value(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.kind {
+            TestDbKind::Sqlite { .. } => "sqlite",
+            TestDbKind::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let TestDbKind::Postgres { admin_url, name } = &self.kind else {
+            return;
+        };
+        if std::thread::panicking() {
+            eprintln!("test failed: keeping its database {name} for a look");
+            return;
+        }
+        // Drop is synchronous and may run inside the test's runtime, so the
+        // drop runs on a thread of its own, bounded. FORCE ends the pool
+        // connections of a server that was not stopped.
+        let (admin_url, name) = (admin_url.clone(), name.clone());
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let res = actix_rt::System::new().block_on(async move {
+                let mut conn = AsyncPgConnection::establish(&admin_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .map_err(|e| format!("drop database {name}: {e}"))
+            });
+            let _ = done_tx.send(res);
+        });
+        match done_rx.recv_timeout(StdDuration::from_secs(20)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("cleanup: {e}"),
+            Err(_) => eprintln!("cleanup: dropping a test database timed out"),
+        }
+    }
+}
+
+async fn pg_connect(url: &str) -> AsyncPgConnection {
+    match AsyncPgConnection::establish(url).await {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "{PG_URL_VAR}: cannot connect to {}: {e}",
+            switchboard::config::redact_password(url)
+        ),
+    }
+}
+
+async fn pg_exec(conn: &mut AsyncPgConnection, sql: &str) {
+    if let Err(e) = conn.batch_execute(sql).await {
+        panic!("{sql}: {e}");
+    }
+}
+
+/// `url` with its database replaced by `database` (query kept).
+pub fn pg_url_with_database(url: &str, database: &str) -> String {
+    let (scheme, rest) = url
+        .split_once("://")
+        .unwrap_or_else(|| panic!("{PG_URL_VAR}: not a URL"));
+    let (main, query) = match rest.split_once('?') {
+        Some((m, q)) => (m, format!("?{q}")),
+        None => (rest, String::new()),
+    };
+    let authority = main.split_once('/').map_or(main, |(a, _)| a);
+    format!("{scheme}://{authority}/{database}{query}")
+}
+
+/// Make sure `switchboard_template` exists and was migrated from the
+/// migrations now in the tree; once per test process.
+async fn ensure_pg_template(admin_url: &str) {
+    static READY: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    READY.get_or_init(|| build_pg_template(admin_url)).await;
+}
+
+/// Under the exclusive advisory lock: when the template is missing or was
+/// built from other migrations (its comment holds a fingerprint of
+/// `migrations/`), build it as `switchboard_template_build` with
+/// `switchboard migrate` (a subprocess, so no connection to it stays open,
+/// as `CREATE DATABASE ... TEMPLATE` requires), then rename it into place.
+/// The lock is the session's: it goes with the connection even on a panic.
+async fn build_pg_template(admin_url: &str) {
+    let mut conn = pg_connect(admin_url).await;
+    pg_exec(
+        &mut conn,
+        &format!("SELECT pg_advisory_lock({PG_TEMPLATE_LOCK})"),
+    )
+    .await;
+    let want = migrations_fingerprint();
+    let have: Option<String> = diesel::select(diesel::dsl::sql::<
+        diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    >(&format!(
+        "(SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{PG_TEMPLATE}')"
+    )))
+    .get_result(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("look for {PG_TEMPLATE}: {e}"));
+    if have.as_deref() != Some(want.as_str()) {
+        let build = format!("{PG_TEMPLATE}_build");
+        pg_exec(
+            &mut conn,
+            &format!("DROP DATABASE IF EXISTS {build} WITH (FORCE)"),
+        )
+        .await;
+        pg_exec(&mut conn, &format!("CREATE DATABASE {build}")).await;
+        run_migrate(&pg_url_with_database(admin_url, &build)).await;
+        pg_exec(
+            &mut conn,
+            &format!("COMMENT ON DATABASE {build} IS '{want}'"),
+        )
+        .await;
+        pg_exec(
+            &mut conn,
+            &format!("DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)"),
+        )
+        .await;
+        pg_exec(
+            &mut conn,
+            &format!("ALTER DATABASE {build} RENAME TO {PG_TEMPLATE}"),
+        )
+        .await;
+    }
+    pg_exec(
+        &mut conn,
+        &format!("SELECT pg_advisory_unlock({PG_TEMPLATE_LOCK})"),
+    )
+    .await;
+}
+
+/// `switchboard migrate` on `url`, bounded; panics with its output on
+/// failure.
+async fn run_migrate(url: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_path = dir.path().join("stdout");
+    let err_path = dir.path().join("stderr");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("migrate")
+        .env("DATABASE_URL", url)
+        .env_remove("SWITCHBOARD_ADMIN_EMAIL")
+        .env_remove("SWITCHBOARD_ADMIN_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("spawn switchboard migrate");
+    let deadline = std::time::Instant::now() + MIGRATE_BOUND;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for switchboard migrate") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        actix_rt::time::sleep(StdDuration::from_millis(20)).await;
+    };
+    if status.is_some_and(|s| s.success()) {
+        return;
+    }
+    let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+    panic!(
+        "switchboard migrate on {} {}\nstdout:\n{out}\nstderr:\n{err}",
+        switchboard::config::redact_password(url),
+        match status {
+            Some(s) => format!("failed: {s}"),
+            None => format!("did not finish within {MIGRATE_BOUND:?}"),
+        }
+    );
+}
+
+/// A digest of every file under `migrations/` (paths and contents).
+fn migrations_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    files.sort();
+    let mut hash = Sha256::new();
+    for f in files {
+        let rel = f.strip_prefix(&root).unwrap_or(&f);
+        hash.update(rel.to_string_lossy().as_bytes());
+        hash.update([0]);
+        hash.update(std::fs::read(&f).unwrap_or_else(|e| panic!("read {}: {e}", f.display())));
+        hash.update([0]);
+    }
+    format!("migrations sha256 {}", hex::encode(hash.finalize()))
 }

@@ -5,7 +5,11 @@
 pub mod agents;
 pub mod availability;
 pub mod business_hours;
+pub mod communication;
 pub mod conversation;
 pub mod keywords;
+pub mod pricing;
 pub mod queue;
+pub mod session;
 pub mod settings;
+pub mod ticket;

@@ -1,0 +1,31 @@
+-- PostgreSQL twin of migrations/sqlite/2026-11-21-000001_create_users_and_tokens/up.sql: keep the two in step.
+-- Same tables, columns (names, order, nullability), keys, checks and indexes;
+-- types as in src/store/schema.rs. TIMESTAMP is without time zone: values are UTC.
+
+-- Staff accounts and the hashed bearer tokens of staff and customers.
+
+CREATE TABLE users (
+  id TEXT PRIMARY KEY NOT NULL,
+  -- Stored lowercase so the unique index is case-insensitive in effect.
+  email TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  avatar_url TEXT,
+  created_at TIMESTAMP NOT NULL,
+  updated_at TIMESTAMP NOT NULL
+);
+
+-- Only the hex sha256 of a token is stored; the token itself is never kept.
+CREATE TABLE auth_tokens (
+  token_hash TEXT PRIMARY KEY NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('staff', 'customer')),
+  user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+  project_id TEXT,
+  visitor_id TEXT,
+  customer_id TEXT,
+  expires_at TIMESTAMP NOT NULL,
+  created_at TIMESTAMP NOT NULL
+);
+
+CREATE INDEX idx_auth_tokens_user ON auth_tokens(user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX idx_auth_tokens_expires ON auth_tokens(expires_at);
