@@ -356,3 +356,30 @@ async fn restart_restores_messages_seqs_queue_and_counts() {
         .unwrap();
     assert_eq!(again.seq, 1);
 }
+
+#[actix_rt::test]
+async fn agents_without_heartbeats_go_offline_after_their_auto_offline_minutes() {
+    let (w, ids) = world(&[("a", 2), ("b", 2)]).await;
+    w.online(ids[0]).await;
+    w.online(ids[1]).await;
+    let p = w.engine.project(w.project).await.unwrap();
+    // b keeps beating; a goes quiet.
+    for _ in 0..6 {
+        w.clock.advance(Duration::minutes(5));
+        p.addr
+            .send(Heartbeat { user_id: ids[1] })
+            .await
+            .unwrap()
+            .unwrap();
+        w.engine.tick_all().await;
+    }
+    let statuses = |list: Vec<switchboard_actors::engine::project::AgentView>| {
+        list.into_iter()
+            .map(|a| (a.user_id, a.status))
+            .collect::<Vec<_>>()
+    };
+    // 30 minutes without a heartbeat: exactly the default limit.
+    let now = statuses(p.addr.send(ListAgents).await.unwrap());
+    assert!(now.contains(&(ids[0], AgentStatus::Offline)), "{now:?}");
+    assert!(now.contains(&(ids[1], AgentStatus::Online)), "{now:?}");
+}
