@@ -18,8 +18,9 @@ mod ws_driver;
 use args::Args;
 
 const USAGE: &str = "usage:
-  switchboard-load actors chat     [--conversations N] [--rate MSGS_PER_S] [--seconds S] [--agents A] [--store memory|sqlite:<path>|postgres://...] [--json FILE]
-  switchboard-load actors handoff  [--conversations K] [--agents M] [--capacity C] [--store ...] [--json FILE]
+  switchboard-load actors chat     [--conversations N] [--rate MSGS_PER_S] [--seconds S] [--agents A] [--in-flight F] [--tick-ms T]
+                                   [--settle-seconds S] [--arbiters A] [--store memory|sqlite:<path>|postgres://...] [--json FILE]
+  switchboard-load actors handoff  [--conversations K] [--agents M] [--capacity C] [--timeout-seconds S] [--arbiters A] [--store ...] [--json FILE]
   switchboard-load ws chat         [--conversations N] [--rate R] [--seconds S] [--agents A] [--capacity C] [--max-in-flight F]
                                    [--url http://host:port --admin-email E --admin-password P | --database-url URL] [--json FILE]
   switchboard-load ws connections  [--connections C] [--seconds S] [--sources K] [--ping-seconds P] [--conversations M]
