@@ -280,11 +280,10 @@ impl WsConn {
         ctx.spawn(fut.map(move |res, act, ctx| {
             match res {
                 Ok((data, sub)) => {
+                    // A resubscribe replaces the entry; the owner keyed us by
+                    // connection id, so it replaced us in place too.
                     if let Some((channel, owner)) = sub {
-                        if let Some(old) = act.subs.insert(channel, owner) {
-                            // Resubscribing: the owner already replaced us in place.
-                            drop(old);
-                        }
+                        act.subs.insert(channel, owner);
                     }
                     ctx.text(reply_ok(&r, data))
                 }
@@ -431,7 +430,6 @@ impl WsConn {
         let forbidden = || ApiError::forbidden(format!("you may not subscribe to {channel}"));
         let state = self.state.clone();
         let parts: Vec<&str> = channel.split(':').collect();
-        let id = self.id;
         match parts.as_slice() {
             ["conversation", cid] => {
                 let caller = self.caller()?;
@@ -540,7 +538,6 @@ impl WsConn {
                 addr.do_send(SubscribeAgent {
                     subscriber: self.subscriber(ctx, Audience::Staff),
                 });
-                let _ = id;
                 Ok(actix::fut::ready(Ok((
                     json!({ "channel": channel, "last_seq": null }),
                     Some((channel, Owner::Agent(addr))),
