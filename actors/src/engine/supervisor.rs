@@ -309,11 +309,4 @@ impl Engine {
             a.stop();
         }
     }
-
-    pub fn live_counts(&self) -> (usize, usize) {
-        (
-            lock(&self.0.projects).len(),
-            lock(&self.0.conversations).len(),
-        )
-    }
 }
