@@ -13,8 +13,10 @@ macro_rules! typed_id {
         pub struct $name(pub Uuid);
 
         impl $name {
+            /// Time-ordered (UUIDv7): rows inserted now land at the end of
+            /// the primary-key index instead of at a random page.
             pub fn new() -> Self {
-                Self(Uuid::new_v4())
+                Self(Uuid::now_v7())
             }
         }
 

@@ -11,6 +11,7 @@
 //! transactions), `db` (the [`Db`] handle and the HTTP side's operations),
 //! `port` (the engine's `Store` port), `records` (the HTTP side's records).
 
+mod batch;
 mod conn;
 mod db;
 mod error;

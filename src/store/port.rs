@@ -2,9 +2,10 @@
 //! demand (pooled connections), and `commit`, which applies a group of
 //! [`WriteOp`]s in one transaction on the writer's own connection.
 
+use super::batch::RowBatch;
 use super::db::{detached, Db};
 use super::queries as q;
-use super::rows::{agent_record, convert_all, ts, DbAgent, DbConversation, DbMessage, DbSettings};
+use super::rows::{agent_record, convert_all, ts};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_actors::domain::settings::HandoffSettings;
@@ -12,32 +13,6 @@ use switchboard_actors::ids::{ConversationId, ProjectId};
 use switchboard_actors::ports::{
     AgentRecord, ConversationRecord, MessageRecord, ProjectSnapshot, Store, StoreResult, WriteOp,
 };
-
-/// A write op in stored form, converted before the transaction opens so a
-/// value that cannot be stored fails the batch without touching the file.
-enum RowOp {
-    Conversation(Box<DbConversation>),
-    Message(DbMessage),
-    Agent(DbAgent),
-    Settings(DbSettings),
-}
-
-impl RowOp {
-    fn from_op(op: WriteOp, now: DateTime<Utc>) -> StoreResult<RowOp> {
-        Ok(match op {
-            WriteOp::PutConversation(c) => {
-                RowOp::Conversation(Box::new(DbConversation::from_record(&c)?))
-            }
-            WriteOp::InsertMessage(m) => RowOp::Message(DbMessage::from_record(&m)?),
-            WriteOp::PutAgent(a) => RowOp::Agent(DbAgent::from_record(&a, now)?),
-            WriteOp::PutSettings {
-                project_id,
-                settings,
-                at,
-            } => RowOp::Settings(DbSettings::new(project_id, &settings, at)?),
-        })
-    }
-}
 
 #[async_trait]
 impl Store for Db {
@@ -218,28 +193,11 @@ impl Store for Db {
     async fn commit(&self, ops: Vec<WriteOp>) -> StoreResult<()> {
         let db = self.clone();
         detached(async move {
-            if ops.is_empty() {
+            let batch = RowBatch::from_ops(ops, Utc::now())?;
+            if batch.is_empty() {
                 return Ok(());
             }
-            let now = Utc::now();
-            let rows = ops
-                .into_iter()
-                .map(|op| RowOp::from_op(op, now))
-                .collect::<StoreResult<Vec<RowOp>>>()?;
-            let mut writer = db.writer().await?;
-            writer
-                .transaction(async move |c| {
-                    for row in &rows {
-                        match row {
-                            RowOp::Conversation(r) => q::upsert_conversation(c, r).await?,
-                            RowOp::Message(r) => q::insert_message(c, r).await?,
-                            RowOp::Agent(r) => q::upsert_agent(c, r).await?,
-                            RowOp::Settings(r) => q::upsert_settings(c, r).await?,
-                        }
-                    }
-                    Ok(())
-                })
-                .await
+            batch.commit(&mut *db.writer().await?).await
         })
         .await
     }

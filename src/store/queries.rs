@@ -6,6 +6,7 @@
 //! so they too are one copy. Where the backends do differ, the fork is in
 //! `conn.rs`.
 
+use super::batch::{upsert_agent, upsert_settings};
 use super::conn::{with_conn, DbConn};
 use super::error::ResultExt;
 use super::rows::{
@@ -496,15 +497,6 @@ pub async fn handling_times(
 
 // ---------------------------------------------------------------- messages
 
-pub async fn insert_message(conn: &mut DbConn, row: &DbMessage) -> StoreResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(messages::table)
-        .values(row)
-        .execute(c)
-        .await
-        .store()
-        .map(drop))
-}
-
 /// Messages with seq > `after`, ascending, at most `limit`.
 pub async fn messages_after(
     conn: &mut DbConn,
@@ -572,11 +564,7 @@ pub async fn message_by_client_id(
 
 /// Inserts the project's settings row or replaces its settings.
 pub async fn upsert_settings(conn: &mut DbConn, row: &DbSettings) -> StoreResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(handoff_settings::table)
-        .values(row)
-        .on_conflict(handoff_settings::project_id)
-        .do_update()
-        .set(row)
+    with_conn!(conn, |c| upsert_settings!(row)
         .execute(c)
         .await
         .store()
@@ -585,24 +573,7 @@ pub async fn upsert_settings(conn: &mut DbConn, row: &DbSettings) -> StoreResult
 
 /// Inserts the agent's ledger row or replaces it (keeping `created_at`).
 pub async fn upsert_agent(conn: &mut DbConn, row: &DbAgent) -> StoreResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(agent_availability::table)
-        .values(row)
-        .on_conflict((agent_availability::user_id, agent_availability::project_id))
-        .do_update()
-        .set(row)
-        .execute(c)
-        .await
-        .store()
-        .map(drop))
-}
-
-/// Inserts the conversation or replaces its snapshot columns.
-pub async fn upsert_conversation(conn: &mut DbConn, row: &DbConversation) -> StoreResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(conversations::table)
-        .values(row)
-        .on_conflict(conversations::id)
-        .do_update()
-        .set(row)
+    with_conn!(conn, |c| upsert_agent!(row)
         .execute(c)
         .await
         .store()

@@ -755,6 +755,7 @@ impl TryFrom<DbConversation> for ConversationRecord {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = messages)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbMessage {
     pub id: String,

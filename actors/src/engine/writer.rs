@@ -67,7 +67,14 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<WriteRequest>) {
                 Err(_) => break,
             }
         }
+        let (requests, started) = (batch.len(), std::time::Instant::now());
         commit_batch(&*store, &mut batch).await;
+        tracing::debug!(
+            requests,
+            ops = n_ops,
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "group commit"
+        );
     }
 }
 

@@ -1,0 +1,191 @@
+//! The writer's group commit: a batch of [`WriteOp`]s from many actors
+//! applied in one transaction with as few trips to the database as the
+//! backend allows. This is the hot path of every durable message.
+//!
+//! Before the transaction opens, the ops become rows and the snapshots are
+//! coalesced: a conversation (agent ledger row, settings object) written
+//! several times in one batch is written once, with its last value, since
+//! every `Put*` op carries the whole snapshot. Snapshots go first (messages
+//! reference their conversation), then the messages in order.
+//!
+//! Fork: SQLite runs the whole transaction in one blocking call with
+//! diesel's cached prepared statements, instead of one blocking hop per
+//! statement; PostgreSQL pipelines the statements of each phase on the
+//! connection and inserts messages several rows per statement.
+
+use super::conn::DbConn;
+use super::error::ResultExt;
+use super::rows::{DbAgent, DbConversation, DbMessage, DbSettings};
+use super::schema::{agent_availability, conversations, handoff_settings, messages};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use switchboard_actors::ports::{StoreResult, WriteOp};
+
+/// Rows per multi-row message insert on PostgreSQL: 10 columns each, well
+/// under its 65,535 bind parameters per statement.
+const PG_MESSAGE_ROWS_PER_INSERT: usize = 1000;
+
+/// The statements, each written once and executed by both the blocking
+/// (SQLite) and the async (PostgreSQL) path. diesel never caches the prepared statement of an upsert (its SQL may
+/// vary with the changeset), so these are parsed on every execution: the
+/// write path keeps them rare (one per changed snapshot, not per message).
+macro_rules! upsert_conversation {
+    ($row:expr) => {
+        diesel::insert_into(conversations::table)
+            .values($row)
+            .on_conflict(conversations::id)
+            .do_update()
+            .set($row)
+    };
+}
+macro_rules! upsert_agent {
+    ($row:expr) => {
+        diesel::insert_into(agent_availability::table)
+            .values($row)
+            .on_conflict((agent_availability::user_id, agent_availability::project_id))
+            .do_update()
+            .set($row)
+    };
+}
+macro_rules! upsert_settings {
+    ($row:expr) => {
+        diesel::insert_into(handoff_settings::table)
+            .values($row)
+            .on_conflict(handoff_settings::project_id)
+            .do_update()
+            .set($row)
+    };
+}
+macro_rules! insert_messages {
+    ($rows:expr) => {
+        diesel::insert_into(messages::table).values($rows)
+    };
+}
+pub(super) use {upsert_agent, upsert_settings};
+
+/// One group commit in stored form.
+#[derive(Default)]
+pub struct RowBatch {
+    conversations: Vec<DbConversation>,
+    agents: Vec<DbAgent>,
+    settings: Vec<DbSettings>,
+    messages: Vec<DbMessage>,
+}
+
+/// Keeps one row per key: a later write replaces the earlier one in place.
+fn put<T>(rows: &mut Vec<T>, index: &mut HashMap<String, usize>, key: String, row: T) {
+    match index.get(&key) {
+        Some(&i) => rows[i] = row,
+        None => {
+            index.insert(key, rows.len());
+            rows.push(row);
+        }
+    }
+}
+
+impl RowBatch {
+    /// Converts every op; a value that cannot be stored fails the batch
+    /// before anything touches the database.
+    pub fn from_ops(ops: Vec<WriteOp>, now: DateTime<Utc>) -> StoreResult<RowBatch> {
+        let mut b = RowBatch::default();
+        let (mut conv_ix, mut agent_ix, mut settings_ix) =
+            (HashMap::new(), HashMap::new(), HashMap::new());
+        for op in ops {
+            match op {
+                WriteOp::PutConversation(c) => {
+                    let row = DbConversation::from_record(&c)?;
+                    put(&mut b.conversations, &mut conv_ix, row.id.clone(), row);
+                }
+                WriteOp::InsertMessage(m) => b.messages.push(DbMessage::from_record(&m)?),
+                WriteOp::PutAgent(a) => {
+                    let row = DbAgent::from_record(&a, now)?;
+                    let key = format!("{}/{}", row.user_id, row.project_id);
+                    put(&mut b.agents, &mut agent_ix, key, row);
+                }
+                WriteOp::PutSettings {
+                    project_id,
+                    settings,
+                    at,
+                } => {
+                    let row = DbSettings::new(project_id, &settings, at)?;
+                    put(
+                        &mut b.settings,
+                        &mut settings_ix,
+                        row.project_id.clone(),
+                        row,
+                    );
+                }
+            }
+        }
+        Ok(b)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conversations.is_empty()
+            && self.agents.is_empty()
+            && self.settings.is_empty()
+            && self.messages.is_empty()
+    }
+
+    /// Applies the batch in one transaction on `conn` (the writer's).
+    pub async fn commit(self, conn: &mut DbConn) -> StoreResult<()> {
+        match conn {
+            DbConn::Sqlite(c) => c
+                .spawn_blocking(move |c| c.immediate_transaction(|c| self.apply_blocking(c)))
+                .await
+                .store(),
+            DbConn::Pg(_) => {
+                conn.transaction(async move |c| self.apply_pg(c).await)
+                    .await
+            }
+        }
+    }
+
+    fn apply_blocking(&self, c: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> {
+        use diesel::RunQueryDsl;
+        for row in &self.conversations {
+            upsert_conversation!(row).execute(c)?;
+        }
+        for row in &self.agents {
+            upsert_agent!(row).execute(c)?;
+        }
+        for row in &self.settings {
+            upsert_settings!(row).execute(c)?;
+        }
+        // One row per statement: the statement is prepared once and cached,
+        // which SQLite runs faster than re-preparing a multi-row insert.
+        for row in &self.messages {
+            insert_messages!(row).execute(c)?;
+        }
+        Ok(())
+    }
+
+    /// Two pipelined phases: every snapshot, then every message. The
+    /// phases are awaited in turn so a message never reaches the server
+    /// before its conversation's row.
+    async fn apply_pg(&self, conn: &mut DbConn) -> StoreResult<()> {
+        use diesel_async::RunQueryDsl;
+        use futures::future::try_join_all;
+        let DbConn::Pg(c) = conn else {
+            unreachable!("apply_pg on a PostgreSQL connection only")
+        };
+        let c: &diesel_async::AsyncPgConnection = c;
+        let mut snapshots = Vec::new();
+        for row in &self.conversations {
+            snapshots.push(upsert_conversation!(row).execute(&mut &*c));
+        }
+        for row in &self.agents {
+            snapshots.push(upsert_agent!(row).execute(&mut &*c));
+        }
+        for row in &self.settings {
+            snapshots.push(upsert_settings!(row).execute(&mut &*c));
+        }
+        try_join_all(snapshots).await.store()?;
+        let inserts = self
+            .messages
+            .chunks(PG_MESSAGE_ROWS_PER_INSERT)
+            .map(|rows| insert_messages!(rows).execute(&mut &*c));
+        try_join_all(inserts).await.store()?;
+        Ok(())
+    }
+}
