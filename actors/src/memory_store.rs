@@ -56,6 +56,11 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
+    /// Overwrite a conversation's row (tests: a row as a crash left it).
+    pub fn put_conversation(&self, c: ConversationRecord) {
+        self.data().conversations.insert(c.id, c);
+    }
+
     pub fn conversations(&self) -> Vec<ConversationRecord> {
         self.data().conversations.values().cloned().collect()
     }

@@ -383,3 +383,80 @@ async fn agents_without_heartbeats_go_offline_after_their_auto_offline_minutes()
     assert!(now.contains(&(ids[0], AgentStatus::Offline)), "{now:?}");
     assert!(now.contains(&(ids[1], AgentStatus::Online)), "{now:?}");
 }
+
+impl World {
+    async fn say(&self, id: ConversationId, visitor: &str, content: &str) {
+        let c = self.engine.live_conversation(id).await.unwrap().unwrap();
+        c.send(PostMessage {
+            caller: self.customer(visitor),
+            content: content.into(),
+            client_msg_id: None,
+            metadata: json!({}),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    }
+
+    fn stored(&self, id: ConversationId) -> ConversationRecord {
+        self.store
+            .conversations()
+            .into_iter()
+            .find(|c| c.id == id)
+            .unwrap()
+    }
+}
+
+/// Activity times are written lazily, not with every message; the
+/// engine's flush (run on shutdown) writes them.
+#[actix_rt::test]
+async fn flush_writes_the_activity_times_of_every_conversation() {
+    let (w, ids) = world(&[("a", 1)]).await;
+    w.online(ids[0]).await;
+    // with an agent, so no AI answer races the assertions
+    let c = w.conversation("v1").await;
+    w.handoff(c, "v1").await;
+    w.wait_status(c, ConversationStatus::AgentActive).await;
+    let created = w.stored(c).last_message_at;
+    w.clock.advance(Duration::minutes(3));
+    w.say(c, "v1", "are you there?").await;
+    let newest = w.store.messages_of(c).last().unwrap().created_at;
+    assert!(newest > created);
+    w.engine.flush().await.unwrap();
+    let row = w.stored(c);
+    assert_eq!(row.last_message_at, newest);
+    assert_eq!(row.updated_at, newest);
+}
+
+/// After a crash the stored row may lag its newest messages: the restored
+/// conversation takes its activity times from them.
+#[actix_rt::test]
+async fn restore_recovers_activity_times_from_the_newest_message() {
+    let (w, ids) = world(&[("a", 1)]).await;
+    w.online(ids[0]).await;
+    // with an agent, so no AI answer races the assertions
+    let c = w.conversation("v1").await;
+    w.handoff(c, "v1").await;
+    w.wait_status(c, ConversationStatus::AgentActive).await;
+    let stale = w.stored(c);
+    w.clock.advance(Duration::minutes(3));
+    w.say(c, "v1", "hello").await;
+    w.engine.flush().await.unwrap();
+    let newest = w.store.messages_of(c).last().unwrap().created_at;
+    w.engine.shutdown();
+    // the crash: the row as it was before the message's lazy write
+    w.store.put_conversation(stale.clone());
+    let engine = start(&w.store, &w.clock).await;
+    let live = engine.live_conversation(c).await.unwrap().unwrap();
+    let view = live
+        .send(GetConversation {
+            caller: Caller::System,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(newest > stale.last_message_at);
+    assert_eq!(view.last_message_at, newest);
+    engine.flush().await.unwrap();
+    assert_eq!(w.stored(c).last_message_at, newest);
+}

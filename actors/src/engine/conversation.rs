@@ -8,6 +8,12 @@
 //! exactly what was missed (PROTOCOL.md section 5). Status changes run
 //! atomically (the actor takes no other message meanwhile) and write the
 //! snapshot and their system message in one commit.
+//!
+//! An ordinary message changes only the conversation's activity times
+//! (`last_message_at`, `updated_at`). Those are written lazily, at most
+//! once per [`SNAPSHOT_DELAY`] and on shutdown, instead of rewriting the
+//! conversation's row with every message: the message insert alone is the
+//! hot path. After a crash they are recovered from the newest message.
 
 use super::agent::NotifyAgent;
 use super::caller::Caller;
@@ -37,6 +43,8 @@ pub const MAX_CONTENT_CHARS: usize = 10_000;
 const AI_HISTORY: usize = 20;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 50;
+/// How long a changed activity time may wait before it is written.
+pub const SNAPSHOT_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Waiter = oneshot::Sender<EngineResult<Arc<MessageRecord>>>;
 
@@ -75,15 +83,34 @@ pub struct ConversationActor {
     last_queue_position: Option<(usize, Option<u32>)>,
     /// A write failed: seqs may be burnt, so the actor reloads from storage.
     failed: bool,
+    /// `rec` has changes (activity times only) not yet written.
+    snapshot_dirty: bool,
+    /// A lazy snapshot write is scheduled.
+    snapshot_scheduled: bool,
 }
 
 impl ConversationActor {
     pub fn new(
         engine: Engine,
-        rec: ConversationRecord,
+        mut rec: ConversationRecord,
         project: ProjectHandle,
         history: Vec<MessageRecord>,
     ) -> Self {
+        // Activity times are written lazily: after a crash the newest
+        // messages may be ahead of the stored row.
+        let mut snapshot_dirty = false;
+        if let Some(m) = history.iter().rev().find(|m| !m.internal) {
+            if m.created_at > rec.last_message_at {
+                rec.last_message_at = m.created_at;
+                snapshot_dirty = true;
+            }
+        }
+        if let Some(m) = history.last() {
+            if m.created_at > rec.updated_at {
+                rec.updated_at = m.created_at;
+                snapshot_dirty = true;
+            }
+        }
         let durable_seq = history.last().map(|m| m.seq).unwrap_or(0);
         let client_ids = history
             .iter()
@@ -109,6 +136,37 @@ impl ConversationActor {
             subs: Subscribers::default(),
             last_queue_position: None,
             failed: false,
+            snapshot_dirty,
+            snapshot_scheduled: false,
+        }
+    }
+
+    /// Write the conversation's row now if it has unwritten changes.
+    fn write_snapshot(&mut self, ctx: &mut Context<Self>) {
+        if !self.snapshot_dirty || self.failed {
+            return;
+        }
+        self.snapshot_dirty = false;
+        let write = self
+            .engine
+            .writer()
+            .write(vec![WriteOp::PutConversation(Box::new(self.rec.clone()))]);
+        ctx.spawn(write.into_actor(self).map(|res, act, ctx| {
+            if let Err(e) = res {
+                tracing::warn!(conversation = %act.rec.id, error = %e, "snapshot write failed");
+                act.snapshot_dirty = true;
+                act.schedule_snapshot(ctx);
+            }
+        }));
+    }
+
+    fn schedule_snapshot(&mut self, ctx: &mut Context<Self>) {
+        if self.snapshot_dirty && !self.snapshot_scheduled {
+            self.snapshot_scheduled = true;
+            ctx.run_later(SNAPSHOT_DELAY, |act, ctx| {
+                act.snapshot_scheduled = false;
+                act.write_snapshot(ctx);
+            });
         }
     }
 
@@ -202,6 +260,9 @@ impl ConversationActor {
         }
         if snapshot {
             ops.push(WriteOp::PutConversation(Box::new(self.rec.clone())));
+            self.snapshot_dirty = false;
+        } else {
+            self.snapshot_dirty = true;
         }
         (seqs, self.engine.writer().write(ops))
     }
@@ -216,6 +277,7 @@ impl ConversationActor {
             self.failed = true;
         }
         self.flush(ctx);
+        self.schedule_snapshot(ctx);
     }
 
     /// Broadcast and acknowledge, in seq order, every message that is durable
@@ -351,7 +413,7 @@ impl ConversationActor {
                             },
                             None,
                         )],
-                        true,
+                        false,
                     );
                     ctx.spawn(
                         write
@@ -612,11 +674,39 @@ fn display_name(agent: &AgentInfo) -> &str {
     }
 }
 
+/// Write the conversation's row now if it has unwritten changes; resolves
+/// once durable (the engine's flush on shutdown).
+#[derive(Message)]
+#[rtype(result = "StoreResult<()>")]
+pub struct FlushSnapshot;
+
+impl Handler<FlushSnapshot> for ConversationActor {
+    type Result = ResponseActFuture<Self, StoreResult<()>>;
+
+    fn handle(&mut self, _: FlushSnapshot, _: &mut Context<Self>) -> Self::Result {
+        if !self.snapshot_dirty || self.failed {
+            return Box::pin(actix::fut::ready(Ok(())));
+        }
+        self.snapshot_dirty = false;
+        let write = self
+            .engine
+            .writer()
+            .write(vec![WriteOp::PutConversation(Box::new(self.rec.clone()))]);
+        Box::pin(write.into_actor(self).map(|res, act, _| {
+            if res.is_err() {
+                act.snapshot_dirty = true;
+            }
+            res
+        }))
+    }
+}
+
 impl Actor for ConversationActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        self.schedule_snapshot(ctx); // activity times recovered on restore
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
@@ -714,7 +804,11 @@ impl ConversationActor {
                 return Ok(self.existing_message(seq));
             }
         }
-        if sender_type == SenderType::Agent && self.rec.first_response_at.is_none() {
+        // The first response is written with its message; other messages
+        // only move the activity times, which are written lazily.
+        let first_response =
+            sender_type == SenderType::Agent && self.rec.first_response_at.is_none();
+        if first_response {
             self.rec.first_response_at = Some(self.now());
         }
         let metadata = if msg.metadata.is_object() {
@@ -731,7 +825,7 @@ impl ConversationActor {
             false,
         );
         let (tx, rx) = oneshot::channel();
-        let (seqs, write) = self.append(vec![(record, after, Some(tx))], true);
+        let (seqs, write) = self.append(vec![(record, after, Some(tx))], first_response);
         ctx.spawn(
             write
                 .into_actor(self)

@@ -4,7 +4,7 @@
 //! its last durable state.
 
 use super::agent::AgentActor;
-use super::conversation::ConversationActor;
+use super::conversation::{ConversationActor, FlushSnapshot};
 use super::error::{EngineError, EngineResult};
 use super::project::{ProjectActor, Tick};
 use super::writer::Writer;
@@ -298,8 +298,17 @@ impl Engine {
         }
     }
 
-    /// Everything acknowledged is durable once this returns.
+    /// Everything acknowledged is durable once this returns, and every
+    /// conversation's row holds its latest activity times.
     pub async fn flush(&self) -> EngineResult<()> {
+        let live: Vec<_> = lock(&self.0.conversations).values().cloned().collect();
+        let snapshots = live.iter().map(|a| a.send(FlushSnapshot));
+        for res in futures::future::join_all(snapshots).await {
+            match res {
+                Ok(Ok(())) | Err(_) => {} // an actor already stopped has nothing to write
+                Ok(Err(e)) => return Err(e.into()),
+            }
+        }
         self.0.writer.flush().await.map_err(EngineError::from)
     }
 
