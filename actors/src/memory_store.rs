@@ -111,6 +111,16 @@ fn apply(d: &mut Data, op: WriteOp) {
                 .or_default()
                 .insert(m.seq, *m);
         }
+        WriteOp::TouchConversation {
+            id,
+            last_message_at,
+            updated_at,
+        } => {
+            if let Some(c) = d.conversations.get_mut(&id) {
+                c.last_message_at = c.last_message_at.max(last_message_at);
+                c.updated_at = c.updated_at.max(updated_at);
+            }
+        }
         WriteOp::PutAgent(a) => {
             d.agents.insert((a.project_id, a.user_id), *a);
         }

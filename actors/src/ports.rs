@@ -208,6 +208,13 @@ pub enum WriteOp {
     /// Insert or replace the conversation's row.
     PutConversation(Box<ConversationRecord>),
     InsertMessage(Box<MessageRecord>),
+    /// Move a conversation's activity times forward (the lazy write of
+    /// ordinary messages); never moves them back.
+    TouchConversation {
+        id: ConversationId,
+        last_message_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    },
     /// Insert or replace an agent's ledger row (status, max, last seen...).
     PutAgent(Box<AgentRecord>),
     PutSettings {

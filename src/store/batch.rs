@@ -15,9 +15,10 @@
 
 use super::conn::DbConn;
 use super::error::ResultExt;
-use super::rows::{DbAgent, DbConversation, DbMessage, DbSettings};
+use super::rows::{ts, DbAgent, DbConversation, DbMessage, DbSettings};
 use super::schema::{agent_availability, conversations, handoff_settings, messages};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{ExpressionMethods, QueryDsl};
 use std::collections::HashMap;
 use switchboard_actors::ports::{StoreResult, WriteOp};
 
@@ -63,10 +64,35 @@ macro_rules! insert_messages {
 }
 pub(super) use {upsert_agent, upsert_settings};
 
+/// A conversation's lazily written activity times.
+struct Touch {
+    id: String,
+    last_message_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Sets the times unless the row already holds newer ones (a whole-row
+/// write in the same or a later batch wins).
+macro_rules! touch_conversation {
+    ($t:expr) => {
+        diesel::update(
+            conversations::table
+                .filter(conversations::id.eq(&$t.id))
+                .filter(conversations::updated_at.le($t.updated_at))
+                .filter(conversations::last_message_at.le($t.last_message_at)),
+        )
+        .set((
+            conversations::last_message_at.eq($t.last_message_at),
+            conversations::updated_at.eq($t.updated_at),
+        ))
+    };
+}
+
 /// One group commit in stored form.
 #[derive(Default)]
 pub struct RowBatch {
     conversations: Vec<DbConversation>,
+    touches: Vec<Touch>,
     agents: Vec<DbAgent>,
     settings: Vec<DbSettings>,
     messages: Vec<DbMessage>,
@@ -88,8 +114,12 @@ impl RowBatch {
     /// before anything touches the database.
     pub fn from_ops(ops: Vec<WriteOp>, now: DateTime<Utc>) -> StoreResult<RowBatch> {
         let mut b = RowBatch::default();
-        let (mut conv_ix, mut agent_ix, mut settings_ix) =
-            (HashMap::new(), HashMap::new(), HashMap::new());
+        let (mut conv_ix, mut agent_ix, mut settings_ix, mut touch_ix) = (
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+            HashMap::new(),
+        );
         for op in ops {
             match op {
                 WriteOp::PutConversation(c) => {
@@ -97,6 +127,23 @@ impl RowBatch {
                     put(&mut b.conversations, &mut conv_ix, row.id.clone(), row);
                 }
                 WriteOp::InsertMessage(m) => b.messages.push(DbMessage::from_record(&m)?),
+                WriteOp::TouchConversation {
+                    id,
+                    last_message_at,
+                    updated_at,
+                } => {
+                    let mut row = Touch {
+                        id: id.to_string(),
+                        last_message_at: ts(last_message_at),
+                        updated_at: ts(updated_at),
+                    };
+                    if let Some(&i) = touch_ix.get(&row.id) {
+                        let earlier: &Touch = &b.touches[i];
+                        row.last_message_at = row.last_message_at.max(earlier.last_message_at);
+                        row.updated_at = row.updated_at.max(earlier.updated_at);
+                    }
+                    put(&mut b.touches, &mut touch_ix, row.id.clone(), row);
+                }
                 WriteOp::PutAgent(a) => {
                     let row = DbAgent::from_record(&a, now)?;
                     let key = format!("{}/{}", row.user_id, row.project_id);
@@ -122,6 +169,7 @@ impl RowBatch {
 
     pub fn is_empty(&self) -> bool {
         self.conversations.is_empty()
+            && self.touches.is_empty()
             && self.agents.is_empty()
             && self.settings.is_empty()
             && self.messages.is_empty()
@@ -146,6 +194,9 @@ impl RowBatch {
         for row in &self.conversations {
             upsert_conversation!(row).execute(c)?;
         }
+        for t in &self.touches {
+            touch_conversation!(t).execute(c)?;
+        }
         for row in &self.agents {
             upsert_agent!(row).execute(c)?;
         }
@@ -160,9 +211,9 @@ impl RowBatch {
         Ok(())
     }
 
-    /// Two pipelined phases: every snapshot, then every message. The
-    /// phases are awaited in turn so a message never reaches the server
-    /// before its conversation's row.
+    /// Pipelined phases, awaited in turn: whole conversation rows, then the
+    /// other snapshots, then every message, so a message never reaches the
+    /// server before its conversation's row.
     async fn apply_pg(&self, conn: &mut DbConn) -> StoreResult<()> {
         use diesel_async::RunQueryDsl;
         use futures::future::try_join_all;
@@ -173,6 +224,12 @@ impl RowBatch {
         let mut snapshots = Vec::new();
         for row in &self.conversations {
             snapshots.push(upsert_conversation!(row).execute(&mut &*c));
+        }
+        try_join_all(snapshots).await.store()?;
+        // After the whole rows they may be older than.
+        let mut snapshots = Vec::new();
+        for t in &self.touches {
+            snapshots.push(touch_conversation!(t).execute(&mut &*c));
         }
         for row in &self.agents {
             snapshots.push(upsert_agent!(row).execute(&mut &*c));

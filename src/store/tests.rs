@@ -947,6 +947,56 @@ async fn commit_fails_on_a_broken_reference_and_writes_nothing(db: Db) {
     assert_eq!(db.load_conversation(conv.id).await.unwrap(), None);
 }
 
+fn touch(c: &ConversationRecord, at: DateTime<Utc>) -> WriteOp {
+    WriteOp::TouchConversation {
+        id: c.id,
+        last_message_at: at,
+        updated_at: at,
+    }
+}
+
+/// A touch moves the activity times forward only: an older one (from
+/// before a whole-row write in the same or an earlier batch) changes
+/// nothing; several in one batch end at the newest.
+async fn touches_only_move_activity_times_forward(db: Db) {
+    let (_owner, p) = owner_and_project(&db).await;
+    let conv = conversation(p.id, t(100));
+    db.commit(vec![put_conv(&conv)]).await.unwrap();
+
+    db.commit(vec![touch(&conv, t(300)), touch(&conv, t(200))])
+        .await
+        .unwrap();
+    let row = db.load_conversation(conv.id).await.unwrap().unwrap();
+    assert_eq!((row.last_message_at, row.updated_at), (t(300), t(300)));
+
+    db.commit(vec![touch(&conv, t(250))]).await.unwrap();
+    let row = db.load_conversation(conv.id).await.unwrap().unwrap();
+    assert_eq!(row.last_message_at, t(300));
+
+    // a whole row written after an older touch in the same batch wins
+    let mut resolved = row.clone();
+    resolved.status = ConversationStatus::Waiting;
+    resolved.queue_entered_at = Some(t(400));
+    resolved.last_message_at = t(400);
+    resolved.updated_at = t(400);
+    db.commit(vec![touch(&conv, t(350)), put_conv(&resolved)])
+        .await
+        .unwrap();
+    assert_eq!(
+        db.load_conversation(conv.id).await.unwrap(),
+        Some(resolved.clone())
+    );
+    // and a newer touch after the whole row moves the times on
+    db.commit(vec![put_conv(&resolved), touch(&conv, t(500))])
+        .await
+        .unwrap();
+    let row = db.load_conversation(conv.id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.last_message_at),
+        (ConversationStatus::Waiting, t(500))
+    );
+}
+
 async fn put_ops_upsert(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
     let customer = db
@@ -1886,6 +1936,7 @@ on_both_backends! {
     "multi_thread": [
         commit_is_all_or_nothing,
         commit_fails_on_a_broken_reference_and_writes_nothing,
+        touches_only_move_activity_times_forward,
         put_ops_upsert,
         users_and_tokens_round_trip,
         projects_round_trip,

@@ -43,7 +43,8 @@ pub const MAX_CONTENT_CHARS: usize = 10_000;
 const AI_HISTORY: usize = 20;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 50;
-/// How long a changed activity time may wait before it is written.
+/// How long a changed activity time waits before it is written (plus up
+/// to a second of spread).
 pub const SNAPSHOT_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 type Waiter = oneshot::Sender<EngineResult<Arc<MessageRecord>>>;
@@ -147,10 +148,7 @@ impl ConversationActor {
             return;
         }
         self.snapshot_dirty = false;
-        let write = self
-            .engine
-            .writer()
-            .write(vec![WriteOp::PutConversation(Box::new(self.rec.clone()))]);
+        let write = self.engine.writer().write(vec![self.touch()]);
         ctx.spawn(write.into_actor(self).map(|res, act, ctx| {
             if let Err(e) = res {
                 tracing::warn!(conversation = %act.rec.id, error = %e, "snapshot write failed");
@@ -160,10 +158,24 @@ impl ConversationActor {
         }));
     }
 
+    /// The lazy write: only the activity times, which is all an ordinary
+    /// message changes (anything else writes the whole row at once).
+    fn touch(&self) -> WriteOp {
+        WriteOp::TouchConversation {
+            id: self.rec.id,
+            last_message_at: self.rec.last_message_at,
+            updated_at: self.rec.updated_at,
+        }
+    }
+
     fn schedule_snapshot(&mut self, ctx: &mut Context<Self>) {
         if self.snapshot_dirty && !self.snapshot_scheduled {
             self.snapshot_scheduled = true;
-            ctx.run_later(SNAPSHOT_DELAY, |act, ctx| {
+            // Spread over a second by id, so conversations busy since the
+            // same moment do not all write in the same group commit.
+            let spread = (self.rec.id.0.as_u128() % 1000) as u64;
+            let delay = SNAPSHOT_DELAY + std::time::Duration::from_millis(spread);
+            ctx.run_later(delay, |act, ctx| {
                 act.snapshot_scheduled = false;
                 act.write_snapshot(ctx);
             });
@@ -688,10 +700,7 @@ impl Handler<FlushSnapshot> for ConversationActor {
             return Box::pin(actix::fut::ready(Ok(())));
         }
         self.snapshot_dirty = false;
-        let write = self
-            .engine
-            .writer()
-            .write(vec![WriteOp::PutConversation(Box::new(self.rec.clone()))]);
+        let write = self.engine.writer().write(vec![self.touch()]);
         Box::pin(write.into_actor(self).map(|res, act, _| {
             if res.is_err() {
                 act.snapshot_dirty = true;

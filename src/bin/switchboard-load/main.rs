@@ -34,6 +34,14 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // RUST_LOG=switchboard_actors=debug shows each group commit's size and time.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let system = actix::System::new();
     let result = system.block_on(async move {
         match args.driver.as_str() {
