@@ -17,6 +17,7 @@ use super::conn::DbConn;
 use super::error::ResultExt;
 use super::rows::{ts, DbAgent, DbConversation, DbMessage, DbSettings};
 use super::schema::{agent_availability, conversations, handoff_settings, messages};
+use super::upsert::conflict_clause;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{ExpressionMethods, QueryDsl};
 use std::collections::HashMap;
@@ -26,26 +27,72 @@ use switchboard_actors::ports::{StoreResult, WriteOp};
 /// under its 65,535 bind parameters per statement.
 const PG_MESSAGE_ROWS_PER_INSERT: usize = 1000;
 
-/// The statements, each written once and executed by both the blocking
-/// (SQLite) and the async (PostgreSQL) path. diesel never caches the prepared statement of an upsert (its SQL may
-/// vary with the changeset), so these are parsed on every execution: the
-/// write path keeps them rare (one per changed snapshot, not per message).
+// The statements, each written once and executed by both the blocking
+// (SQLite) and the async (PostgreSQL) path. Conversation and agent rows
+// are written with `Upsert` so their statements are prepared once;
+// settings change too rarely to matter.
+conflict_clause!(
+    ConversationConflict,
+    conversations,
+    (id),
+    [
+        project_id,
+        customer_id,
+        visitor_id,
+        customer_email,
+        customer_name,
+        status,
+        assigned_agent_id,
+        handoff_reason,
+        handoff_triggered_at,
+        ai_confidence_at_handoff,
+        trigger_keyword,
+        ai_messages_before_handoff,
+        queue_entered_at,
+        claimed_at,
+        first_response_at,
+        resolved_at,
+        resolved_by,
+        closed_at,
+        satisfaction_rating,
+        satisfaction_feedback,
+        source,
+        metadata,
+        tags,
+        created_at,
+        updated_at,
+        last_message_at,
+    ]
+);
 macro_rules! upsert_conversation {
     ($row:expr) => {
-        diesel::insert_into(conversations::table)
-            .values($row)
-            .on_conflict(conversations::id)
-            .do_update()
-            .set($row)
+        $crate::store::upsert::Upsert::<_, $crate::store::batch::ConversationConflict>::new(
+            diesel::insert_into(conversations::table).values($row),
+        )
     };
 }
+// `created_at` is kept: the row's first write.
+conflict_clause!(
+    AgentConflict,
+    agent_availability,
+    (user_id, project_id),
+    [
+        status,
+        max_concurrent_chats,
+        current_chat_count,
+        last_seen_at,
+        last_assigned_at,
+        status_changed_at,
+        auto_offline_enabled,
+        auto_offline_minutes,
+        updated_at,
+    ]
+);
 macro_rules! upsert_agent {
     ($row:expr) => {
-        diesel::insert_into(agent_availability::table)
-            .values($row)
-            .on_conflict((agent_availability::user_id, agent_availability::project_id))
-            .do_update()
-            .set($row)
+        $crate::store::upsert::Upsert::<_, $crate::store::batch::AgentConflict>::new(
+            diesel::insert_into(agent_availability::table).values($row),
+        )
     };
 }
 macro_rules! upsert_settings {

@@ -398,6 +398,7 @@ impl TryFrom<DbMember> for MemberRow {
 #[diesel(table_name = agent_availability)]
 #[diesel(primary_key(user_id, project_id))]
 #[diesel(treat_none_as_null = true)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbAgent {
     pub user_id: String,
@@ -644,6 +645,7 @@ impl TryFrom<DbCustomer> for CustomerRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = conversations)]
 #[diesel(treat_none_as_null = true)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct DbConversation {
     pub id: String,
