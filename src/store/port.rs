@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use switchboard_actors::domain::settings::HandoffSettings;
 use switchboard_actors::ids::{ConversationId, ProjectId};
 use switchboard_actors::ports::{
-    AgentRecord, ConversationRecord, MessageRecord, ProjectSnapshot, Store, StoreResult, WriteOp,
+    AgentRecord, ConversationRecord, MessageRecord, ProjectSnapshot, Store, StoreError,
+    StoreResult, WriteOp,
 };
 
 /// A write op in stored form, converted before the transaction opens so a
@@ -20,10 +21,15 @@ enum RowOp {
     Message(DbMessage),
     Agent(DbAgent),
     Settings(DbSettings),
+    /// Billable sessions' ops (see `sessions.rs`).
+    Session(super::sessions::SessionRowOp),
 }
 
 impl RowOp {
     fn from_op(op: WriteOp, now: DateTime<Utc>) -> StoreResult<RowOp> {
+        if let Some(row) = super::sessions::SessionRowOp::from_op(&op) {
+            return row.map(RowOp::Session);
+        }
         Ok(match op {
             WriteOp::PutConversation(c) => {
                 RowOp::Conversation(Box::new(DbConversation::from_record(&c)?))
@@ -35,6 +41,13 @@ impl RowOp {
                 settings,
                 at,
             } => RowOp::Settings(DbSettings::new(project_id, &settings, at)?),
+            WriteOp::PutTicket(_)
+            | WriteOp::PutSession(_)
+            | WriteOp::InsertSessionMessage(_)
+            | WriteOp::InsertSms(_)
+            | WriteOp::PutPayment(_) => {
+                return Err(StoreError::Backend("session op not converted".into()))
+            }
         })
     }
 }
@@ -235,6 +248,7 @@ impl Store for Db {
                             RowOp::Message(r) => q::insert_message(c, r).await?,
                             RowOp::Agent(r) => q::upsert_agent(c, r).await?,
                             RowOp::Settings(r) => q::upsert_settings(c, r).await?,
+                            RowOp::Session(r) => r.apply(c).await?,
                         }
                     }
                     Ok(())
