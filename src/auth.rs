@@ -25,6 +25,8 @@ pub const CUSTOMER_PREFIX: &str = "sbc_";
 pub const INVITE_PREFIX: &str = "sbi_";
 pub const PUBLIC_KEY_PREFIX: &str = "pk_";
 pub const SECRET_KEY_PREFIX: &str = "sk_";
+/// A billable session's join token (the customer's `access_token`).
+pub const SESSION_PREFIX: &str = "sbs_";
 /// How long a widget visitor's token lives.
 pub const CUSTOMER_TOKEN_DAYS: i64 = 30;
 
@@ -96,6 +98,19 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
             .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
         return Ok(Caller::Bot {
             project_id: project.id,
+        });
+    }
+    if token.starts_with(SESSION_PREFIX) {
+        let (session_id, project_id, stored) = state
+            .db
+            .session_by_token_hash(&hash)
+            .await?
+            .filter(|(_, _, stored)| hashes_match(stored, &hash))
+            .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+        debug_assert!(hashes_match(&stored, &hash));
+        return Ok(Caller::SessionGuest {
+            project_id,
+            session_id,
         });
     }
     let row: TokenRow = state

@@ -718,6 +718,17 @@ pub async fn sms_of_session(conn: &mut DbConn, session: &str) -> StoreResult<Vec
         .store())
 }
 
+pub async fn session_of_ticket(conn: &mut DbConn, ticket: &str) -> StoreResult<Option<String>> {
+    with_conn!(conn, |c| sessions::table
+        .filter(sessions::ticket_id.eq(ticket))
+        .order(sessions::created_at.desc())
+        .select(sessions::id)
+        .first::<String>(c)
+        .await
+        .optional()
+        .store())
+}
+
 pub async fn payment(conn: &mut DbConn, id: &str) -> StoreResult<Option<DbPayment>> {
     with_conn!(conn, |c| payments::table
         .find(id)
@@ -983,6 +994,18 @@ impl Db {
                 total_earnings,
                 average_rating,
             })
+        })
+        .await
+    }
+
+    /// The (newest) session opened from a ticket.
+    pub async fn session_of_ticket(&self, ticket: TicketId) -> StoreResult<Option<SessionId>> {
+        let db = self.clone();
+        detached(async move {
+            session_of_ticket(&mut *db.conn().await?, &ticket.to_string())
+                .await?
+                .map(|s| parse_id("sessions.id", &s))
+                .transpose()
         })
         .await
     }

@@ -165,6 +165,7 @@ impl TestApp {
     /// Make every project look at the (manual) clock now.
     pub async fn tick(&self) {
         self.server().engine.tick_all().await;
+        self.server().sessions.tick_all().await;
     }
 
     /// Move the clock, then let every project see it.
