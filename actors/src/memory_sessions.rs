@@ -21,8 +21,9 @@ pub struct SessionTables {
 }
 
 impl SessionTables {
-    /// Refuses an op that would break a constraint (before anything applies).
-    pub fn check(&self, op: &WriteOp) -> StoreResult<()> {
+    /// Refuses an op of `batch` that would break a constraint (before
+    /// anything applies): a session's ticket must exist or come in the batch.
+    pub fn check(&self, op: &WriteOp, batch: &[WriteOp]) -> StoreResult<()> {
         match op {
             WriteOp::InsertSessionMessage(m) => {
                 let log = self.messages.get(&m.session_id);
@@ -37,7 +38,12 @@ impl SessionTables {
                 }
                 Ok(())
             }
-            WriteOp::PutSession(s) if !self.tickets.contains_key(&s.ticket_id) => {
+            WriteOp::PutSession(s)
+                if !self.tickets.contains_key(&s.ticket_id)
+                    && !batch
+                        .iter()
+                        .any(|o| matches!(o, WriteOp::PutTicket(t) if t.id == s.ticket_id)) =>
+            {
                 Err(StoreError::NotFound)
             }
             _ => Ok(()),

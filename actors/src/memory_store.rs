@@ -98,7 +98,7 @@ fn check(d: &Data, ops: &[WriteOp]) -> StoreResult<()> {
             WriteOp::PutSettings { project_id, .. } if !d.projects.contains_key(project_id) => {
                 return Err(StoreError::NotFound);
             }
-            other => d.sessions.check(other)?,
+            other => d.sessions.check(other, ops)?,
         }
     }
     Ok(())
