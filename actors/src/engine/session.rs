@@ -516,7 +516,6 @@ impl SessionActor {
                             "payment_url": link.payment_url,
                         });
                         let payment_json = json!(payment);
-                        let next_for_status = next.clone();
                         act.commit_change(
                             next,
                             Some(ticket),
@@ -526,7 +525,6 @@ impl SessionActor {
                         )
                         .map(move |res, act, _| {
                             res?;
-                            debug_assert_eq!(act.rec.status, next_for_status.status);
                             let status = act.status_event();
                             act.publish("session_status", status);
                             let mut v = act.view(Who::Solver);
