@@ -262,3 +262,33 @@ async fn chat_seqs_idempotency_and_the_join_token_caller() {
         .unwrap_err();
     assert!(matches!(err, EngineError::NotFound(_)), "{err:?}");
 }
+
+#[actix_rt::test]
+async fn finished_sessions_passivate_and_reload_on_use() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = ManualClock::at_default();
+    let id = stored_session(&store, &clock).await;
+    let sessions = start(&store, &clock, Providers::builtin()).await;
+    control(&sessions, id, SessionAction::Start).await.unwrap();
+    clock.advance(Duration::minutes(5));
+    control(&sessions, id, SessionAction::Complete)
+        .await
+        .unwrap();
+
+    // A finished session stays loaded while used, and stops once idle 10 min.
+    clock.advance(Duration::minutes(9));
+    sessions.tick_all().await;
+    assert!(sessions.loaded(id).is_some());
+    clock.advance(Duration::minutes(1));
+    sessions.tick_all().await;
+    for _ in 0..100 {
+        if sessions.loaded(id).is_none() {
+            break;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(sessions.loaded(id).is_none(), "still loaded");
+    // The next use reloads it from the store, unchanged.
+    assert_eq!(elapsed(&sessions, id).await, json!(300));
+    assert!(sessions.loaded(id).is_some());
+}

@@ -53,6 +53,9 @@ pub const MAX_NOTES_CHARS: usize = 50_000;
 pub const MAX_CLIENT_MSG_ID: usize = 100;
 /// Largest signalling payload relayed (bytes of its JSON).
 pub const MAX_SIGNAL_BYTES: usize = 32 * 1024;
+/// A completed or cancelled session's actor stops after this long unused
+/// with no subscriber; the next use reloads it from the store.
+pub const PASSIVATE_AFTER_MINUTES: i64 = 10;
 
 type Waiter = oneshot::Sender<EngineResult<Arc<SessionMessageRecord>>>;
 
@@ -91,6 +94,10 @@ pub struct SessionActor {
     call_ref: Option<String>,
     /// A write failed: seqs may be burnt, so the actor reloads from storage.
     failed: bool,
+    /// Last time a caller asked anything (for passivation once finished).
+    touched_at: std::cell::Cell<DateTime<Utc>>,
+    /// The registry, told when the actor stops.
+    registry: std::sync::Weak<SessionsInner>,
 }
 
 fn field_error(field: &str, problem: &str) -> EngineError {
@@ -142,6 +149,8 @@ impl SessionActor {
             screen_share: ScreenShare::new(),
             call_ref: None,
             failed: false,
+            touched_at: std::cell::Cell::new(DateTime::<Utc>::MIN_UTC),
+            registry: std::sync::Weak::new(),
         }
     }
 
@@ -150,6 +159,7 @@ impl SessionActor {
     }
 
     fn who(&self, caller: &Caller) -> EngineResult<Who> {
+        self.touched_at.set(self.now());
         match caller {
             Caller::System => Ok(Who::Solver),
             Caller::Staff(s) if s.user_id == self.rec.solver_id => Ok(Who::Solver),
@@ -613,10 +623,16 @@ impl Actor for SessionActor {
         ctx.run_interval(interval, |_, ctx| ctx.notify(TickSession));
     }
 
-    fn stopped(&mut self, _: &mut Self::Context) {
+    fn stopped(&mut self, ctx: &mut Self::Context) {
         for (_, p) in std::mem::take(&mut self.pending) {
             for w in p.waiters {
                 let _ = w.send(Err(EngineError::Unavailable));
+            }
+        }
+        if let Some(registry) = self.registry.upgrade() {
+            let mut map = lock(&registry.actors);
+            if map.get(&self.rec.id) == Some(&ctx.address()) {
+                map.remove(&self.rec.id);
             }
         }
     }
@@ -630,7 +646,16 @@ pub struct TickSession;
 impl Handler<TickSession> for SessionActor {
     type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, _: TickSession, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: TickSession, ctx: &mut Context<Self>) -> Self::Result {
+        let idle = self.now() - self.touched_at.get().max(self.rec.updated_at);
+        if self.rec.status.is_terminal()
+            && self.subs.is_empty()
+            && self.pending.is_empty()
+            && idle >= chrono::Duration::minutes(PASSIVATE_AFTER_MINUTES)
+        {
+            ctx.stop();
+            return AtomicResponse::new(fut::ready(()).boxed_local());
+        }
         AtomicResponse::new(self.check_warnings())
     }
 }
@@ -1481,8 +1506,11 @@ impl Sessions {
             self.0.store.clone(),
             self.0.providers.clone(),
         );
+        let registry = Arc::downgrade(&self.0);
         let addr = SessionActor::start_in_arbiter(&self.0.arbiter.handle(), move |_| {
-            SessionActor::new(engine, store, providers, rec, ticket, history)
+            let mut actor = SessionActor::new(engine, store, providers, rec, ticket, history);
+            actor.registry = registry;
+            actor
         });
         lock(&self.0.actors).insert(id, addr.clone());
         addr
