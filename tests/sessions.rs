@@ -126,6 +126,27 @@ async fn whole_workflow_from_ticket_to_payment() {
     assert_eq!(items[0]["waiting_seconds"], json!(90));
     assert_eq!(items[1]["id"], newer["id"]);
     assert_eq!(items[1]["waiting_seconds"], json!(0));
+    assert_eq!(q["next_cursor"], json!(null));
+    // Cursor-paginated: one at a time gives the same order.
+    let (_, p1) = app
+        .get(
+            &format!("/api/tickets?project_id={}&limit=1", project.id),
+            &solver.token,
+        )
+        .await;
+    assert_eq!(p1["items"][0]["id"], older["id"]);
+    let cursor = s(&p1["next_cursor"]);
+    let (_, p2) = app
+        .get(
+            &format!(
+                "/api/tickets?project_id={}&limit=1&cursor={cursor}",
+                project.id
+            ),
+            &solver.token,
+        )
+        .await;
+    assert_eq!(p2["items"][0]["id"], newer["id"]);
+    assert_eq!(p2["next_cursor"], json!(null));
 
     // Claim, then open the session: not_started, with the join link.
     let tid = s(&older["id"]);

@@ -61,8 +61,9 @@ async fn app_with(base: &str, mode: &str) -> TestApp {
     TestApp::start_with_config(ManualClock::at_default(), |c| c.webhooks = urls).await
 }
 
-/// An active ad hoc session with a customer phone: `(id, solver token)`.
-async fn active_session(app: &TestApp) -> (String, String) {
+/// An active ad hoc session with a customer phone: `(id, solver token,
+/// the project's secret key)`.
+async fn active_session(app: &TestApp) -> (String, String, String) {
     let project = app.create_project("Hooks").await;
     let solver = app.add_agent(&project, "Sol", 3).await;
     let (st, sess) = app
@@ -88,14 +89,14 @@ async fn active_session(app: &TestApp) -> (String, String) {
         )
         .await;
     assert_eq!(st, 200, "{body}");
-    (id, solver.token)
+    (id, solver.token, project.secret_key)
 }
 
 #[actix_rt::test]
 async fn webhook_providers_post_to_the_configured_urls() {
     let (base, seen) = webhook_server().await;
     let app = app_with(&base, "ok").await;
-    let (id, token) = active_session(&app).await;
+    let (id, token, secret) = active_session(&app).await;
 
     let (st, sms) = app
         .post(
@@ -113,6 +114,23 @@ async fn webhook_providers_post_to_the_configured_urls() {
     assert_eq!(st, 200, "{call}");
     // Placed: the provider reports the rest of the call itself.
     assert_eq!(call["call"]["state"], json!("initiating"));
+    // The provider reports progress with the project's secret key; the
+    // solver cannot.
+    let events = format!("/api/sessions/{id}/call/events");
+    let res = app
+        .post(&events, &token, json!({ "event": "ringing" }))
+        .await;
+    assert_error(&res, 403, "FORBIDDEN");
+    for (event, state) in [("ringing", "ringing"), ("answered", "active")] {
+        let (st, body) = app.post(&events, &secret, json!({ "event": event })).await;
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(body["call"]["state"], json!(state));
+    }
+    let res = app
+        .post(&events, &secret, json!({ "event": "answered" }))
+        .await;
+    assert_error(&res, 400, "INVALID_TRANSITION");
+    app.advance(Duration::seconds(42)).await;
     let (st, hung) = app
         .post(
             &format!("/api/sessions/{id}/call/hangup"),
@@ -122,8 +140,9 @@ async fn webhook_providers_post_to_the_configured_urls() {
         .await;
     assert_eq!(st, 200, "{hung}");
     assert_eq!(hung["call"]["state"], json!("ended"));
+    assert_eq!(hung["call"]["duration_seconds"], json!(42));
 
-    app.advance(Duration::minutes(50)).await;
+    app.advance(Duration::seconds(50 * 60 - 42)).await;
     let (st, done) = app
         .post(
             &format!("/api/sessions/{id}/complete"),
@@ -169,7 +188,7 @@ async fn webhook_providers_post_to_the_configured_urls() {
 async fn a_failing_provider_answers_provider_failed_and_changes_nothing() {
     let (base, seen) = webhook_server().await;
     let app = app_with(&base, "fail").await;
-    let (id, token) = active_session(&app).await;
+    let (id, token, _) = active_session(&app).await;
 
     let sms = app
         .post(

@@ -17,14 +17,14 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use switchboard_actors::domain::communication::{Call, SMS_TEMPLATES};
+use switchboard_actors::domain::communication::{Call, CallEvent, SMS_TEMPLATES};
 use switchboard_actors::domain::pricing::Tier;
 use switchboard_actors::domain::session::{SessionAction, SessionStatus, SessionTimer};
 use switchboard_actors::domain::ticket::TicketStatus;
 use switchboard_actors::engine::session::{
     AnswerScreenShare, CallControl, ControlSession, GetSession, PostSessionMessage, RateSession,
-    RequestScreenShare, SaveNotes, SendSms, SessionActor, SessionMessages, SetSessionStatus,
-    SyncTimer,
+    ReportCallEvent, RequestScreenShare, SaveNotes, SendSms, SessionActor, SessionMessages,
+    SetSessionStatus, SyncTimer,
 };
 use switchboard_actors::engine::{Caller, EngineError};
 use switchboard_actors::ids::{PaymentId, ProjectId, SessionId, TicketId};
@@ -45,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/sms/templates", web::get().to(sms_templates))
         .route("/api/sessions/{id}/call", web::post().to(call))
         .route("/api/sessions/{id}/call/hangup", web::post().to(hangup))
+        .route("/api/sessions/{id}/call/events", web::post().to(call_event))
         .route(
             "/api/sessions/{id}/screen-share",
             web::post().to(screen_share),
@@ -543,6 +544,41 @@ async fn hangup(
         .send(CallControl {
             caller: auth.0,
             hang_up: true,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+struct CallEventBody {
+    event: String,
+}
+
+/// The call provider's progress report (project secret key).
+async fn call_event(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: web::Json<CallEventBody>,
+) -> ApiResult<HttpResponse> {
+    let event = match body.event.as_str() {
+        "connected" => CallEvent::Connected,
+        "ringing" => CallEvent::Ringing,
+        "answered" => CallEvent::Answered,
+        "ended" => CallEvent::Hangup,
+        "failed" => CallEvent::Fail,
+        _ => {
+            return Err(ApiError::field(
+                "event",
+                "must be connected, ringing, answered, ended or failed",
+            ))
+        }
+    };
+    let v = actor(&state, *id)
+        .await?
+        .send(ReportCallEvent {
+            caller: auth.0,
+            event,
         })
         .await??;
     Ok(HttpResponse::Ok().json(v))

@@ -11,6 +11,7 @@ use crate::http::validate;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -211,6 +212,27 @@ struct QueueQuery {
     project_id: ProjectId,
     status: Option<String>,
     limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+fn encode_cursor(t: &TicketRecord) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "{}|{}",
+        t.created_at.timestamp_micros(),
+        t.id
+    ))
+}
+
+fn decode_cursor(s: &str) -> ApiResult<(chrono::DateTime<chrono::Utc>, TicketId)> {
+    let bad = || ApiError::field("cursor", "is not a cursor this API gave out");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (us, id) = text.split_once('|').ok_or_else(bad)?;
+    let us: i64 = us.parse().map_err(|_| bad())?;
+    let at = chrono::DateTime::from_timestamp_micros(us).ok_or_else(bad)?;
+    Ok((at, id.parse().map_err(|_| bad())?))
 }
 
 /// The queue: the project's tickets in `status` (default `open`), oldest
@@ -231,15 +253,21 @@ async fn queue(
             )
         })?,
     };
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let now = state.now();
-    let items: Vec<Value> = state
+    let rows = state
         .db
-        .ticket_queue(q.project_id, status, limit)
-        .await?
-        .iter()
-        .map(|t| ticket_json(t, now))
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
+        .ticket_queue(q.project_id, status, after, limit + 1)
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let page = &rows[..rows.len().min(limit as usize)];
+    let next = if more {
+        page.last().map(encode_cursor)
+    } else {
+        None
+    };
+    let items: Vec<Value> = page.iter().map(|t| ticket_json(t, now)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
 
 /// The ticket, if `auth` is staff of its project.

@@ -511,22 +511,34 @@ pub async fn ticket(conn: &mut DbConn, id: &str) -> StoreResult<Option<DbTicket>
         .store())
 }
 
-/// The project's tickets in `status`, oldest first (ties by id).
+/// The project's tickets in `status`, oldest first (ties by id), after a
+/// keyset cursor `(created_at, id)`.
 pub async fn tickets_by_status(
     conn: &mut DbConn,
     project: &str,
     status: &str,
+    after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> StoreResult<Vec<DbTicket>> {
-    with_conn!(conn, |c| tickets::table
-        .filter(tickets::project_id.eq(project))
-        .filter(tickets::status.eq(status))
-        .order((tickets::created_at.asc(), tickets::id.asc()))
-        .limit(limit)
-        .select(DbTicket::as_select())
-        .load(c)
-        .await
-        .store())
+    with_conn!(conn, |c| {
+        let mut q = tickets::table
+            .filter(tickets::project_id.eq(project))
+            .filter(tickets::status.eq(status))
+            .into_boxed();
+        if let Some((at, id)) = &after {
+            q = q.filter(
+                tickets::created_at
+                    .gt(*at)
+                    .or(tickets::created_at.eq(*at).and(tickets::id.gt(id.clone()))),
+            );
+        }
+        q.order((tickets::created_at.asc(), tickets::id.asc()))
+            .limit(limit)
+            .select(DbTicket::as_select())
+            .load(c)
+            .await
+            .store()
+    })
 }
 
 /// The claim: open -> claimed by `solver`, only if still open. Answers the
@@ -841,10 +853,12 @@ impl Db {
         .await
     }
 
+    /// Oldest first, after the cursor `(created_at, id)` of the last one seen.
     pub async fn ticket_queue(
         &self,
         project: ProjectId,
         status: TicketStatus,
+        after: Option<(DateTime<Utc>, TicketId)>,
         limit: i64,
     ) -> StoreResult<Vec<TicketRecord>> {
         let db = self.clone();
@@ -853,6 +867,7 @@ impl Db {
                 &mut *db.conn().await?,
                 &project.to_string(),
                 status.as_str(),
+                after.map(|(at, id)| (ts(at), id.to_string())),
                 limit,
             )
             .await?

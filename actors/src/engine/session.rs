@@ -1572,3 +1572,55 @@ impl Handler<SetSessionStatus> for SessionActor {
         AtomicResponse::new(self.control(action, None, None))
     }
 }
+
+/// The call provider reports how the call went on (`connected`, `ringing`,
+/// `answered`, `ended`, `failed`): the project's integration (its secret
+/// key) or the engine itself.
+#[derive(Message)]
+#[rtype(result = "EngineResult<Value>")]
+pub struct ReportCallEvent {
+    pub caller: Caller,
+    pub event: CallEvent,
+}
+
+impl Handler<ReportCallEvent> for SessionActor {
+    type Result = AtomicResponse<Self, EngineResult<Value>>;
+
+    fn handle(&mut self, msg: ReportCallEvent, _: &mut Context<Self>) -> Self::Result {
+        let allowed = match &msg.caller {
+            Caller::Bot { project_id } => *project_id == self.rec.project_id,
+            Caller::System => true,
+            other => match self.who(other) {
+                Ok(_) => return AtomicResponse::new(
+                    fut::ready(Err(EngineError::Forbidden(
+                        "call progress is reported by the call provider (the project's secret key)"
+                            .into(),
+                    )))
+                    .boxed_local(),
+                ),
+                Err(e) => return AtomicResponse::new(fut::ready(Err(e)).boxed_local()),
+            },
+        };
+        if !allowed {
+            return AtomicResponse::new(fut::ready(Err(not_found())).boxed_local());
+        }
+        let now = self.now();
+        let call = match self.rec.call.apply(msg.event, now) {
+            Ok(c) => c,
+            Err(e) => return AtomicResponse::new(fut::ready(Err(comm_error(e))).boxed_local()),
+        };
+        let mut next = self.rec.clone();
+        next.call = call;
+        next.updated_at = now;
+        let data = json!({
+            "session_id": self.rec.id,
+            "state": call.state,
+            "duration_seconds": call.duration_seconds,
+        });
+        AtomicResponse::new(
+            self.commit_change(next, None, Vec::new(), None, vec![("call_state", data)])
+                .map(move |res, _, _| res.map(|()| json!({ "call": call })))
+                .boxed_local(),
+        )
+    }
+}

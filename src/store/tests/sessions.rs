@@ -192,9 +192,25 @@ async fn ticket_queue_is_oldest_first_and_claims_have_one_winner(db: Db) {
     for tk in [&newer, &older, &middle] {
         db.insert_ticket(tk).await.unwrap();
     }
-    let queue = db.ticket_queue(p.id, TicketStatus::Open, 10).await.unwrap();
+    let queue = db
+        .ticket_queue(p.id, TicketStatus::Open, None, 10)
+        .await
+        .unwrap();
     let ids: Vec<_> = queue.iter().map(|t| t.id).collect();
     assert_eq!(ids, vec![older.id, middle.id, newer.id]);
+    let rest = db
+        .ticket_queue(
+            p.id,
+            TicketStatus::Open,
+            Some((older.created_at, older.id)),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![middle.id, newer.id]
+    );
 
     let agents: Vec<UserRow> = {
         let mut v = Vec::new();
@@ -220,7 +236,10 @@ async fn ticket_queue_is_oldest_first_and_claims_have_one_winner(db: Db) {
     let claimed = db.ticket(older.id).await.unwrap().unwrap();
     assert_eq!(claimed.status, TicketStatus::Claimed);
     assert!(agents.iter().any(|a| Some(a.id) == claimed.solver_id));
-    let queue = db.ticket_queue(p.id, TicketStatus::Open, 10).await.unwrap();
+    let queue = db
+        .ticket_queue(p.id, TicketStatus::Open, None, 10)
+        .await
+        .unwrap();
     assert_eq!(queue.len(), 2);
 
     // Only the claiming solver opens a session, once.
