@@ -461,6 +461,22 @@ async fn completion_prices_by_the_seed_table() {
     )
     .await;
     assert_error(&bad, 422, "VALIDATION_FAILED");
+    let id = session_in(&app, &project, &solver, "active").await;
+    let missing = app
+        .post(
+            &format!("/api/sessions/{id}/complete"),
+            &solver.token,
+            json!({}),
+        )
+        .await;
+    assert_error(&missing, 422, "VALIDATION_FAILED");
+    // Over WebSocket the tier may be left out: the session's tier (standard).
+    let mut ws = app.ws(&solver.token).await;
+    let done = ws
+        .op_ok(json!({ "op": "session_control", "session_id": id, "action": "complete" }))
+        .await;
+    assert_eq!(done["session"]["tier"], json!("standard"));
+    assert_eq!(done["pricing"]["total_charged"], json!(12900));
 }
 
 #[actix_rt::test]

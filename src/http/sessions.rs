@@ -179,7 +179,7 @@ async fn create(
         }
     };
     let id = rec.id;
-    let addr = state.sessions.started(rec, ticket);
+    let addr = state.sessions.started(rec, ticket).await;
     let mut v = addr.send(GetSession { caller: auth.0 }).await??;
     v["access_token"] = json!(token);
     v["join_url"] = json!(format!("/join/{id}?token={token}"));
@@ -357,7 +357,8 @@ struct CompleteBody {
     tier: Option<String>,
 }
 
-/// Complete on the chosen tier: `{session, pricing, payment}`.
+/// Complete on the chosen tier (the session's current tier when `None`):
+/// `{session, pricing, payment}`.
 pub async fn complete_session(
     state: &AppState,
     caller: Caller,
@@ -365,17 +366,17 @@ pub async fn complete_session(
     tier: Option<&str>,
 ) -> ApiResult<Value> {
     let tier = tier
-        .ok_or_else(|| ApiError::field("tier", "is required: quick, standard or extended"))
-        .and_then(|t| {
+        .map(|t| {
             Tier::parse(t)
                 .ok_or_else(|| ApiError::field("tier", "must be quick, standard or extended"))
-        })?;
+        })
+        .transpose()?;
     let mut v = actor(state, id)
         .await?
         .send(ControlSession {
             caller,
             action: SessionAction::Complete,
-            tier: Some(tier),
+            tier,
             reason: None,
         })
         .await??;
@@ -393,7 +394,11 @@ async fn complete(
     id: web::Path<SessionId>,
     body: web::Json<CompleteBody>,
 ) -> ApiResult<HttpResponse> {
-    let v = complete_session(&state, auth.0, *id, body.tier.as_deref()).await?;
+    let tier = body
+        .tier
+        .as_deref()
+        .ok_or_else(|| ApiError::field("tier", "is required: quick, standard or extended"))?;
+    let v = complete_session(&state, auth.0, *id, Some(tier)).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 

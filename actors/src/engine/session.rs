@@ -1516,8 +1516,13 @@ impl Sessions {
         addr
     }
 
-    /// Start the actor of a session the caller has just stored.
-    pub fn started(&self, rec: SessionRecord, ticket: TicketRecord) -> Addr<SessionActor> {
+    /// Start the actor of a session the caller has just stored (or the one
+    /// a concurrent load already started).
+    pub async fn started(&self, rec: SessionRecord, ticket: TicketRecord) -> Addr<SessionActor> {
+        let _guard = self.0.load_lock.lock().await;
+        if let Some(a) = self.loaded(rec.id) {
+            return a;
+        }
         self.spawn(rec, ticket, Vec::new())
     }
 
