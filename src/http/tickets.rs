@@ -353,12 +353,9 @@ async fn customer_info(
         .and_then(|n| p.check(validate::email("customer_email", n)));
     p.done()?;
     let now = state.now();
-    if t.status == TicketStatus::InProgress {
-        let sid = state
-            .db
-            .session_of_ticket(t.id)
-            .await?
-            .ok_or_else(not_found)?;
+    // A ticket with a session is edited through the session's actor, which
+    // keeps the ticket (for its communication tools) while it lives.
+    if let Some(sid) = state.db.session_of_ticket(t.id).await? {
         let addr = state.sessions.get(sid).await?;
         let t = addr
             .send(UpdateCustomerInfo {

@@ -1030,7 +1030,8 @@ impl Handler<UnsubscribeSession> for SessionActor {
 }
 
 /// Edit the customer info of the session's ticket (seed 000
-/// `updateCustomerInfo`): the solver only. `None` keeps a field.
+/// `updateCustomerInfo`): the solver or a project admin. `None` keeps a
+/// field.
 #[derive(Message)]
 #[rtype(result = "EngineResult<TicketRecord>")]
 pub struct UpdateCustomerInfo {
@@ -1044,8 +1045,17 @@ impl Handler<UpdateCustomerInfo> for SessionActor {
     type Result = AtomicResponse<Self, EngineResult<TicketRecord>>;
 
     fn handle(&mut self, msg: UpdateCustomerInfo, _: &mut Context<Self>) -> Self::Result {
-        if let Err(e) = self.require_solver(&msg.caller) {
-            return AtomicResponse::new(fut::ready(Err(e)).boxed_local());
+        match self.who(&msg.caller) {
+            Ok(Who::Solver | Who::Admin) => {}
+            Ok(Who::Guest) => {
+                return AtomicResponse::new(
+                    fut::ready(Err(EngineError::Forbidden(
+                        "the customer may not edit the ticket".into(),
+                    )))
+                    .boxed_local(),
+                )
+            }
+            Err(e) => return AtomicResponse::new(fut::ready(Err(e)).boxed_local()),
         }
         let now = self.now();
         let mut ticket = self.ticket.clone();
