@@ -27,6 +27,9 @@ pub const PUBLIC_KEY_PREFIX: &str = "pk_";
 pub const SECRET_KEY_PREFIX: &str = "sk_";
 /// A billable session's join token (the customer's `access_token`).
 pub const SESSION_PREFIX: &str = "sbs_";
+/// A join token stays valid this long after its session ended (to rate it
+/// and find the payment link).
+pub const SESSION_TOKEN_DAYS_AFTER_END: i64 = 7;
 /// How long a widget visitor's token lives.
 pub const CUSTOMER_TOKEN_DAYS: i64 = 30;
 
@@ -101,13 +104,16 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
         });
     }
     if token.starts_with(SESSION_PREFIX) {
-        let (session_id, project_id, stored) = state
+        let now = state.now();
+        let (session_id, project_id, _, _) = state
             .db
             .session_by_token_hash(&hash)
             .await?
-            .filter(|(_, _, stored)| hashes_match(stored, &hash))
+            .filter(|(_, _, stored, _)| hashes_match(stored, &hash))
+            .filter(|(_, _, _, ended)| {
+                ended.is_none_or(|e| now - e < chrono::Duration::days(SESSION_TOKEN_DAYS_AFTER_END))
+            })
             .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-        debug_assert!(hashes_match(&stored, &hash));
         return Ok(Caller::SessionGuest {
             project_id,
             session_id,

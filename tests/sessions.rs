@@ -763,6 +763,18 @@ async fn join_token_opens_only_its_session() {
     assert_error(&twice, 400, "INVALID_TRANSITION");
     let (_, stats) = app.get("/api/solvers/me/stats", &solver.token).await;
     assert_eq!(stats["average_rating"], json!(4.0));
+    // The token outlives its session by 7 days, then expires.
+    app.advance(Duration::days(7) - Duration::seconds(1)).await;
+    assert_eq!(
+        session(&app, &id, &token).await["status"],
+        json!("completed")
+    );
+    app.advance(Duration::seconds(1)).await;
+    assert_error(
+        &app.get(&format!("/api/sessions/{id}"), &token).await,
+        401,
+        "UNAUTHORIZED",
+    );
 }
 
 #[actix_rt::test]

@@ -642,15 +642,16 @@ pub async fn live_session_ids(conn: &mut DbConn) -> StoreResult<Vec<String>> {
 pub async fn session_by_token_hash(
     conn: &mut DbConn,
     hash: &str,
-) -> StoreResult<Option<(String, String, String)>> {
+) -> StoreResult<Option<(String, String, String, Option<NaiveDateTime>)>> {
     with_conn!(conn, |c| sessions::table
         .filter(sessions::access_token_hash.eq(hash))
         .select((
             sessions::id,
             sessions::project_id,
             sessions::access_token_hash,
+            sessions::ended_at,
         ))
-        .first::<(String, String, String)>(c)
+        .first::<(String, String, String, Option<NaiveDateTime>)>(c)
         .await
         .optional()
         .store())
@@ -952,18 +953,20 @@ impl Db {
         .await
     }
 
-    /// The session a join token opens: `(session, project)`.
+    /// The session a join token opens: `(session, project, stored hash,
+    /// ended_at)`.
     pub async fn session_by_token_hash(
         &self,
         hash: &str,
-    ) -> StoreResult<Option<(SessionId, ProjectId, String)>> {
+    ) -> StoreResult<Option<(SessionId, ProjectId, String, Option<DateTime<Utc>>)>> {
         let (db, hash) = (self.clone(), hash.to_string());
         detached(async move {
             match session_by_token_hash(&mut *db.conn().await?, &hash).await? {
-                Some((s, p, h)) => Ok(Some((
+                Some((s, p, h, ended)) => Ok(Some((
                     parse_id("sessions.id", &s)?,
                     parse_id("sessions.project_id", &p)?,
                     h,
+                    utc_opt(ended),
                 ))),
                 None => Ok(None),
             }

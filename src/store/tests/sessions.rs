@@ -307,12 +307,12 @@ async fn solver_sessions_page_newest_first(db: Db) {
         .await
         .unwrap();
     assert_eq!(cancelled.len(), 3);
-    let (sid, pid, _) = db
+    let (sid, pid, _, ended) = db
         .session_by_token_hash(&made[1].access_token_hash)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((sid, pid), (made[1].id, p.id));
+    assert_eq!((sid, pid, ended), (made[1].id, p.id, None));
     assert!(db.session_by_token_hash("nope").await.unwrap().is_none());
 }
 
