@@ -1197,3 +1197,70 @@ async fn my_sessions_newest_first_with_filter_and_cursor() {
     assert_eq!(stats["total_sessions"], json!(3));
     assert_eq!(stats["total_earnings"], json!(3 * 6435));
 }
+
+#[actix_rt::test]
+async fn malformed_input_and_unknown_sessions() {
+    let Setup {
+        app,
+        project,
+        solver,
+    } = setup().await;
+    let (sess, _) = adhoc_session(&app, &project, &solver).await;
+    let id = s(&sess["id"]);
+    let res = app
+        .call_raw(
+            Method::POST,
+            &format!("/api/sessions/{id}/status"),
+            Auth::Bearer(&solver.token),
+            "{\"status\": ",
+        )
+        .await;
+    assert_error(&res, 400, "BAD_REQUEST");
+    let res = app
+        .call_raw(
+            Method::PUT,
+            &format!("/api/sessions/{id}/notes"),
+            Auth::Bearer(&solver.token),
+            "{\"notes\": 42}",
+        )
+        .await;
+    assert_error(&res, 400, "BAD_REQUEST");
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    assert_error(
+        &app.get(&format!("/api/sessions/{unknown}"), &solver.token)
+            .await,
+        404,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &app.get("/api/sessions/not-a-uuid", &solver.token).await,
+        404,
+        "NOT_FOUND",
+    );
+    // Neither a ticket nor ad hoc info, or both.
+    let res = app.post("/api/sessions", &solver.token, json!({})).await;
+    assert_error(&res, 422, "VALIDATION_FAILED");
+    let res = app
+        .post(
+            "/api/sessions",
+            &solver.token,
+            json!({ "project_id": project.id, "adhoc": { "customer_name": "" } }),
+        )
+        .await;
+    assert_error(&res, 422, "VALIDATION_FAILED");
+    let long = "n".repeat(50_001);
+    let res = app
+        .put(
+            &format!("/api/sessions/{id}/notes"),
+            &solver.token,
+            json!({ "notes": long }),
+        )
+        .await;
+    assert_error(&res, 422, "VALIDATION_FAILED");
+    // Nothing above changed the session.
+    let after = session(&app, &id, &solver.token).await;
+    assert_fields(
+        &after,
+        &json!({ "status": "not_started", "notes": "", "notes_saved_at": null }),
+    );
+}
