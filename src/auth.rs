@@ -25,6 +25,11 @@ pub const CUSTOMER_PREFIX: &str = "sbc_";
 pub const INVITE_PREFIX: &str = "sbi_";
 pub const PUBLIC_KEY_PREFIX: &str = "pk_";
 pub const SECRET_KEY_PREFIX: &str = "sk_";
+/// A billable session's join token (the customer's `access_token`).
+pub const SESSION_PREFIX: &str = "sbs_";
+/// A join token stays valid this long after its session ended (to rate it
+/// and find the payment link).
+pub const SESSION_TOKEN_DAYS_AFTER_END: i64 = 7;
 /// How long a widget visitor's token lives.
 pub const CUSTOMER_TOKEN_DAYS: i64 = 30;
 
@@ -96,6 +101,22 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
             .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
         return Ok(Caller::Bot {
             project_id: project.id,
+        });
+    }
+    if token.starts_with(SESSION_PREFIX) {
+        let now = state.now();
+        let (session_id, project_id, _, _) = state
+            .db
+            .session_by_token_hash(&hash)
+            .await?
+            .filter(|(_, _, stored, _)| hashes_match(stored, &hash))
+            .filter(|(_, _, _, ended)| {
+                ended.is_none_or(|e| now - e < chrono::Duration::days(SESSION_TOKEN_DAYS_AFTER_END))
+            })
+            .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+        return Ok(Caller::SessionGuest {
+            project_id,
+            session_id,
         });
     }
     let row: TokenRow = state

@@ -61,6 +61,10 @@ pub struct Config {
     pub demo: bool,
     /// HTTP worker threads (`SWITCHBOARD_WORKERS`, default: 2).
     pub workers: usize,
+    /// `SWITCHBOARD_SMS_WEBHOOK_URL`, `SWITCHBOARD_CALL_WEBHOOK_URL`,
+    /// `SWITCHBOARD_PAYMENT_WEBHOOK_URL`: billable sessions' providers
+    /// (unset: the built-in ones; see `providers.rs`).
+    pub webhooks: crate::providers::WebhookUrls,
 }
 
 /// One line naming the variable and what is wrong with it.
@@ -188,6 +192,20 @@ impl Config {
                     )
                 })?,
         };
+        let webhooks = crate::providers::WebhookUrls {
+            sms: crate::providers::parse_webhook_url(
+                "SWITCHBOARD_SMS_WEBHOOK_URL",
+                get("SWITCHBOARD_SMS_WEBHOOK_URL"),
+            )?,
+            call: crate::providers::parse_webhook_url(
+                "SWITCHBOARD_CALL_WEBHOOK_URL",
+                get("SWITCHBOARD_CALL_WEBHOOK_URL"),
+            )?,
+            payment: crate::providers::parse_webhook_url(
+                "SWITCHBOARD_PAYMENT_WEBHOOK_URL",
+                get("SWITCHBOARD_PAYMENT_WEBHOOK_URL"),
+            )?,
+        };
         Ok(Config {
             bind,
             database,
@@ -195,6 +213,7 @@ impl Config {
             token_ttl: chrono::Duration::hours(ttl_hours),
             demo,
             workers,
+            webhooks,
         })
     }
 
@@ -219,6 +238,7 @@ impl Config {
             token_ttl: chrono::Duration::hours(DEFAULT_TOKEN_TTL_HOURS),
             demo: false,
             workers: 2,
+            webhooks: crate::providers::WebhookUrls::default(),
         }
     }
 }

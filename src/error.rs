@@ -128,6 +128,9 @@ impl From<EngineError> for ApiError {
             EngineError::Validation(f) => ApiError::validation(f),
             EngineError::Store(e) => ApiError::internal(e),
             EngineError::Unavailable => ApiError::internal("engine actor unavailable"),
+            EngineError::ProviderFailed(m) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "PROVIDER_FAILED", m)
+            }
         }
     }
 }

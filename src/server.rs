@@ -9,6 +9,7 @@ use actix_web::{web, App, HttpServer};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use switchboard_actors::clock::SharedClock;
+use switchboard_actors::engine::session::Sessions;
 use switchboard_actors::engine::{Engine, EngineConfig};
 use switchboard_actors::ids::UserId;
 
@@ -25,6 +26,7 @@ pub enum StartError {
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub engine: Engine,
+    pub sessions: Sessions,
     pub db: Db,
     handle: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -59,9 +61,17 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
     )
     .await
     .map_err(|e| StartError::Other(format!("restoring state failed: {e}")))?;
+    let sessions = Sessions::start(
+        engine.clone(),
+        Arc::new(db.clone()),
+        crate::providers::from_config(&config),
+    )
+    .await
+    .map_err(|e| StartError::Other(format!("restoring sessions failed: {e}")))?;
     let state = AppState {
         db: db.clone(),
         engine: engine.clone(),
+        sessions: sessions.clone(),
         ai,
         token_ttl: config.token_ttl,
     };
@@ -97,6 +107,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
     Ok(RunningServer {
         addr,
         engine,
+        sessions,
         db,
         handle,
         task,
@@ -147,6 +158,7 @@ impl RunningServer {
             tracing::error!(error = %e, "flush on shutdown failed");
         }
         self.engine.shutdown();
+        self.sessions.shutdown();
     }
 
     /// Run until SIGTERM or Ctrl-C, then stop gracefully.

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
+use switchboard_actors::domain::session::SessionAction;
 use switchboard_actors::engine::agent::{AgentActor, SubscribeAgent, UnsubscribeAgent};
 use switchboard_actors::engine::conversation::{
     ConversationActor, Resolve, SubscribeConversation, Transfer, Typing, UnsubscribeConversation,
@@ -28,8 +29,12 @@ use switchboard_actors::engine::events::{Audience, Deliver, Evicted, Subscriber}
 use switchboard_actors::engine::project::{
     Heartbeat, ProjectActor, ProjectChannel, SetAgentStatus, SubscribeProject, UnsubscribeProject,
 };
+use switchboard_actors::engine::session::{
+    AnswerScreenShare, ControlSession, RelaySignal, SessionActor, SessionTyping, SubscribeSession,
+    UnsubscribeSession,
+};
 use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
-use switchboard_actors::ids::{ConversationId, ProjectId, UserId};
+use switchboard_actors::ids::{ConversationId, ProjectId, SessionId, UserId};
 
 /// Largest text frame a client may send (PROTOCOL.md section 4).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -49,6 +54,8 @@ enum Owner {
     Conversation(Addr<ConversationActor>),
     Project(Addr<ProjectActor>, ProjectChannel),
     Agent(Addr<AgentActor>),
+    /// A billable session's `session:<id>`.
+    Session(Addr<SessionActor>),
     /// A closed conversation: replayed, nothing live to unsubscribe from.
     Nothing,
 }
@@ -129,6 +136,7 @@ fn unsubscribe(owner: Owner, id: u64) {
             subscriber_id: id,
         }),
         Owner::Agent(a) => a.do_send(UnsubscribeAgent { subscriber_id: id }),
+        Owner::Session(a) => a.do_send(UnsubscribeSession { subscriber_id: id }),
         Owner::Nothing => {}
     }
 }
@@ -326,6 +334,45 @@ impl WsConn {
                 Ok(plain(Box::pin(
                     async move { Ok(json!({ "channel": channel })) },
                 )))
+            }
+            "send_message" if v.get("session_id").is_some() => {
+                let caller = self.caller()?;
+                let id: SessionId = id_field(&v, "session_id")?;
+                let content = str_field(&v, "content")?.to_string();
+                let client_msg_id = match v.get("client_msg_id") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(str_field(&v, "client_msg_id")?.to_string()),
+                };
+                Ok(plain(Box::pin(async move {
+                    let m = crate::http::sessions::send_session_message(
+                        &state,
+                        caller,
+                        id,
+                        content,
+                        client_msg_id,
+                    )
+                    .await?;
+                    Ok(json!(&*m))
+                })))
+            }
+            "typing" if v.get("session_id").is_some() => {
+                let caller = self.caller()?;
+                let id: SessionId = id_field(&v, "session_id")?;
+                let is_typing = field(&v, "is_typing")?
+                    .as_bool()
+                    .ok_or_else(|| ApiError::bad_request("\"is_typing\" must be true or false"))?;
+                Ok(plain(Box::pin(async move {
+                    crate::http::sessions::actor(&state, id)
+                        .await?
+                        .send(SessionTyping { caller, is_typing })
+                        .await??;
+                    Ok(json!({}))
+                })))
+            }
+            "session_control" | "screen_share_answer" | "signal" => {
+                let caller = self.caller()?;
+                let id: SessionId = id_field(&v, "session_id")?;
+                self.session_op(op, id, caller, &v)
             }
             "send_message" => {
                 let caller = self.caller()?;
@@ -529,6 +576,40 @@ impl WsConn {
                 }
                 Ok(self.subscribe_project(channel, pid, ProjectChannel::Presence, ctx))
             }
+            ["session", sid] => {
+                let caller = self.caller().map_err(|_| forbidden())?;
+                let sid: SessionId = sid.parse().map_err(|_| forbidden())?;
+                let sub = self.subscriber(ctx, Audience::Customer);
+                let name = channel.clone();
+                Ok(actix::fut::wrap_future(async move {
+                    let addr = crate::http::sessions::actor(&state, sid)
+                        .await
+                        .map_err(|_| {
+                            ApiError::forbidden(format!("you may not subscribe to {name}"))
+                        })?;
+                    let last = match addr
+                        .send(SubscribeSession {
+                            caller,
+                            subscriber: sub,
+                            after_seq,
+                        })
+                        .await?
+                    {
+                        Ok(last) => last,
+                        Err(EngineError::NotFound(_) | EngineError::Forbidden(_)) => {
+                            return Err(ApiError::forbidden(format!(
+                                "you may not subscribe to {name}"
+                            )))
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                    Ok((
+                        json!({ "channel": name, "last_seq": last }),
+                        Some((name, Owner::Session(addr))),
+                    ))
+                })
+                .boxed_local())
+            }
             ["agent", uid] => {
                 let uid: UserId = uid.parse().map_err(|_| forbidden())?;
                 if self.caller().ok().and_then(|c| c.user_id()) != Some(uid) {
@@ -546,6 +627,93 @@ impl WsConn {
             }
             _ => Err(forbidden()),
         }
+    }
+
+    /// `session_control`, `screen_share_answer` and `signal` (PROTOCOL.md
+    /// section 4), answered as their REST twins.
+    #[allow(clippy::type_complexity)]
+    fn session_op(
+        &mut self,
+        op: &str,
+        id: SessionId,
+        caller: Caller,
+        v: &Value,
+    ) -> ApiResult<actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>>>
+    {
+        let state = self.state.clone();
+        let fut: std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Value>>>> = match op {
+            "session_control" => {
+                let action = SessionAction::parse(str_field(v, "action")?).ok_or_else(|| {
+                    ApiError::field("action", "must be start, pause, resume, complete or cancel")
+                })?;
+                let tier = match v.get("tier") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(str_field(v, "tier")?.to_string()),
+                };
+                let reason = match v.get("reason") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(str_field(v, "reason")?.to_string()),
+                };
+                Box::pin(async move {
+                    if action == SessionAction::Complete {
+                        return crate::http::sessions::complete_session(
+                            &state,
+                            caller,
+                            id,
+                            tier.as_deref(),
+                        )
+                        .await;
+                    }
+                    Ok(crate::http::sessions::actor(&state, id)
+                        .await?
+                        .send(ControlSession {
+                            caller,
+                            action,
+                            tier: None,
+                            reason,
+                        })
+                        .await??)
+                })
+            }
+            "screen_share_answer" => {
+                let accepted = field(v, "accepted")?
+                    .as_bool()
+                    .ok_or_else(|| ApiError::bad_request("\"accepted\" must be true or false"))?;
+                let peer_id = match v.get("peer_id") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(str_field(v, "peer_id")?.to_string()),
+                };
+                Box::pin(async move {
+                    Ok(crate::http::sessions::actor(&state, id)
+                        .await?
+                        .send(AnswerScreenShare {
+                            caller,
+                            accepted,
+                            peer_id,
+                        })
+                        .await??)
+                })
+            }
+            _ => {
+                let to = str_field(v, "to")?.to_string();
+                let payload = field(v, "payload")?.clone();
+                Box::pin(async move {
+                    crate::http::sessions::actor(&state, id)
+                        .await?
+                        .send(RelaySignal {
+                            caller,
+                            to,
+                            payload,
+                        })
+                        .await??;
+                    Ok(json!({}))
+                })
+            }
+        };
+        Ok(
+            actix::fut::wrap_future::<_, Self>(async move { fut.await.map(|d| (d, None)) })
+                .boxed_local(),
+        )
     }
 
     #[allow(clippy::type_complexity)]

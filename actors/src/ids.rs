@@ -54,4 +54,14 @@ typed_id!(
     MessageId,
     /// A knowledge-base entry of the built-in AI responder.
     KnowledgeId,
+    /// A support ticket of billable sessions (seeds 000, 001).
+    TicketId,
+    /// A billable expert session (seed 000).
+    SessionId,
+    /// One message of a session's chat.
+    SessionMessageId,
+    /// One SMS sent from a session.
+    SmsId,
+    /// A payment request made when a session completes.
+    PaymentId,
 );

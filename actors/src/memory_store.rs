@@ -19,6 +19,7 @@ struct Data {
     agents: BTreeMap<(ProjectId, crate::ids::UserId), AgentRecord>,
     conversations: HashMap<ConversationId, ConversationRecord>,
     messages: HashMap<ConversationId, BTreeMap<i64, MessageRecord>>,
+    sessions: crate::memory_sessions::SessionTables,
 }
 
 #[derive(Default)]
@@ -61,6 +62,14 @@ impl MemoryStore {
         self.data().conversations.insert(c.id, c);
     }
 
+    /// Runs `f` on the billable-session tables (see `memory_sessions.rs`).
+    pub fn with_sessions<R>(
+        &self,
+        f: impl FnOnce(&mut crate::memory_sessions::SessionTables) -> R,
+    ) -> R {
+        f(&mut self.data().sessions)
+    }
+
     pub fn conversations(&self) -> Vec<ConversationRecord> {
         self.data().conversations.values().cloned().collect()
     }
@@ -94,13 +103,16 @@ fn check(d: &Data, ops: &[WriteOp]) -> StoreResult<()> {
             WriteOp::PutSettings { project_id, .. } if !d.projects.contains_key(project_id) => {
                 return Err(StoreError::NotFound);
             }
-            _ => {}
+            other => d.sessions.check(other, ops)?,
         }
     }
     Ok(())
 }
 
 fn apply(d: &mut Data, op: WriteOp) {
+    if d.sessions.apply(&op) {
+        return;
+    }
     match op {
         WriteOp::PutConversation(c) => {
             d.conversations.insert(c.id, *c);
@@ -133,6 +145,12 @@ fn apply(d: &mut Data, op: WriteOp) {
                 p.settings = *settings;
             }
         }
+        // Applied above by the session tables.
+        WriteOp::PutTicket(_)
+        | WriteOp::PutSession(_)
+        | WriteOp::InsertSessionMessage(_)
+        | WriteOp::InsertSms(_)
+        | WriteOp::PutPayment(_) => {}
     }
 }
 

@@ -222,6 +222,13 @@ pub enum WriteOp {
         settings: Box<HandoffSettings>,
         at: DateTime<Utc>,
     },
+    /// Billable sessions (seed 000): insert or replace a ticket's row.
+    PutTicket(Box<crate::session_ports::TicketRecord>),
+    /// Insert or replace a session's snapshot row.
+    PutSession(Box<crate::session_ports::SessionRecord>),
+    InsertSessionMessage(Box<crate::session_ports::SessionMessageRecord>),
+    InsertSms(Box<crate::session_ports::SmsRecord>),
+    PutPayment(Box<crate::session_ports::PaymentRecord>),
 }
 
 #[async_trait]

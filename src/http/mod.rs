@@ -7,6 +7,8 @@ pub mod auth;
 pub mod conversations;
 pub mod cors;
 pub mod projects;
+pub mod sessions;
+pub mod tickets;
 pub mod validate;
 pub mod widget;
 
@@ -65,6 +67,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(agents::routes)
     .configure(widget::routes)
     .configure(conversations::routes)
+    .configure(tickets::routes)
+    .configure(sessions::routes)
     .route("/ws", web::get().to(crate::ws::connect))
     .default_service(web::route().to(not_found));
 }

@@ -17,11 +17,12 @@ use super::conn::DbConn;
 use super::error::ResultExt;
 use super::rows::{ts, DbAgent, DbConversation, DbMessage, DbSettings};
 use super::schema::{agent_availability, conversations, handoff_settings, messages};
+use super::sessions::SessionRowOp;
 use super::upsert::conflict_clause;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{ExpressionMethods, QueryDsl};
 use std::collections::HashMap;
-use switchboard_actors::ports::{StoreResult, WriteOp};
+use switchboard_actors::ports::{StoreError, StoreResult, WriteOp};
 
 /// Rows per multi-row message insert on PostgreSQL: 10 columns each, well
 /// under its 65,535 bind parameters per statement.
@@ -143,6 +144,8 @@ pub struct RowBatch {
     agents: Vec<DbAgent>,
     settings: Vec<DbSettings>,
     messages: Vec<DbMessage>,
+    /// Billable sessions' rows, written after the rest in op order.
+    sessions: Vec<SessionRowOp>,
 }
 
 /// Keeps one row per key: a later write replaces the earlier one in place.
@@ -169,6 +172,14 @@ impl RowBatch {
         );
         for op in ops {
             match op {
+                WriteOp::PutTicket(_)
+                | WriteOp::PutSession(_)
+                | WriteOp::InsertSessionMessage(_)
+                | WriteOp::InsertSms(_)
+                | WriteOp::PutPayment(_) => match SessionRowOp::from_op(&op) {
+                    Some(row) => b.sessions.push(row?),
+                    None => return Err(StoreError::Backend("session op not converted".into())),
+                },
                 WriteOp::PutConversation(c) => {
                     let row = DbConversation::from_record(&c)?;
                     put(&mut b.conversations, &mut conv_ix, row.id.clone(), row);
@@ -220,20 +231,40 @@ impl RowBatch {
             && self.agents.is_empty()
             && self.settings.is_empty()
             && self.messages.is_empty()
+            && self.sessions.is_empty()
     }
 
     /// Applies the batch in one transaction on `conn` (the writer's).
-    pub async fn commit(self, conn: &mut DbConn) -> StoreResult<()> {
-        match conn {
-            DbConn::Sqlite(c) => c
-                .spawn_blocking(move |c| c.immediate_transaction(|c| self.apply_blocking(c)))
-                .await
-                .store(),
-            DbConn::Pg(_) => {
-                conn.transaction(async move |c| self.apply_pg(c).await)
+    pub async fn commit(mut self, conn: &mut DbConn) -> StoreResult<()> {
+        let sessions = std::mem::take(&mut self.sessions);
+        if sessions.is_empty() {
+            return match conn {
+                DbConn::Sqlite(c) => c
+                    .spawn_blocking(move |c| c.immediate_transaction(|c| self.apply_blocking(c)))
                     .await
-            }
+                    .store(),
+                DbConn::Pg(_) => {
+                    conn.transaction(async move |c| self.apply_pg(c).await)
+                        .await
+                }
+            };
         }
+        // Billable sessions' statements are written for the async
+        // connection only: the same transaction, one hop per statement.
+        conn.transaction(async move |c| {
+            match c {
+                DbConn::Sqlite(w) => w
+                    .spawn_blocking(move |c| self.apply_blocking(c))
+                    .await
+                    .store()?,
+                DbConn::Pg(_) => self.apply_pg(c).await?,
+            }
+            for row in &sessions {
+                row.apply(c).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     fn apply_blocking(&self, c: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> {

@@ -23,6 +23,7 @@ mod rows;
 /// from `migrations/sqlite`; it serves both backends (tests compare it
 /// with a migrated SQLite file and a migrated PostgreSQL database).
 pub mod schema;
+pub mod sessions;
 mod upsert;
 
 #[cfg(test)]

@@ -141,6 +141,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    payments (id) {
+        id -> Text,
+        session_id -> Text,
+        amount -> BigInt,
+        status -> Text,
+        payment_url -> Text,
+        provider -> Text,
+        provider_ref -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     project_members (id) {
         id -> Text,
         project_id -> Text,
@@ -173,6 +186,79 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_messages (id) {
+        id -> Text,
+        session_id -> Text,
+        seq -> BigInt,
+        sender_type -> Text,
+        sender_id -> Nullable<Text>,
+        content -> Text,
+        client_msg_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    session_sms (id) {
+        id -> Text,
+        session_id -> Text,
+        to_phone -> Text,
+        body -> Text,
+        provider_ref -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        project_id -> Text,
+        ticket_id -> Text,
+        solver_id -> Text,
+        status -> Text,
+        duration_seconds -> BigInt,
+        timer_started_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        tier -> Text,
+        notes -> Text,
+        notes_saved_at -> Nullable<Timestamp>,
+        access_token_hash -> Text,
+        base_price -> Nullable<BigInt>,
+        overage_minutes -> Nullable<BigInt>,
+        overage_amount -> Nullable<BigInt>,
+        total_charged -> Nullable<BigInt>,
+        solver_earnings -> Nullable<BigInt>,
+        platform_fee -> Nullable<BigInt>,
+        tier_warning -> Nullable<Text>,
+        sms_count -> Integer,
+        call_info -> Text,
+        rating -> Nullable<Integer>,
+        rating_comment -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        project_id -> Text,
+        customer_name -> Text,
+        customer_phone -> Nullable<Text>,
+        customer_email -> Nullable<Text>,
+        description -> Text,
+        urgency -> Text,
+        status -> Text,
+        solver_id -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
@@ -196,8 +282,17 @@ diesel::joinable!(handoff_settings -> projects (project_id));
 diesel::joinable!(knowledge_entries -> projects (project_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(messages -> users (sender_id));
+diesel::joinable!(payments -> sessions (session_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(projects -> users (owner_id));
+diesel::joinable!(session_messages -> sessions (session_id));
+diesel::joinable!(session_messages -> users (sender_id));
+diesel::joinable!(session_sms -> sessions (session_id));
+diesel::joinable!(sessions -> projects (project_id));
+diesel::joinable!(sessions -> tickets (ticket_id));
+diesel::joinable!(sessions -> users (solver_id));
+diesel::joinable!(tickets -> projects (project_id));
+diesel::joinable!(tickets -> users (solver_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agent_availability,
@@ -207,7 +302,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     handoff_settings,
     knowledge_entries,
     messages,
+    payments,
     project_members,
     projects,
+    session_messages,
+    session_sms,
+    sessions,
+    tickets,
     users,
 );

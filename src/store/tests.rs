@@ -387,7 +387,7 @@ fn pg_objects(conn: &mut PgSync) -> Vec<SchemaObject> {
 }
 
 /// The tables schema.rs declares, in its (alphabetical) order.
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 15] = [
     "agent_availability",
     "auth_tokens",
     "conversations",
@@ -395,8 +395,13 @@ const TABLES: [&str; 10] = [
     "handoff_settings",
     "knowledge_entries",
     "messages",
+    "payments",
     "project_members",
     "projects",
+    "session_messages",
+    "session_sms",
+    "sessions",
+    "tickets",
     "users",
 ];
 
@@ -547,8 +552,13 @@ fn declared_schema() -> Vec<TableShape> {
         declared_shape!(handoff_settings),
         declared_shape!(knowledge_entries),
         declared_shape!(messages),
+        declared_shape!(payments),
         declared_shape!(project_members),
         declared_shape!(projects),
+        declared_shape!(session_messages),
+        declared_shape!(session_sms),
+        declared_shape!(sessions),
+        declared_shape!(tickets),
         declared_shape!(users),
     ];
     let names: Vec<&str> = shapes.iter().map(|s| s.name.as_str()).collect();
@@ -1956,3 +1966,6 @@ on_both_backends! {
     // As actix runs its workers and actors.
     "current_thread": [dropped_calls_leave_the_pool_and_the_writer_usable],
 }
+
+/// Billable sessions' store tests, on both backends.
+mod sessions;

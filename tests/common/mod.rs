@@ -92,13 +92,16 @@ impl TestApp {
     }
 
     async fn start_with_clock(clock: ManualClock) -> Self {
+        Self::start_with_config(clock, |_| {}).await
+    }
+
+    /// A fresh server whose test config `edit` changes first (e.g. webhook
+    /// URLs). `restart` goes back to the plain test config.
+    pub async fn start_with_config(clock: ManualClock, edit: impl FnOnce(&mut Config)) -> Self {
         let db = TestDb::fresh().await;
-        let server = match start(
-            Config::for_tests_on(db.url().clone()),
-            Arc::new(clock.clone()) as SharedClock,
-        )
-        .await
-        {
+        let mut config = Config::for_tests_on(db.url().clone());
+        edit(&mut config);
+        let server = match start(config, Arc::new(clock.clone()) as SharedClock).await {
             Ok(server) => server,
             Err(e) => panic!("server starts on {}: {e}", db.url().redacted()),
         };
@@ -165,6 +168,7 @@ impl TestApp {
     /// Make every project look at the (manual) clock now.
     pub async fn tick(&self) {
         self.server().engine.tick_all().await;
+        self.server().sessions.tick_all().await;
     }
 
     /// Move the clock, then let every project see it.

@@ -2,7 +2,7 @@
 //! authorize with it, so every permission check lives beside the state it
 //! protects (invariant 8: a token sees and does only what its role allows).
 
-use crate::ids::{ProjectId, UserId};
+use crate::ids::{ProjectId, SessionId, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -53,6 +53,12 @@ pub enum Caller {
     },
     /// The engine itself (timers, AI turns).
     System,
+    /// A customer who joined a billable session with its access token: may
+    /// act on that session only.
+    SessionGuest {
+        project_id: ProjectId,
+        session_id: SessionId,
+    },
 }
 
 impl Caller {
@@ -88,6 +94,7 @@ impl Caller {
             Caller::Staff(_) => self.is_staff_of(project),
             Caller::Bot { project_id } => *project_id == project,
             Caller::System => true,
+            Caller::SessionGuest { .. } => false,
         }
     }
 }

@@ -807,6 +807,9 @@ impl ConversationActor {
                 (SenderType::Ai, None, After::AiAnswer { confidence })
             }
             Caller::System => (SenderType::System, None, After::Nothing),
+            Caller::SessionGuest { .. } => {
+                return Err(EngineError::NotFound("conversation not found".into()))
+            }
         };
         if let Some(c) = &msg.client_msg_id {
             if let Some(seq) = self.client_ids.get(c).copied() {

@@ -22,6 +22,10 @@ pub enum EngineError {
     Validation(BTreeMap<String, String>),
     #[error("storage failed: {0}")]
     Store(StoreError),
+    /// An outside provider (SMS, call, payment) refused or failed; nothing
+    /// was changed.
+    #[error("{0}")]
+    ProviderFailed(String),
     /// The owning actor stopped (shutdown or crash); the caller may retry.
     #[error("the engine is unavailable")]
     Unavailable,

@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod error;
 pub mod events;
 pub mod project;
+pub mod session;
 pub mod supervisor;
 pub mod views;
 pub mod writer;

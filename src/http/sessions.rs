@@ -1,0 +1,691 @@
+//! Billable sessions (seeds 000 and 001) over REST: opening a session from
+//! a claimed ticket or ad hoc (with the customer's join token), reading it
+//! with its live timer, status moves, notes, timer sync, completion with
+//! pricing and a payment request, cancellation, the session chat, SMS,
+//! calls, screen share, ratings, my-sessions list and solver stats, and the
+//! payment link and join pages. Every change goes to the session's actor.
+
+use crate::auth::{self as a, Auth, StaffAuth};
+use crate::error::{ApiError, ApiResult};
+use crate::http::tickets::CustomerFields;
+use crate::http::validate;
+use crate::state::AppState;
+use crate::store::sessions::SessionListFilter;
+use actix::Addr;
+use actix_web::{web, HttpResponse};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use switchboard_actors::domain::communication::{Call, CallEvent, SMS_TEMPLATES};
+use switchboard_actors::domain::pricing::Tier;
+use switchboard_actors::domain::session::{SessionAction, SessionStatus, SessionTimer};
+use switchboard_actors::domain::ticket::TicketStatus;
+use switchboard_actors::engine::session::{
+    AnswerScreenShare, CallControl, ControlSession, GetSession, PostSessionMessage, RateSession,
+    ReportCallEvent, RequestScreenShare, SaveNotes, SendSms, SessionActor, SessionMessages,
+    SetSessionStatus, SyncTimer,
+};
+use switchboard_actors::engine::{Caller, EngineError};
+use switchboard_actors::ids::{PaymentId, ProjectId, SessionId, TicketId};
+use switchboard_actors::session_ports::{SessionMessageRecord, SessionRecord, TicketRecord};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/sessions", web::post().to(create))
+        .route("/api/sessions", web::get().to(list))
+        .route("/api/sessions/{id}", web::get().to(get))
+        .route("/api/sessions/{id}/status", web::post().to(status))
+        .route("/api/sessions/{id}/notes", web::put().to(notes))
+        .route("/api/sessions/{id}/sync", web::post().to(sync))
+        .route("/api/sessions/{id}/complete", web::post().to(complete))
+        .route("/api/sessions/{id}/cancel", web::post().to(cancel))
+        .route("/api/sessions/{id}/messages", web::get().to(messages))
+        .route("/api/sessions/{id}/messages", web::post().to(post_message))
+        .route("/api/sessions/{id}/sms", web::post().to(sms))
+        .route("/api/sms/templates", web::get().to(sms_templates))
+        .route("/api/sessions/{id}/call", web::post().to(call))
+        .route("/api/sessions/{id}/call/hangup", web::post().to(hangup))
+        .route("/api/sessions/{id}/call/events", web::post().to(call_event))
+        .route(
+            "/api/sessions/{id}/screen-share",
+            web::post().to(screen_share),
+        )
+        .route(
+            "/api/sessions/{id}/screen-share/answer",
+            web::post().to(screen_share_answer),
+        )
+        .route("/api/sessions/{id}/rating", web::post().to(rating))
+        .route("/api/solvers/me/stats", web::get().to(stats))
+        .route("/pay/{id}", web::get().to(pay_page))
+        .route("/join/{id}", web::get().to(join_page));
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("session not found")
+}
+
+/// The session's actor (loaded on demand).
+pub async fn actor(state: &AppState, id: SessionId) -> ApiResult<Addr<SessionActor>> {
+    match state.sessions.get(id).await {
+        Ok(a) => Ok(a),
+        Err(EngineError::NotFound(_)) => Err(not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewSession {
+    ticket_id: Option<TicketId>,
+    project_id: Option<ProjectId>,
+    adhoc: Option<CustomerFields>,
+}
+
+/// A session from the caller's claimed ticket, or ad hoc (creating its
+/// ticket). Answers the session with its `access_token` and `join_url`.
+async fn create(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    body: web::Json<NewSession>,
+) -> ApiResult<HttpResponse> {
+    let now = state.now();
+    let solver = auth.1.user_id;
+    let token = a::new_token(a::SESSION_PREFIX);
+    let make = |ticket: &TicketRecord| SessionRecord {
+        id: SessionId::new(),
+        project_id: ticket.project_id,
+        ticket_id: ticket.id,
+        solver_id: solver,
+        status: SessionStatus::NotStarted,
+        timer: SessionTimer::new(),
+        tier: Tier::default(),
+        notes: String::new(),
+        notes_saved_at: None,
+        access_token_hash: a::hash_token(&token),
+        pricing: None,
+        tier_warning: None,
+        sms_count: 0,
+        call: Call::new(),
+        rating: None,
+        rating_comment: None,
+        cancel_reason: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let (rec, ticket) = match (&body.ticket_id, &body.project_id, &body.adhoc) {
+        (Some(ticket_id), None, None) => {
+            let t = state
+                .db
+                .ticket(*ticket_id)
+                .await?
+                .filter(|t| auth.0.is_staff_of(t.project_id))
+                .ok_or_else(|| ApiError::not_found("ticket not found"))?;
+            match (t.status, t.solver_id) {
+                (TicketStatus::Claimed, Some(s)) if s == solver => {}
+                (TicketStatus::Claimed, _) => {
+                    return Err(ApiError::forbidden(
+                        "the ticket is claimed by another solver",
+                    ))
+                }
+                (status, _) => {
+                    return Err(invalid(format!(
+                        "a session starts from a ticket you claimed; this ticket is {}",
+                        status.label()
+                    )))
+                }
+            }
+            let rec = make(&t);
+            match state.db.open_session(&rec).await {
+                Ok(()) => {}
+                Err(switchboard_actors::ports::StoreError::Conflict(_)) => {
+                    return Err(invalid(
+                        "the ticket is no longer claimed by you (a session was already opened)",
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let ticket = TicketRecord {
+                status: TicketStatus::InProgress,
+                updated_at: now,
+                ..t
+            };
+            (rec, ticket)
+        }
+        (None, Some(project_id), Some(fields)) => {
+            auth.member_of(*project_id)?;
+            let c = fields.validate(false)?;
+            let ticket = TicketRecord {
+                id: TicketId::new(),
+                project_id: *project_id,
+                customer_name: c.name,
+                customer_phone: c.phone,
+                customer_email: c.email,
+                description: c.description,
+                urgency: c.urgency,
+                status: TicketStatus::InProgress,
+                solver_id: Some(solver),
+                claimed_at: Some(now),
+                created_at: now,
+                updated_at: now,
+            };
+            let rec = make(&ticket);
+            state.db.open_adhoc_session(&ticket, &rec).await?;
+            (rec, ticket)
+        }
+        _ => {
+            return Err(ApiError::field(
+                "ticket_id",
+                "give either ticket_id, or project_id with adhoc customer info",
+            ))
+        }
+    };
+    let id = rec.id;
+    let addr = state.sessions.started(rec, ticket).await;
+    let mut v = addr.send(GetSession { caller: auth.0 }).await??;
+    v["access_token"] = json!(token);
+    v["join_url"] = json!(format!("/join/{id}?token={token}"));
+    Ok(HttpResponse::Created().json(v))
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "INVALID_TRANSITION",
+        message,
+    )
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+fn encode_cursor(s: &SessionRecord) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "{}|{}",
+        s.created_at.timestamp_micros(),
+        s.id
+    ))
+}
+
+fn decode_cursor(s: &str) -> ApiResult<(chrono::DateTime<chrono::Utc>, SessionId)> {
+    let bad = || ApiError::field("cursor", "is not a cursor this API gave out");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (us, id) = text.split_once('|').ok_or_else(bad)?;
+    let us: i64 = us.parse().map_err(|_| bad())?;
+    let at = chrono::DateTime::from_timestamp_micros(us).ok_or_else(bad)?;
+    Ok((at, id.parse().map_err(|_| bad())?))
+}
+
+/// My sessions: newest first, cursor-paginated, filter by status.
+async fn list(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    q: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = validate::limit(q.limit)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            SessionStatus::parse(s).ok_or_else(|| {
+                ApiError::field(
+                    "status",
+                    "must be not_started, active, paused, completed or cancelled",
+                )
+            })
+        })
+        .transpose()?;
+    let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let rows = state
+        .db
+        .list_sessions(&SessionListFilter {
+            solver_id: auth.1.user_id,
+            status,
+            cursor,
+            limit: limit + 1,
+        })
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let now = state.now();
+    let page: Vec<&(SessionRecord, TicketRecord)> = rows.iter().take(limit as usize).collect();
+    let next = if more {
+        page.last().map(|(s, _)| encode_cursor(s))
+    } else {
+        None
+    };
+    let items: Vec<Value> = page
+        .iter()
+        .map(|(s, t)| {
+            json!({
+                "id": s.id,
+                "ticket_id": s.ticket_id,
+                "project_id": s.project_id,
+                "status": s.status,
+                "customer_name": t.customer_name,
+                "description": t.description,
+                "tier": s.tier,
+                "tier_label": s.tier.label(),
+                "duration_seconds": s.timer.elapsed_seconds(now),
+                "earnings": s.pricing.map(|p| p.solver_earnings),
+                "total_charged": s.pricing.map(|p| p.total_charged),
+                "rating": s.rating,
+                "created_at": switchboard_actors::wire_time::format(&s.created_at),
+                "started_at": s.timer.started_at.map(|t| switchboard_actors::wire_time::format(&t)),
+                "ended_at": s.timer.ended_at.map(|t| switchboard_actors::wire_time::format(&t)),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+) -> ApiResult<HttpResponse> {
+    let v = actor(&state, *id)
+        .await?
+        .send(GetSession { caller: auth.0 })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    status: String,
+}
+
+async fn status(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: web::Json<StatusBody>,
+) -> ApiResult<HttpResponse> {
+    let target = SessionStatus::parse(&body.status)
+        .filter(|s| *s != SessionStatus::NotStarted && *s != SessionStatus::Cancelled)
+        .ok_or_else(|| ApiError::field("status", "must be active, paused or completed"))?;
+    let v = actor(&state, *id)
+        .await?
+        .send(SetSessionStatus {
+            caller: auth.0,
+            status: target,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+struct NotesBody {
+    notes: String,
+}
+
+async fn notes(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: web::Json<NotesBody>,
+) -> ApiResult<HttpResponse> {
+    let v = actor(&state, *id)
+        .await?
+        .send(SaveNotes {
+            caller: auth.0,
+            notes: body.into_inner().notes,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+async fn sync(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+) -> ApiResult<HttpResponse> {
+    let v = actor(&state, *id)
+        .await?
+        .send(SyncTimer { caller: auth.0 })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+struct CompleteBody {
+    tier: Option<String>,
+}
+
+/// Complete on the chosen tier (the session's current tier when `None`):
+/// `{session, pricing, payment}`.
+pub async fn complete_session(
+    state: &AppState,
+    caller: Caller,
+    id: SessionId,
+    tier: Option<&str>,
+) -> ApiResult<Value> {
+    let tier = tier
+        .map(|t| {
+            Tier::parse(t)
+                .ok_or_else(|| ApiError::field("tier", "must be quick, standard or extended"))
+        })
+        .transpose()?;
+    let mut v = actor(state, id)
+        .await?
+        .send(ControlSession {
+            caller,
+            action: SessionAction::Complete,
+            tier,
+            reason: None,
+        })
+        .await??;
+    let pricing = v["pricing"].clone();
+    let payment = v
+        .as_object_mut()
+        .and_then(|o| o.remove("payment"))
+        .unwrap_or(Value::Null);
+    Ok(json!({ "session": v, "pricing": pricing, "payment": payment }))
+}
+
+async fn complete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: web::Json<CompleteBody>,
+) -> ApiResult<HttpResponse> {
+    let tier = body
+        .tier
+        .as_deref()
+        .ok_or_else(|| ApiError::field("tier", "is required: quick, standard or extended"))?;
+    let v = complete_session(&state, auth.0, *id, Some(tier)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize, Default)]
+struct CancelBody {
+    reason: Option<String>,
+}
+
+async fn cancel(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: Option<web::Json<CancelBody>>,
+) -> ApiResult<HttpResponse> {
+    let reason = body
+        .map(|b| b.into_inner().reason)
+        .unwrap_or_default()
+        .map(|r| validate::text("reason", &r, 1, 500))
+        .transpose()?;
+    let v = actor(&state, *id)
+        .await?
+        .send(ControlSession {
+            caller: auth.0,
+            action: SessionAction::Cancel,
+            tier: None,
+            reason,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+struct MessagesQuery {
+    after_seq: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn messages(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    q: web::Query<MessagesQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = validate::limit(q.limit)?;
+    let after = q.after_seq.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::field("after_seq", "must be 0 or more"));
+    }
+    let rows = actor(&state, *id)
+        .await?
+        .send(SessionMessages {
+            caller: auth.0,
+            after_seq: after,
+            limit,
+        })
+        .await??;
+    let next = if rows.len() as i64 == limit {
+        rows.last().map(|m| m.seq.to_string())
+    } else {
+        None
+    };
+    let items: Vec<&SessionMessageRecord> = rows.iter().map(|m| &**m).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+}
+
+#[derive(Deserialize)]
+struct NewMessage {
+    content: String,
+    client_msg_id: Option<String>,
+}
+
+/// Post to the session chat as `caller`; shared by REST and WebSocket.
+pub async fn send_session_message(
+    state: &AppState,
+    caller: Caller,
+    id: SessionId,
+    content: String,
+    client_msg_id: Option<String>,
+) -> ApiResult<Arc<SessionMessageRecord>> {
+    Ok(actor(state, id)
+        .await?
+        .send(PostSessionMessage {
+            caller,
+            content,
+            client_msg_id,
+        })
+        .await??)
+}
+
+async fn post_message(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: web::Json<NewMessage>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let m = send_session_message(&state, auth.0, *id, b.content, b.client_msg_id).await?;
+    Ok(HttpResponse::Created().json(&*m))
+}
+
+#[derive(Deserialize)]
+struct SmsBody {
+    message: String,
+}
+
+async fn sms(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: web::Json<SmsBody>,
+) -> ApiResult<HttpResponse> {
+    let v = actor(&state, *id)
+        .await?
+        .send(SendSms {
+            caller: auth.0,
+            message: body.into_inner().message,
+        })
+        .await??;
+    Ok(HttpResponse::Created().json(v))
+}
+
+async fn sms_templates(_auth: StaffAuth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(json!({ "items": SMS_TEMPLATES })))
+}
+
+async fn call(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+) -> ApiResult<HttpResponse> {
+    let v = actor(&state, *id)
+        .await?
+        .send(CallControl {
+            caller: auth.0,
+            hang_up: false,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+async fn hangup(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+) -> ApiResult<HttpResponse> {
+    let v = actor(&state, *id)
+        .await?
+        .send(CallControl {
+            caller: auth.0,
+            hang_up: true,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+struct CallEventBody {
+    event: String,
+}
+
+/// The call provider's progress report (project secret key).
+async fn call_event(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: web::Json<CallEventBody>,
+) -> ApiResult<HttpResponse> {
+    let event = match body.event.as_str() {
+        "connected" => CallEvent::Connected,
+        "ringing" => CallEvent::Ringing,
+        "answered" => CallEvent::Answered,
+        "ended" => CallEvent::Hangup,
+        "failed" => CallEvent::Fail,
+        _ => {
+            return Err(ApiError::field(
+                "event",
+                "must be connected, ringing, answered, ended or failed",
+            ))
+        }
+    };
+    let v = actor(&state, *id)
+        .await?
+        .send(ReportCallEvent {
+            caller: auth.0,
+            event,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+struct ScreenShareBody {
+    solver_peer_id: String,
+}
+
+async fn screen_share(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: web::Json<ScreenShareBody>,
+) -> ApiResult<HttpResponse> {
+    let v = actor(&state, *id)
+        .await?
+        .send(RequestScreenShare {
+            caller: auth.0,
+            solver_peer_id: body.into_inner().solver_peer_id,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+struct AnswerBody {
+    accepted: bool,
+    peer_id: Option<String>,
+}
+
+async fn screen_share_answer(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: web::Json<AnswerBody>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let v = actor(&state, *id)
+        .await?
+        .send(AnswerScreenShare {
+            caller: auth.0,
+            accepted: b.accepted,
+            peer_id: b.peer_id,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize)]
+struct RatingBody {
+    rating: i64,
+    comment: Option<String>,
+}
+
+async fn rating(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<SessionId>,
+    body: web::Json<RatingBody>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let v = actor(&state, *id)
+        .await?
+        .send(RateSession {
+            caller: auth.0,
+            rating: b.rating,
+            comment: b.comment,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+async fn stats(state: web::Data<AppState>, auth: StaffAuth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.db.solver_stats(auth.1.user_id).await?))
+}
+
+/// The built-in payment provider's link: the payment request as JSON.
+async fn pay_page(state: web::Data<AppState>, id: web::Path<PaymentId>) -> ApiResult<HttpResponse> {
+    let p = state
+        .db
+        .payment(*id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("payment not found"))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "id": p.id,
+        "session_id": p.session_id,
+        "amount": p.amount,
+        "currency": "usd",
+        "status": p.status,
+        "created_at": switchboard_actors::wire_time::format(&p.created_at),
+    })))
+}
+
+/// A placeholder for the customer's page (issue 7).
+async fn join_page(id: web::Path<SessionId>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><meta charset=utf-8><title>Your support session</title>\
+             <h1>Your support session</h1><p>Session {id}. The session page is coming soon; \
+             your expert can reach you by chat, SMS or phone.</p>"
+        ))
+}

@@ -1,0 +1,262 @@
+//! The HTTP webhook providers of billable sessions (SMS, call, payment),
+//! driven through the real server against a local webhook server started in
+//! the test: what is posted, what an answer changes, and that a failing
+//! provider answers `PROVIDER_FAILED` and changes nothing. Also the config
+//! variables that name them.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use chrono::Duration;
+use common::*;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use switchboard::config::Config;
+use switchboard::providers::WebhookUrls;
+use switchboard_actors::clock::ManualClock;
+
+type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// A webhook server: `/ok/<kind>` records and answers 200 with an id (and a
+/// payment link); `/fail/<kind>` records and answers 503.
+async fn webhook_server() -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let data = web::Data::new(seen.clone());
+    let server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).route(
+            "/{mode}/{kind}",
+            web::post().to(
+                |path: web::Path<(String, String)>,
+                 body: web::Json<Value>,
+                 seen: web::Data<Seen>| async move {
+                    let (mode, kind) = path.into_inner();
+                    seen.lock().unwrap().push((kind, body.into_inner()));
+                    if mode == "ok" {
+                        HttpResponse::Ok().json(json!({
+                            "id": "ext-1",
+                            "payment_url": "https://pay.example/abc",
+                        }))
+                    } else {
+                        HttpResponse::ServiceUnavailable().finish()
+                    }
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_rt::spawn(server.run());
+    (format!("http://{addr}"), seen)
+}
+
+async fn app_with(base: &str, mode: &str) -> TestApp {
+    let urls = WebhookUrls {
+        sms: Some(format!("{base}/{mode}/sms")),
+        call: Some(format!("{base}/{mode}/call")),
+        payment: Some(format!("{base}/{mode}/payment")),
+    };
+    TestApp::start_with_config(ManualClock::at_default(), |c| c.webhooks = urls).await
+}
+
+/// An active ad hoc session with a customer phone: `(id, solver token,
+/// the project's secret key)`.
+async fn active_session(app: &TestApp) -> (String, String, String) {
+    let project = app.create_project("Hooks").await;
+    let solver = app.add_agent(&project, "Sol", 3).await;
+    let (st, sess) = app
+        .post(
+            "/api/sessions",
+            &solver.token,
+            json!({
+                "project_id": project.id,
+                "adhoc": {
+                    "customer_name": "Ada", "customer_phone": "+1 555 0100",
+                    "customer_email": "ada@example.com",
+                },
+            }),
+        )
+        .await;
+    assert_eq!(st, 201, "{sess}");
+    let id = s(&sess["id"]);
+    let (st, body) = app
+        .post(
+            &format!("/api/sessions/{id}/status"),
+            &solver.token,
+            json!({ "status": "active" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    (id, solver.token, project.secret_key)
+}
+
+#[actix_rt::test]
+async fn webhook_providers_post_to_the_configured_urls() {
+    let (base, seen) = webhook_server().await;
+    let app = app_with(&base, "ok").await;
+    let (id, token, secret) = active_session(&app).await;
+
+    let (st, sms) = app
+        .post(
+            &format!("/api/sessions/{id}/sms"),
+            &token,
+            json!({ "message": "  On my way  " }),
+        )
+        .await;
+    assert_eq!(st, 201, "{sms}");
+    assert_eq!(sms["sms"]["provider_ref"], json!("ext-1"));
+
+    let (st, call) = app
+        .post(&format!("/api/sessions/{id}/call"), &token, json!({}))
+        .await;
+    assert_eq!(st, 200, "{call}");
+    // Placed: the provider reports the rest of the call itself.
+    assert_eq!(call["call"]["state"], json!("initiating"));
+    // The provider reports progress with the project's secret key; the
+    // solver cannot.
+    let events = format!("/api/sessions/{id}/call/events");
+    let res = app
+        .post(&events, &token, json!({ "event": "ringing" }))
+        .await;
+    assert_error(&res, 403, "FORBIDDEN");
+    for (event, state) in [("ringing", "ringing"), ("answered", "active")] {
+        let (st, body) = app.post(&events, &secret, json!({ "event": event })).await;
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(body["call"]["state"], json!(state));
+    }
+    let res = app
+        .post(&events, &secret, json!({ "event": "answered" }))
+        .await;
+    assert_error(&res, 400, "INVALID_TRANSITION");
+    app.advance(Duration::seconds(42)).await;
+    let (st, hung) = app
+        .post(
+            &format!("/api/sessions/{id}/call/hangup"),
+            &token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 200, "{hung}");
+    assert_eq!(hung["call"]["state"], json!("ended"));
+    assert_eq!(hung["call"]["duration_seconds"], json!(42));
+
+    app.advance(Duration::seconds(50 * 60 - 42)).await;
+    let (st, done) = app
+        .post(
+            &format!("/api/sessions/{id}/complete"),
+            &token,
+            json!({ "tier": "standard" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{done}");
+    assert_eq!(
+        done["payment"]["payment_url"],
+        json!("https://pay.example/abc")
+    );
+    assert_eq!(done["payment"]["provider_ref"], json!("ext-1"));
+    assert_eq!(done["payment"]["provider"], json!("webhook"));
+
+    let seen = seen.lock().unwrap().clone();
+    let kinds: Vec<&str> = seen.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, vec!["sms", "call", "call", "payment"]);
+    assert_eq!(
+        seen[0].1,
+        json!({ "type": "sms", "session_id": id, "to": "+1 555 0100", "body": "On my way" })
+    );
+    assert_eq!(
+        seen[1].1,
+        json!({ "type": "call", "session_id": id, "to": "+1 555 0100" })
+    );
+    assert_eq!(
+        seen[2].1,
+        json!({ "type": "hangup", "session_id": id, "call_id": "ext-1" })
+    );
+    // 50 min on standard: 129.00 + 5 x 2.50.
+    assert_fields(
+        &seen[3].1,
+        &json!({
+            "type": "payment_request", "session_id": id, "amount": 14150,
+            "customer_email": "ada@example.com", "currency": "usd",
+        }),
+    );
+    assert_eq!(seen[3].1["payment_id"], done["payment"]["id"]);
+}
+
+#[actix_rt::test]
+async fn a_failing_provider_answers_provider_failed_and_changes_nothing() {
+    let (base, seen) = webhook_server().await;
+    let app = app_with(&base, "fail").await;
+    let (id, token, _) = active_session(&app).await;
+
+    let sms = app
+        .post(
+            &format!("/api/sessions/{id}/sms"),
+            &token,
+            json!({ "message": "hi" }),
+        )
+        .await;
+    assert_error(&sms, 502, "PROVIDER_FAILED");
+    let call = app
+        .post(&format!("/api/sessions/{id}/call"), &token, json!({}))
+        .await;
+    assert_error(&call, 502, "PROVIDER_FAILED");
+    app.advance(Duration::minutes(10)).await;
+    let done = app
+        .post(
+            &format!("/api/sessions/{id}/complete"),
+            &token,
+            json!({ "tier": "quick" }),
+        )
+        .await;
+    assert_error(&done, 502, "PROVIDER_FAILED");
+
+    let (st, after) = app.get(&format!("/api/sessions/{id}"), &token).await;
+    assert_eq!(st, 200);
+    assert_fields(
+        &after,
+        &json!({
+            "status": "active", "sms_count": 0, "pricing": null, "elapsed_seconds": 600,
+            "timer_running": true, "ended_at": null,
+        }),
+    );
+    assert_eq!(after["call"]["state"], json!("idle"));
+    assert_eq!(after["ticket"]["status"], json!("in_progress"));
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        3,
+        "each provider was asked once"
+    );
+    // The session still completes once the provider is back: here, cancel.
+    let (st, _) = app
+        .post(&format!("/api/sessions/{id}/cancel"), &token, json!({}))
+        .await;
+    assert_eq!(st, 200);
+}
+
+#[test]
+fn webhook_variables_must_be_http_urls() {
+    let lookup = |name: &'static str, value: &'static str| {
+        move |k: &str| (k == name).then(|| value.to_string())
+    };
+    let ok = Config::from_lookup(
+        lookup("SWITCHBOARD_SMS_WEBHOOK_URL", "https://hooks.example/sms"),
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        ok.webhooks.sms.as_deref(),
+        Some("https://hooks.example/sms")
+    );
+    assert_eq!(ok.webhooks.payment, None);
+    for var in [
+        "SWITCHBOARD_SMS_WEBHOOK_URL",
+        "SWITCHBOARD_CALL_WEBHOOK_URL",
+        "SWITCHBOARD_PAYMENT_WEBHOOK_URL",
+    ] {
+        let err = Config::from_lookup(lookup(var, "ftp://nope"), false).unwrap_err();
+        assert_eq!(err.variable, var);
+        assert!(err.to_string().starts_with(var), "{err}");
+    }
+}
