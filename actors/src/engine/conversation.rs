@@ -203,8 +203,7 @@ impl ConversationActor {
     }
 
     fn message_frame(&self, m: &MessageRecord) -> Arc<str> {
-        let data = serde_json::to_value(m).unwrap_or(Value::Null);
-        event_frame(&self.channel, "message", Some(m.seq), &data, m.created_at)
+        event_frame(&self.channel, "message", Some(m.seq), m, m.created_at)
     }
 
     fn new_message(

@@ -6,7 +6,6 @@
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -48,22 +47,24 @@ pub struct Subscribers {
 }
 
 #[derive(Serialize)]
-struct EventFrame<'a> {
+struct EventFrame<'a, T: Serialize + ?Sized> {
     #[serde(rename = "type")]
     kind: &'static str,
     channel: &'a str,
     event: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     seq: Option<i64>,
-    data: &'a Value,
+    data: &'a T,
     ts: String,
 }
 
-pub fn event_frame(
+/// The frame's text, built once and shared by every subscriber. `data` is
+/// serialized straight into it (no intermediate JSON value).
+pub fn event_frame<T: Serialize + ?Sized>(
     channel: &str,
     event: &str,
     seq: Option<i64>,
-    data: &Value,
+    data: &T,
     ts: DateTime<Utc>,
 ) -> Arc<str> {
     let frame = EventFrame {
