@@ -5,8 +5,8 @@
 use crate::domain::conversation::ConversationStatus;
 use crate::ids::{ConversationId, ProjectId};
 use crate::ports::{
-    AgentRecord, ConversationRecord, MessageRecord, ProjectSnapshot, Store, StoreError,
-    StoreResult, WriteOp,
+    AgentRecord, ConversationRecord, MessageIndex, MessageRecord, ProjectSnapshot, SenderType,
+    Store, StoreError, StoreResult, WriteOp,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -210,6 +210,28 @@ impl Store for MemoryStore {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    async fn load_message_index(
+        &self,
+        conversation_id: ConversationId,
+    ) -> StoreResult<MessageIndex> {
+        let d = self.data();
+        let mut index = MessageIndex::default();
+        for m in d
+            .messages
+            .get(&conversation_id)
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            if let Some(c) = &m.client_msg_id {
+                index.client_ids.push((c.clone(), m.seq));
+            }
+            if m.sender_type == SenderType::Ai {
+                index.ai_messages += 1;
+            }
+        }
+        Ok(index)
     }
 
     async fn load_recent_messages(

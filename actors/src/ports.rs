@@ -231,6 +231,13 @@ pub enum WriteOp {
     PutPayment(Box<crate::session_ports::PaymentRecord>),
 }
 
+/// See [`Store::load_message_index`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageIndex {
+    pub client_ids: Vec<(String, i64)>,
+    pub ai_messages: i64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Every project, so the supervisor can restore their queues on start.
@@ -261,6 +268,12 @@ pub trait Store: Send + Sync + 'static {
         conversation_id: ConversationId,
         limit: i64,
     ) -> StoreResult<Vec<MessageRecord>>;
+    /// What a conversation's actor needs of its whole history besides its
+    /// recent log: every client_msg_id with its seq, and the AI messages.
+    async fn load_message_index(
+        &self,
+        conversation_id: ConversationId,
+    ) -> StoreResult<MessageIndex>;
     async fn last_seq(&self, conversation_id: ConversationId) -> StoreResult<i64>;
     async fn find_message_by_client_id(
         &self,

@@ -460,3 +460,52 @@ async fn restore_recovers_activity_times_from_the_newest_message() {
     engine.flush().await.unwrap();
     assert_eq!(w.stored(c).last_message_at, newest);
 }
+
+/// A restored conversation keeps only its recent log in memory, yet a
+/// retried send older than that log is still recognised.
+#[actix_rt::test]
+async fn restart_recognises_retries_older_than_the_recent_log() {
+    let (w, ids) = world(&[("a", 1)]).await;
+    w.online(ids[0]).await;
+    let c = w.conversation("v1").await;
+    w.handoff(c, "v1").await;
+    w.wait_status(c, ConversationStatus::AgentActive).await;
+    let actor = w.engine.live_conversation(c).await.unwrap().unwrap();
+    let total = switchboard_actors::engine::conversation::LOG_CAPACITY + 20;
+    for i in 0..total {
+        actor
+            .send(PostMessage {
+                caller: w.customer("v1"),
+                content: format!("hello {i}"),
+                client_msg_id: Some(format!("m{i}")),
+                metadata: json!({}),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let first = w
+        .store
+        .messages_of(c)
+        .into_iter()
+        .find(|m| m.client_msg_id.as_deref() == Some("m0"))
+        .unwrap();
+    let last_seq = w.store.messages_of(c).last().unwrap().seq;
+    w.engine.flush().await.unwrap();
+    w.engine.shutdown();
+
+    let engine = start(&w.store, &w.clock).await;
+    let actor = engine.live_conversation(c).await.unwrap().unwrap();
+    let again = actor
+        .send(PostMessage {
+            caller: w.customer("v1"),
+            content: "hello 0".into(),
+            client_msg_id: Some("m0".into()),
+            metadata: json!({}),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.seq, again.id), (first.seq, first.id));
+    assert_eq!(w.store.messages_of(c).last().unwrap().seq, last_seq);
+}

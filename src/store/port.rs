@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use switchboard_actors::domain::settings::HandoffSettings;
 use switchboard_actors::ids::{ConversationId, ProjectId};
 use switchboard_actors::ports::{
-    AgentRecord, ConversationRecord, MessageRecord, ProjectSnapshot, Store, StoreResult, WriteOp,
+    AgentRecord, ConversationRecord, MessageIndex, MessageRecord, ProjectSnapshot, SenderType,
+    Store, StoreResult, WriteOp,
 };
 
 #[async_trait]
@@ -130,6 +131,29 @@ impl Store for Db {
                     .await?;
             rows.reverse();
             convert_all(rows)
+        })
+        .await
+    }
+
+    async fn load_message_index(
+        &self,
+        conversation_id: ConversationId,
+    ) -> StoreResult<MessageIndex> {
+        let db = self.clone();
+        detached(async move {
+            let id = conversation_id.to_string();
+            let mut conn = db.conn().await?;
+            let client_ids = q::message_client_ids(&mut conn, &id)
+                .await?
+                .into_iter()
+                .filter_map(|(c, seq)| c.map(|c| (c, seq)))
+                .collect();
+            let ai = SenderType::Ai.as_str();
+            let ai_messages = q::count_messages_by_sender(&mut conn, &id, ai).await?;
+            Ok(MessageIndex {
+                client_ids,
+                ai_messages,
+            })
         })
         .await
     }

@@ -540,6 +540,35 @@ pub async fn max_seq(conn: &mut DbConn, conversation: &str) -> StoreResult<Optio
         .store())
 }
 
+/// Every (client_msg_id, seq) of a conversation's messages that has one.
+pub async fn message_client_ids(
+    conn: &mut DbConn,
+    conversation: &str,
+) -> StoreResult<Vec<(Option<String>, i64)>> {
+    with_conn!(conn, |c| messages::table
+        .filter(messages::conversation_id.eq(conversation))
+        .filter(messages::client_msg_id.is_not_null())
+        .select((messages::client_msg_id, messages::seq))
+        .load(c)
+        .await
+        .store())
+}
+
+/// How many of a conversation's messages have the given sender type.
+pub async fn count_messages_by_sender(
+    conn: &mut DbConn,
+    conversation: &str,
+    sender_type: &str,
+) -> StoreResult<i64> {
+    with_conn!(conn, |c| messages::table
+        .filter(messages::conversation_id.eq(conversation))
+        .filter(messages::sender_type.eq(sender_type))
+        .count()
+        .get_result(c)
+        .await
+        .store())
+}
+
 pub async fn message_by_client_id(
     conn: &mut DbConn,
     conversation: &str,

@@ -1007,6 +1007,40 @@ async fn touches_only_move_activity_times_forward(db: Db) {
     );
 }
 
+/// The index a restored conversation starts from: every client_msg_id
+/// (old ones too, beyond the recent log) and the count of AI messages.
+async fn message_index_covers_the_whole_history(db: Db) {
+    let (_owner, p) = owner_and_project(&db).await;
+    let conv = conversation(p.id, t(100));
+    let other = conversation(p.id, t(100));
+    let mut ops = vec![put_conv(&conv), put_conv(&other)];
+    for seq in 1..=6 {
+        let mut m = message(conv.id, seq);
+        if seq % 2 == 0 {
+            m.client_msg_id = Some(format!("c{seq}"));
+        }
+        if seq > 4 {
+            m.sender_type = SenderType::Ai;
+        }
+        ops.push(put_msg(&m));
+    }
+    let mut elsewhere = message(other.id, 1);
+    elsewhere.client_msg_id = Some("c9".into());
+    elsewhere.sender_type = SenderType::Ai;
+    ops.push(put_msg(&elsewhere));
+    db.commit(ops).await.unwrap();
+
+    let mut index = db.load_message_index(conv.id).await.unwrap();
+    index.client_ids.sort();
+    assert_eq!(
+        index.client_ids,
+        vec![("c2".into(), 2), ("c4".into(), 4), ("c6".into(), 6)]
+    );
+    assert_eq!(index.ai_messages, 2);
+    let empty = db.load_message_index(ConversationId::new()).await.unwrap();
+    assert_eq!(empty, Default::default());
+}
+
 async fn put_ops_upsert(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
     let customer = db
@@ -1947,6 +1981,7 @@ on_both_backends! {
         commit_is_all_or_nothing,
         commit_fails_on_a_broken_reference_and_writes_nothing,
         touches_only_move_activity_times_forward,
+        message_index_covers_the_whole_history,
         put_ops_upsert,
         users_and_tokens_round_trip,
         projects_round_trip,

@@ -26,7 +26,9 @@ use super::MAILBOX_CAPACITY;
 use crate::domain::conversation::{transition, ConversationEvent as Ev, ConversationStatus as St};
 use crate::domain::keywords::find_keyword;
 use crate::ids::{MessageId, UserId};
-use crate::ports::{AiTurn, ConversationRecord, MessageRecord, SenderType, StoreResult, WriteOp};
+use crate::ports::{
+    AiTurn, ConversationRecord, MessageIndex, MessageRecord, SenderType, StoreResult, WriteOp,
+};
 use actix::fut::LocalBoxActorFuture;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
@@ -95,34 +97,29 @@ impl ConversationActor {
         engine: Engine,
         mut rec: ConversationRecord,
         project: ProjectHandle,
-        history: Vec<MessageRecord>,
+        recent: Vec<MessageRecord>,
+        index: MessageIndex,
     ) -> Self {
         // Activity times are written lazily: after a crash the newest
         // messages may be ahead of the stored row.
         let mut snapshot_dirty = false;
-        if let Some(m) = history.iter().rev().find(|m| !m.internal) {
+        if let Some(m) = recent.iter().rev().find(|m| !m.internal) {
             if m.created_at > rec.last_message_at {
                 rec.last_message_at = m.created_at;
                 snapshot_dirty = true;
             }
         }
-        if let Some(m) = history.last() {
+        if let Some(m) = recent.last() {
             if m.created_at > rec.updated_at {
                 rec.updated_at = m.created_at;
                 snapshot_dirty = true;
             }
         }
-        let durable_seq = history.last().map(|m| m.seq).unwrap_or(0);
-        let client_ids = history
-            .iter()
-            .filter_map(|m| m.client_msg_id.clone().map(|c| (c, m.seq)))
-            .collect();
-        let ai_messages = history
-            .iter()
-            .filter(|m| m.sender_type == SenderType::Ai)
-            .count() as i64;
-        let skip = history.len().saturating_sub(LOG_CAPACITY);
-        let log = history.into_iter().skip(skip).map(Arc::new).collect();
+        let durable_seq = recent.last().map(|m| m.seq).unwrap_or(0);
+        let client_ids = index.client_ids.into_iter().collect();
+        let ai_messages = index.ai_messages;
+        let skip = recent.len().saturating_sub(LOG_CAPACITY);
+        let log = recent.into_iter().skip(skip).map(Arc::new).collect();
         ConversationActor {
             channel: format!("conversation:{}", rec.id),
             engine,

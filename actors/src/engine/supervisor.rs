@@ -4,14 +4,14 @@
 //! its last durable state.
 
 use super::agent::AgentActor;
-use super::conversation::{ConversationActor, FlushSnapshot};
+use super::conversation::{ConversationActor, FlushSnapshot, LOG_CAPACITY};
 use super::error::{EngineError, EngineResult};
 use super::project::{ProjectActor, Tick};
 use super::writer::Writer;
 use crate::clock::SharedClock;
 use crate::domain::settings::HandoffSettings;
 use crate::ids::{ConversationId, ProjectId, UserId};
-use crate::ports::{AiResponder, ConversationRecord, Store, WriteOp};
+use crate::ports::{AiResponder, ConversationRecord, MessageIndex, Store, WriteOp};
 use actix::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -184,11 +184,16 @@ impl Engine {
         project: &ProjectHandle,
     ) -> EngineResult<Addr<ConversationActor>> {
         let id = rec.id;
-        let history = self.0.store.load_messages(id, 0, i64::MAX).await?;
+        // The recent log and an index of the rest, not the whole history:
+        // start-up must not grow with a conversation's age.
+        let recent = (self.0.store)
+            .load_recent_messages(id, LOG_CAPACITY as i64)
+            .await?;
+        let index = self.0.store.load_message_index(id).await?;
         let engine = self.clone();
         let project = project.clone();
         let addr = ConversationActor::start_in_arbiter(&self.arbiter(), move |_| {
-            ConversationActor::new(engine, rec, project, history)
+            ConversationActor::new(engine, rec, project, recent, index)
         });
         lock(&self.0.conversations).insert(id, addr.clone());
         Ok(addr)
@@ -254,7 +259,7 @@ impl Engine {
         let id = rec.id;
         let engine = self.clone();
         let addr = ConversationActor::start_in_arbiter(&self.arbiter(), move |_| {
-            ConversationActor::new(engine, rec, project, Vec::new())
+            ConversationActor::new(engine, rec, project, Vec::new(), MessageIndex::default())
         });
         lock(&self.0.conversations).insert(id, addr.clone());
         Ok(addr)
