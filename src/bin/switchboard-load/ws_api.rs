@@ -284,6 +284,33 @@ impl Api {
     }
 
     /// Every conversation of the project in `status` (all pages).
+    /// Every conversation of `status`, read once traffic has settled: the
+    /// list is ordered by last activity, which the server writes up to two
+    /// seconds after a message, and a conversation that moves to the front
+    /// while the pages are read is skipped. Reads until two listings agree.
+    pub async fn settled_conversations(
+        &self,
+        admin: &str,
+        project: &Project,
+        status: &str,
+    ) -> Result<Vec<Value>, String> {
+        let ids = |v: &[Value]| {
+            let mut ids: Vec<String> = v.iter().map(|c| c["id"].to_string()).collect();
+            ids.sort();
+            ids
+        };
+        let mut last = self.conversations(admin, project, status).await?;
+        for _ in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let again = self.conversations(admin, project, status).await?;
+            if ids(&again) == ids(&last) {
+                return Ok(again);
+            }
+            last = again;
+        }
+        Err("the conversation list did not settle in 10 s".into())
+    }
+
     pub async fn conversations(
         &self,
         admin: &str,

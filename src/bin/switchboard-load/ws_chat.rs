@@ -677,7 +677,9 @@ async fn check(
     // Agents' counts equal their agent_active conversations, within max.
     {
         let list = api.agents(admin, project).await?;
-        let active = api.conversations(admin, project, "agent_active").await?;
+        let active = api
+            .settled_conversations(admin, project, "agent_active")
+            .await?;
         let mut per_agent: HashMap<String, i64> = HashMap::new();
         for c in &active {
             if let Some(a) = c["assigned_agent_id"].as_str() {
