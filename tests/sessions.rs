@@ -479,6 +479,61 @@ async fn completion_prices_by_the_seed_table() {
     assert_eq!(done["pricing"]["total_charged"], json!(12900));
 }
 
+/// The solver's share is the project's (65 % unless an admin changes it);
+/// a session keeps the share it was created with.
+#[actix_rt::test]
+async fn solver_share_is_set_per_project_and_kept_by_each_session() {
+    let Setup {
+        app,
+        project,
+        solver,
+    } = setup().await;
+    let path = format!("/api/projects/{}/billing", project.id);
+    let (st, terms) = app.get(&path, &solver.token).await;
+    assert_eq!((st, terms), (200, json!({ "solver_share_percent": 65 })));
+    let before = session_in(&app, &project, &solver, "active").await;
+
+    for bad in [json!(101), json!(-1)] {
+        let res = app
+            .put(
+                &path,
+                app.admin_token(),
+                json!({ "solver_share_percent": bad }),
+            )
+            .await;
+        assert_error(&res, 422, "VALIDATION_FAILED");
+    }
+    let res = app
+        .put(
+            &path,
+            app.admin_token(),
+            json!({ "solver_share_percent": "70" }),
+        )
+        .await;
+    assert_error(&res, 400, "BAD_REQUEST");
+    let res = app
+        .put(&path, &solver.token, json!({ "solver_share_percent": 90 }))
+        .await;
+    assert_eq!(res.0, 403, "{}", res.1);
+    let (st, terms) = app
+        .put(
+            &path,
+            app.admin_token(),
+            json!({ "solver_share_percent": 70 }),
+        )
+        .await;
+    assert_eq!((st, terms), (200, json!({ "solver_share_percent": 70 })));
+
+    let after = session_in(&app, &project, &solver, "active").await;
+    app.advance(Duration::seconds(600)).await;
+    // 12900 cents: 65 % for the session created before, 70 % after
+    let (_, old) = complete(&app, &before, &solver.token, "standard").await;
+    assert_eq!(old["pricing"]["solver_earnings"], json!(8385));
+    let (_, new) = complete(&app, &after, &solver.token, "standard").await;
+    assert_eq!(new["pricing"]["solver_earnings"], json!(9030));
+    assert_eq!(new["pricing"]["platform_fee"], json!(3870));
+}
+
 #[actix_rt::test]
 async fn cancellation_tells_the_customer_and_charges_nothing() {
     let Setup {

@@ -68,6 +68,9 @@ pub struct SessionRecord {
     pub cancel_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The solver's share of the price, the project's when the session
+    /// was created (seed 000: 65 % by default).
+    pub solver_share_percent: u32,
 }
 
 /// Who wrote a session chat message.

@@ -81,6 +81,7 @@ async fn stored_session(store: &MemoryStore, clock: &ManualClock) -> SessionId {
         cancel_reason: None,
         created_at: now,
         updated_at: now,
+        solver_share_percent: switchboard_actors::domain::pricing::DEFAULT_SOLVER_SHARE_PERCENT,
     };
     let id = session.id;
     store

@@ -29,6 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/projects/{id}/handoff-settings",
             web::put().to(put_settings),
         )
+        .route("/api/projects/{id}/billing", web::get().to(billing))
+        .route("/api/projects/{id}/billing", web::put().to(set_billing))
         .route("/api/projects/{id}/knowledge", web::get().to(knowledge))
         .route(
             "/api/projects/{id}/knowledge",
@@ -259,6 +261,42 @@ fn knowledge_json(k: &KnowledgeRow) -> Value {
         "id": k.id, "project_id": k.project_id, "question": k.question, "answer": k.answer,
         "created_at": wire_time::format(&k.created_at),
     })
+}
+
+/// Billing terms of the project's billable sessions: the solver's share of
+/// each session's price (seed 000: 65 %). A session keeps the share it was
+/// created with.
+async fn billing(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+) -> ApiResult<HttpResponse> {
+    auth.member_of(*id)?;
+    let share = state.db.solver_share_percent(*id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "solver_share_percent": share })))
+}
+
+#[derive(Deserialize)]
+struct Billing {
+    solver_share_percent: i64,
+}
+
+async fn set_billing(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+    body: web::Json<Billing>,
+) -> ApiResult<HttpResponse> {
+    auth.admin_of(*id)?;
+    let share = u32::try_from(body.solver_share_percent)
+        .ok()
+        .filter(|p| *p <= 100)
+        .ok_or_else(|| ApiError::field("solver_share_percent", "must be between 0 and 100"))?;
+    state
+        .db
+        .set_solver_share_percent(*id, share, state.now())
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "solver_share_percent": share })))
 }
 
 async fn knowledge(

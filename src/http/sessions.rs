@@ -90,7 +90,7 @@ async fn create(
     let now = state.now();
     let solver = auth.1.user_id;
     let token = a::new_token(a::SESSION_PREFIX);
-    let make = |ticket: &TicketRecord| SessionRecord {
+    let make = |ticket: &TicketRecord, solver_share_percent: u32| SessionRecord {
         id: SessionId::new(),
         project_id: ticket.project_id,
         ticket_id: ticket.id,
@@ -110,6 +110,7 @@ async fn create(
         cancel_reason: None,
         created_at: now,
         updated_at: now,
+        solver_share_percent,
     };
     let (rec, ticket) = match (&body.ticket_id, &body.project_id, &body.adhoc) {
         (Some(ticket_id), None, None) => {
@@ -133,7 +134,7 @@ async fn create(
                     )))
                 }
             }
-            let rec = make(&t);
+            let rec = make(&t, state.db.solver_share_percent(t.project_id).await?);
             match state.db.open_session(&rec).await {
                 Ok(()) => {}
                 Err(switchboard_actors::ports::StoreError::Conflict(_)) => {
@@ -167,7 +168,7 @@ async fn create(
                 created_at: now,
                 updated_at: now,
             };
-            let rec = make(&ticket);
+            let rec = make(&ticket, state.db.solver_share_percent(*project_id).await?);
             state.db.open_adhoc_session(&ticket, &rec).await?;
             (rec, ticket)
         }

@@ -182,6 +182,7 @@ diesel::table! {
         owner_id -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        solver_share_percent -> Integer,
     }
 }
 
@@ -238,6 +239,7 @@ diesel::table! {
         cancel_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        solver_share_percent -> Integer,
     }
 }
 

@@ -13,7 +13,7 @@ use super::conn::{with_conn, DbConn};
 use super::db::{detached, Db};
 use super::error::{corrupt, ResultExt};
 use super::rows::ts;
-use super::schema::{payments, session_messages, session_sms, sessions, tickets};
+use super::schema::{payments, projects, session_messages, session_sms, sessions, tickets};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -162,6 +162,8 @@ pub struct DbSession {
     #[diesel(skip_update)]
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    #[diesel(skip_update)]
+    pub solver_share_percent: i32,
 }
 
 impl DbSession {
@@ -200,6 +202,8 @@ impl DbSession {
             cancel_reason: s.cancel_reason.clone(),
             created_at: ts(s.created_at),
             updated_at: ts(s.updated_at),
+            solver_share_percent: i32::try_from(s.solver_share_percent)
+                .map_err(|_| StoreError::Backend("solver_share_percent out of range".into()))?,
         })
     }
 }
@@ -257,6 +261,8 @@ impl TryFrom<DbSession> for SessionRecord {
             cancel_reason: r.cancel_reason,
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),
+            solver_share_percent: u32::try_from(r.solver_share_percent)
+                .map_err(|_| corrupt("sessions.solver_share_percent", r.solver_share_percent))?,
         })
     }
 }
@@ -838,6 +844,50 @@ pub struct SessionListFilter {
 }
 
 impl Db {
+    /// The project's solver share (percent), `NotFound` for no such project.
+    pub async fn solver_share_percent(&self, project: ProjectId) -> StoreResult<u32> {
+        let db = self.clone();
+        detached(async move {
+            let v: i32 = with_conn!(&mut *db.conn().await?, |c| projects::table
+                .find(project.to_string())
+                .select(projects::solver_share_percent)
+                .first(c)
+                .await
+                .store())?;
+            u32::try_from(v).map_err(|_| corrupt("projects.solver_share_percent", v))
+        })
+        .await
+    }
+
+    /// Sets the share for sessions created from now on.
+    pub async fn set_solver_share_percent(
+        &self,
+        project: ProjectId,
+        percent: u32,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let db = self.clone();
+        let value = i32::try_from(percent)
+            .map_err(|_| StoreError::Backend("solver_share_percent out of range".into()))?;
+        detached(async move {
+            let n = with_conn!(&mut *db.conn().await?, |c| diesel::update(
+                projects::table.find(project.to_string())
+            )
+            .set((
+                projects::solver_share_percent.eq(value),
+                projects::updated_at.eq(ts(at)),
+            ))
+            .execute(c)
+            .await
+            .store())?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
     pub async fn insert_ticket(&self, t: &TicketRecord) -> StoreResult<()> {
         let (db, row) = (self.clone(), DbTicket::from_record(t));
         detached(async move { insert_ticket(&mut *db.conn().await?, &row).await }).await

@@ -25,7 +25,7 @@ use crate::domain::communication::{
     validate_sms, CallEvent, CommunicationError, ScreenShare, ScreenShareEvent, SessionComms,
     SMS_MAX_PER_SESSION,
 };
-use crate::domain::pricing::{self, recommended_tier, Tier, DEFAULT_SOLVER_SHARE_PERCENT};
+use crate::domain::pricing::{self, recommended_tier, Tier};
 use crate::domain::session::{self as dom, next_warning, SessionAction, SessionStatus};
 use crate::domain::ticket::TicketStatus;
 use crate::ids::{PaymentId, SessionId, SessionMessageId, SmsId, UserId};
@@ -468,7 +468,7 @@ impl SessionActor {
                 let tier = tier.unwrap_or(self.rec.tier);
                 next.tier = tier;
                 let price =
-                    pricing::price(tier, timer.duration_seconds, DEFAULT_SOLVER_SHARE_PERCENT);
+                    pricing::price(tier, timer.duration_seconds, self.rec.solver_share_percent);
                 next.pricing = Some(price);
                 let mut ticket = self.ticket.clone();
                 ticket.status = TicketStatus::with_session(status);

@@ -53,6 +53,7 @@ fn session(t: &TicketRecord, solver: UserId, at: DateTime<Utc>) -> SessionRecord
         cancel_reason: None,
         created_at: at,
         updated_at: at,
+        solver_share_percent: switchboard_actors::domain::pricing::DEFAULT_SOLVER_SHARE_PERCENT,
     }
 }
 
