@@ -140,16 +140,29 @@ impl ConversationActor {
     }
 
     /// Write the conversation's row now if it has unwritten changes.
-    fn write_snapshot(&mut self, ctx: &mut Context<Self>) {
+    /// The lazy write of the activity times, if they changed: the timer's
+    /// path (failures are retried later) and the engine's flush share it.
+    fn write_touch(&mut self) -> LocalBoxActorFuture<Self, StoreResult<()>> {
         if !self.snapshot_dirty || self.failed {
-            return;
+            return fut::ready(Ok(())).boxed_local();
         }
         self.snapshot_dirty = false;
         let write = self.engine.writer().write(vec![self.touch()]);
-        ctx.spawn(write.into_actor(self).map(|res, act, ctx| {
+        write
+            .into_actor(self)
+            .map(|res, act, _| {
+                if res.is_err() {
+                    act.snapshot_dirty = true;
+                }
+                res
+            })
+            .boxed_local()
+    }
+
+    fn write_snapshot(&mut self, ctx: &mut Context<Self>) {
+        ctx.spawn(self.write_touch().map(|res, act, ctx| {
             if let Err(e) = res {
                 tracing::warn!(conversation = %act.rec.id, error = %e, "snapshot write failed");
-                act.snapshot_dirty = true;
                 act.schedule_snapshot(ctx);
             }
         }));
@@ -692,17 +705,7 @@ impl Handler<FlushSnapshot> for ConversationActor {
     type Result = ResponseActFuture<Self, StoreResult<()>>;
 
     fn handle(&mut self, _: FlushSnapshot, _: &mut Context<Self>) -> Self::Result {
-        if !self.snapshot_dirty || self.failed {
-            return Box::pin(actix::fut::ready(Ok(())));
-        }
-        self.snapshot_dirty = false;
-        let write = self.engine.writer().write(vec![self.touch()]);
-        Box::pin(write.into_actor(self).map(|res, act, _| {
-            if res.is_err() {
-                act.snapshot_dirty = true;
-            }
-            res
-        }))
+        self.write_touch()
     }
 }
 
