@@ -26,7 +26,7 @@ use switchboard_actors::engine::session::{
     ReportCallEvent, RequestScreenShare, SaveNotes, SendSms, SessionActor, SessionMessages,
     SetSessionStatus, SyncTimer,
 };
-use switchboard_actors::engine::{Caller, EngineError};
+use switchboard_actors::engine::{Caller, EngineError, EngineResult};
 use switchboard_actors::ids::{PaymentId, ProjectId, SessionId, TicketId};
 use switchboard_actors::session_ports::{SessionMessageRecord, SessionRecord, TicketRecord};
 
@@ -71,6 +71,17 @@ pub async fn actor(state: &AppState, id: SessionId) -> ApiResult<Addr<SessionAct
         Err(EngineError::NotFound(_)) => Err(not_found()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Asks the session's actor and answers what it says (200, JSON).
+async fn ask<M>(state: &AppState, id: SessionId, msg: M) -> ApiResult<HttpResponse>
+where
+    M: actix::Message<Result = EngineResult<Value>> + Send + 'static,
+    SessionActor: actix::Handler<M>,
+    <SessionActor as actix::Actor>::Context: actix::dev::ToEnvelope<SessionActor, M>,
+{
+    let v = actor(state, id).await?.send(msg).await??;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 #[derive(Deserialize)]
@@ -289,11 +300,7 @@ async fn get(
     auth: Auth,
     id: web::Path<SessionId>,
 ) -> ApiResult<HttpResponse> {
-    let v = actor(&state, *id)
-        .await?
-        .send(GetSession { caller: auth.0 })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+    ask(&state, *id, GetSession { caller: auth.0 }).await
 }
 
 #[derive(Deserialize)]
@@ -310,14 +317,15 @@ async fn status(
     let target = SessionStatus::parse(&body.status)
         .filter(|s| *s != SessionStatus::NotStarted && *s != SessionStatus::Cancelled)
         .ok_or_else(|| ApiError::field("status", "must be active, paused or completed"))?;
-    let v = actor(&state, *id)
-        .await?
-        .send(SetSessionStatus {
+    ask(
+        &state,
+        *id,
+        SetSessionStatus {
             caller: auth.0,
             status: target,
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -331,14 +339,15 @@ async fn notes(
     id: web::Path<SessionId>,
     body: web::Json<NotesBody>,
 ) -> ApiResult<HttpResponse> {
-    let v = actor(&state, *id)
-        .await?
-        .send(SaveNotes {
+    ask(
+        &state,
+        *id,
+        SaveNotes {
             caller: auth.0,
             notes: body.into_inner().notes,
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+        },
+    )
+    .await
 }
 
 async fn sync(
@@ -346,11 +355,7 @@ async fn sync(
     auth: Auth,
     id: web::Path<SessionId>,
 ) -> ApiResult<HttpResponse> {
-    let v = actor(&state, *id)
-        .await?
-        .send(SyncTimer { caller: auth.0 })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+    ask(&state, *id, SyncTimer { caller: auth.0 }).await
 }
 
 #[derive(Deserialize)]
@@ -419,16 +424,17 @@ async fn cancel(
         .unwrap_or_default()
         .map(|r| validate::text("reason", &r, 1, 500))
         .transpose()?;
-    let v = actor(&state, *id)
-        .await?
-        .send(ControlSession {
+    ask(
+        &state,
+        *id,
+        ControlSession {
             caller: auth.0,
             action: SessionAction::Cancel,
             tier: None,
             reason,
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -530,14 +536,15 @@ async fn call(
     auth: Auth,
     id: web::Path<SessionId>,
 ) -> ApiResult<HttpResponse> {
-    let v = actor(&state, *id)
-        .await?
-        .send(CallControl {
+    ask(
+        &state,
+        *id,
+        CallControl {
             caller: auth.0,
             hang_up: false,
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+        },
+    )
+    .await
 }
 
 async fn hangup(
@@ -545,14 +552,15 @@ async fn hangup(
     auth: Auth,
     id: web::Path<SessionId>,
 ) -> ApiResult<HttpResponse> {
-    let v = actor(&state, *id)
-        .await?
-        .send(CallControl {
+    ask(
+        &state,
+        *id,
+        CallControl {
             caller: auth.0,
             hang_up: true,
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -580,14 +588,15 @@ async fn call_event(
             ))
         }
     };
-    let v = actor(&state, *id)
-        .await?
-        .send(ReportCallEvent {
+    ask(
+        &state,
+        *id,
+        ReportCallEvent {
             caller: auth.0,
             event,
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -601,14 +610,15 @@ async fn screen_share(
     id: web::Path<SessionId>,
     body: web::Json<ScreenShareBody>,
 ) -> ApiResult<HttpResponse> {
-    let v = actor(&state, *id)
-        .await?
-        .send(RequestScreenShare {
+    ask(
+        &state,
+        *id,
+        RequestScreenShare {
             caller: auth.0,
             solver_peer_id: body.into_inner().solver_peer_id,
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -624,15 +634,16 @@ async fn screen_share_answer(
     body: web::Json<AnswerBody>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let v = actor(&state, *id)
-        .await?
-        .send(AnswerScreenShare {
+    ask(
+        &state,
+        *id,
+        AnswerScreenShare {
             caller: auth.0,
             accepted: b.accepted,
             peer_id: b.peer_id,
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -648,15 +659,16 @@ async fn rating(
     body: web::Json<RatingBody>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let v = actor(&state, *id)
-        .await?
-        .send(RateSession {
+    ask(
+        &state,
+        *id,
+        RateSession {
             caller: auth.0,
             rating: b.rating,
             comment: b.comment,
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(v))
+        },
+    )
+    .await
 }
 
 async fn stats(state: web::Data<AppState>, auth: StaffAuth) -> ApiResult<HttpResponse> {
