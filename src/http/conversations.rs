@@ -4,11 +4,11 @@
 
 use crate::auth::{Auth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
+use crate::http::cursor;
 use crate::http::validate;
 use crate::state::AppState;
 use crate::store::ConversationFilter;
 use actix_web::{web, HttpResponse};
-use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -132,26 +132,6 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-fn encode_cursor(v: &ConversationView) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
-        v.last_message_at.timestamp_millis(),
-        v.id
-    ))
-}
-
-fn decode_cursor(s: &str) -> ApiResult<(chrono::DateTime<chrono::Utc>, ConversationId)> {
-    let bad = || ApiError::field("cursor", "is not a cursor this API gave out");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let (ms, id) = text.split_once('|').ok_or_else(bad)?;
-    let ms: i64 = ms.parse().map_err(|_| bad())?;
-    let at = chrono::DateTime::from_timestamp_millis(ms).ok_or_else(bad)?;
-    Ok((at, id.parse().map_err(|_| bad())?))
-}
-
 async fn list(
     state: web::Data<AppState>,
     auth: StaffAuth,
@@ -185,7 +165,7 @@ async fn list(
                 .map_err(|_| ApiError::field("assigned_to", "must be \"me\" or a user id"))?,
         ),
     };
-    let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let cursor = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let rows = state
         .db
         .list_conversations(&ConversationFilter {
@@ -204,7 +184,11 @@ async fn list(
         .map(|r| ConversationView::from_record(r, None))
         .collect();
     let next = if more {
-        items.last().map(encode_cursor)
+        items.last().map(|v| {
+            // at millisecond precision, as this list's cursor has always been
+            let at = chrono::SubsecRound::trunc_subsecs(v.last_message_at, 3);
+            cursor::encode(at, v.id)
+        })
     } else {
         None
     };

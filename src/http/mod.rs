@@ -6,6 +6,7 @@ pub mod agents;
 pub mod auth;
 pub mod conversations;
 pub mod cors;
+pub mod cursor;
 pub mod projects;
 pub mod sessions;
 pub mod tickets;

@@ -7,13 +7,13 @@
 
 use crate::auth::{self as a, Auth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
+use crate::http::cursor;
 use crate::http::tickets::CustomerFields;
 use crate::http::validate;
 use crate::state::AppState;
 use crate::store::sessions::SessionListFilter;
 use actix::Addr;
 use actix_web::{web, HttpResponse};
-use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -213,26 +213,6 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-fn encode_cursor(s: &SessionRecord) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
-        s.created_at.timestamp_micros(),
-        s.id
-    ))
-}
-
-fn decode_cursor(s: &str) -> ApiResult<(chrono::DateTime<chrono::Utc>, SessionId)> {
-    let bad = || ApiError::field("cursor", "is not a cursor this API gave out");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let (us, id) = text.split_once('|').ok_or_else(bad)?;
-    let us: i64 = us.parse().map_err(|_| bad())?;
-    let at = chrono::DateTime::from_timestamp_micros(us).ok_or_else(bad)?;
-    Ok((at, id.parse().map_err(|_| bad())?))
-}
-
 /// My sessions: newest first, cursor-paginated, filter by status.
 async fn list(
     state: web::Data<AppState>,
@@ -252,7 +232,7 @@ async fn list(
             })
         })
         .transpose()?;
-    let cursor = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let cursor = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let rows = state
         .db
         .list_sessions(&SessionListFilter {
@@ -266,7 +246,7 @@ async fn list(
     let now = state.now();
     let page: Vec<&(SessionRecord, TicketRecord)> = rows.iter().take(limit as usize).collect();
     let next = if more {
-        page.last().map(|(s, _)| encode_cursor(s))
+        page.last().map(|(s, _)| cursor::encode(s.created_at, s.id))
     } else {
         None
     };

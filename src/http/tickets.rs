@@ -7,11 +7,11 @@
 
 use crate::auth::{Auth, ProjectKey, StaffAuth};
 use crate::error::{ApiError, ApiResult};
+use crate::http::cursor;
 use crate::http::validate;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -215,26 +215,6 @@ struct QueueQuery {
     cursor: Option<String>,
 }
 
-fn encode_cursor(t: &TicketRecord) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
-        t.created_at.timestamp_micros(),
-        t.id
-    ))
-}
-
-fn decode_cursor(s: &str) -> ApiResult<(chrono::DateTime<chrono::Utc>, TicketId)> {
-    let bad = || ApiError::field("cursor", "is not a cursor this API gave out");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| bad())?;
-    let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let (us, id) = text.split_once('|').ok_or_else(bad)?;
-    let us: i64 = us.parse().map_err(|_| bad())?;
-    let at = chrono::DateTime::from_timestamp_micros(us).ok_or_else(bad)?;
-    Ok((at, id.parse().map_err(|_| bad())?))
-}
-
 /// The queue: the project's tickets in `status` (default `open`), oldest
 /// first, with `waiting_seconds`.
 async fn queue(
@@ -253,7 +233,7 @@ async fn queue(
             )
         })?,
     };
-    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let after = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let now = state.now();
     let rows = state
         .db
@@ -262,7 +242,7 @@ async fn queue(
     let more = rows.len() as i64 > limit;
     let page = &rows[..rows.len().min(limit as usize)];
     let next = if more {
-        page.last().map(encode_cursor)
+        page.last().map(|t| cursor::encode(t.created_at, t.id))
     } else {
         None
     };
