@@ -37,8 +37,11 @@ conflict_clause!(
     conversations,
     (id),
     [
+        // customer_id is not here: after creation it belongs to the merge
+        // of customers (Db::link_email), which may move a live
+        // conversation to another customer while its actor still holds
+        // the old id; a snapshot must not move it back.
         project_id,
-        customer_id,
         visitor_id,
         customer_email,
         customer_name,

@@ -25,7 +25,7 @@ use super::views::{AgentInfo, ConversationView, HandoffOutcome};
 use super::MAILBOX_CAPACITY;
 use crate::domain::conversation::{transition, ConversationEvent as Ev, ConversationStatus as St};
 use crate::domain::keywords::find_keyword;
-use crate::ids::{MessageId, UserId};
+use crate::ids::{CustomerId, MessageId, UserId};
 use crate::ports::{
     AiTurn, ConversationRecord, MessageIndex, MessageRecord, SenderType, StoreResult, WriteOp,
 };
@@ -1334,6 +1334,40 @@ impl Handler<SetTags> for ConversationActor {
             )))));
         }
         self.rec.tags = tags;
+        self.rec.updated_at = self.now();
+        let old = self.rec.status;
+        AtomicResponse::new(Box::pin(self.commit_change(old, vec![], vec![]).map(
+            |res, act, _| {
+                res?;
+                Ok(act.view())
+            },
+        )))
+    }
+}
+
+/// The conversation's customer changed or became known (identify, offline
+/// form, handoff with an email, a merge of two visitors). The store has
+/// already moved `customer_id`; the actor takes the new identity into its
+/// view and writes its email and name.
+#[derive(Message)]
+#[rtype(result = "EngineResult<ConversationView>")]
+pub struct LinkCustomer {
+    pub customer_id: CustomerId,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+impl Handler<LinkCustomer> for ConversationActor {
+    type Result = AtomicResponse<Self, EngineResult<ConversationView>>;
+
+    fn handle(&mut self, msg: LinkCustomer, _: &mut Context<Self>) -> Self::Result {
+        self.rec.customer_id = Some(msg.customer_id);
+        if msg.email.is_some() {
+            self.rec.customer_email = msg.email;
+        }
+        if msg.name.is_some() {
+            self.rec.customer_name = msg.name;
+        }
         self.rec.updated_at = self.now();
         let old = self.rec.status;
         AtomicResponse::new(Box::pin(self.commit_change(old, vec![], vec![]).map(
