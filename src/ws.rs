@@ -409,6 +409,17 @@ impl WsConn {
                     Ok(json!({}))
                 })))
             }
+            "presence" => {
+                let caller = self.caller()?;
+                let id: ConversationId = id_field(&v, "conversation_id")?;
+                let status =
+                    crate::http::conversation_customer::parse_presence(str_field(&v, "status")?)?;
+                Ok(plain(Box::pin(async move {
+                    crate::http::conversation_customer::report_presence(&state, caller, id, status)
+                        .await?;
+                    Ok(json!({}))
+                })))
+            }
             "heartbeat" | "set_status" => {
                 let auth = self.staff()?;
                 let project: ProjectId = id_field(&v, "project_id")?;

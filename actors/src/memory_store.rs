@@ -127,10 +127,16 @@ fn apply(d: &mut Data, op: WriteOp) {
             id,
             last_message_at,
             updated_at,
+            customer_presence,
+            customer_last_seen_at,
         } => {
             if let Some(c) = d.conversations.get_mut(&id) {
-                c.last_message_at = c.last_message_at.max(last_message_at);
-                c.updated_at = c.updated_at.max(updated_at);
+                if c.updated_at <= updated_at && c.last_message_at <= last_message_at {
+                    c.last_message_at = last_message_at;
+                    c.updated_at = updated_at;
+                    c.customer_presence = customer_presence;
+                    c.customer_last_seen_at = customer_last_seen_at;
+                }
             }
         }
         WriteOp::PutAgent(a) => {

@@ -4,6 +4,7 @@
 
 use crate::domain::agents::AgentStatus;
 use crate::domain::conversation::ConversationStatus;
+use crate::domain::inactivity::CustomerPresence;
 use crate::domain::settings::HandoffSettings;
 use crate::ids::{ConversationId, CustomerId, MessageId, ProjectId, UserId};
 use async_trait::async_trait;
@@ -151,6 +152,12 @@ pub struct ConversationRecord {
     pub closed_at: Option<DateTime<Utc>>,
     pub satisfaction_rating: Option<i32>,
     pub satisfaction_feedback: Option<String>,
+    /// Seed 003 5.12: what the widget last said of its customer.
+    pub customer_presence: CustomerPresence,
+    /// The last time the customer was active (a message, online, typing).
+    pub customer_last_seen_at: Option<DateTime<Utc>>,
+    /// When "are you still there?" was sent; cleared when the customer answers.
+    pub auto_close_warning_sent_at: Option<DateTime<Utc>>,
     pub source: String,
     pub metadata: Value,
     pub tags: Vec<String>,
@@ -191,6 +198,9 @@ impl ConversationRecord {
             closed_at: None,
             satisfaction_rating: None,
             satisfaction_feedback: None,
+            customer_presence: CustomerPresence::Offline,
+            customer_last_seen_at: None,
+            auto_close_warning_sent_at: None,
             source,
             metadata,
             tags: Vec::new(),
@@ -208,12 +218,15 @@ pub enum WriteOp {
     /// Insert or replace the conversation's row.
     PutConversation(Box<ConversationRecord>),
     InsertMessage(Box<MessageRecord>),
-    /// Move a conversation's activity times forward (the lazy write of
-    /// ordinary messages); never moves them back.
+    /// Move a conversation's activity times forward with the customer's
+    /// presence (the lazy write of ordinary messages and presence
+    /// heartbeats); never moves them back.
     TouchConversation {
         id: ConversationId,
         last_message_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
+        customer_presence: CustomerPresence,
+        customer_last_seen_at: Option<DateTime<Utc>>,
     },
     /// Insert or replace an agent's ledger row (status, max, last seen...).
     PutAgent(Box<AgentRecord>),

@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod conversation_customer;
 pub mod conversations;
 pub mod cors;
 pub mod cursor;
@@ -68,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(agents::routes)
     .configure(widget::routes)
     .configure(conversations::routes)
+    .configure(conversation_customer::routes)
     .configure(tickets::routes)
     .configure(sessions::routes)
     .route("/ws", web::get().to(crate::ws::connect))

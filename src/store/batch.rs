@@ -15,7 +15,7 @@
 
 use super::conn::DbConn;
 use super::error::ResultExt;
-use super::rows::{ts, DbAgent, DbConversation, DbMessage, DbSettings};
+use super::rows::{ts, ts_opt, DbAgent, DbConversation, DbMessage, DbSettings};
 use super::schema::{agent_availability, conversations, handoff_settings, messages};
 use super::sessions::SessionRowOp;
 use super::upsert::conflict_clause;
@@ -60,6 +60,9 @@ conflict_clause!(
         closed_at,
         satisfaction_rating,
         satisfaction_feedback,
+        customer_presence,
+        customer_last_seen_at,
+        auto_close_warning_sent_at,
         source,
         metadata,
         tags,
@@ -115,11 +118,13 @@ macro_rules! insert_messages {
 }
 pub(super) use {upsert_agent, upsert_settings};
 
-/// A conversation's lazily written activity times.
+/// A conversation's lazily written activity times and presence.
 struct Touch {
     id: String,
     last_message_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    customer_presence: &'static str,
+    customer_last_seen_at: Option<NaiveDateTime>,
 }
 
 /// Sets the times unless the row already holds newer ones (a whole-row
@@ -135,6 +140,8 @@ macro_rules! touch_conversation {
         .set((
             conversations::last_message_at.eq($t.last_message_at),
             conversations::updated_at.eq($t.updated_at),
+            conversations::customer_presence.eq($t.customer_presence),
+            conversations::customer_last_seen_at.eq($t.customer_last_seen_at),
         ))
     };
 }
@@ -192,15 +199,24 @@ impl RowBatch {
                     id,
                     last_message_at,
                     updated_at,
+                    customer_presence,
+                    customer_last_seen_at,
                 } => {
                     let mut row = Touch {
                         id: id.to_string(),
                         last_message_at: ts(last_message_at),
                         updated_at: ts(updated_at),
+                        customer_presence: customer_presence.as_str(),
+                        customer_last_seen_at: ts_opt(customer_last_seen_at),
                     };
                     if let Some(&i) = touch_ix.get(&row.id) {
                         let earlier: &Touch = &b.touches[i];
                         row.last_message_at = row.last_message_at.max(earlier.last_message_at);
+                        // The later touch's presence is the newer one.
+                        if row.updated_at < earlier.updated_at {
+                            row.customer_presence = earlier.customer_presence;
+                            row.customer_last_seen_at = earlier.customer_last_seen_at;
+                        }
                         row.updated_at = row.updated_at.max(earlier.updated_at);
                     }
                     put(&mut b.touches, &mut touch_ix, row.id.clone(), row);

@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_actors::domain::settings::HandoffSettings;
-use switchboard_actors::ids::{CustomerId, KnowledgeId, ProjectId, UserId};
+use switchboard_actors::ids::{ConversationId, CustomerId, KnowledgeId, ProjectId, UserId};
 use switchboard_actors::ports::{AgentRecord, ConversationRecord, StoreError, StoreResult};
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -601,6 +601,28 @@ impl Db {
     }
 
     // ------------------------------------------------------------ conversations (read side)
+
+    /// Rates a closed conversation (they have no actor); false when it was
+    /// rated already or is not closed.
+    pub async fn rate_closed_conversation(
+        &self,
+        id: ConversationId,
+        rating: i32,
+        feedback: Option<&str>,
+    ) -> StoreResult<bool> {
+        let (db, feedback) = (self.clone(), feedback.map(str::to_string));
+        detached(async move {
+            let n = q::rate_closed_conversation(
+                &mut *db.conn().await?,
+                &id.to_string(),
+                rating,
+                feedback.as_deref(),
+            )
+            .await?;
+            Ok(n == 1)
+        })
+        .await
+    }
 
     /// The dashboard list: newest `last_message_at` first (ties by id
     /// descending), strictly after `f.cursor`, at most `f.limit` rows.

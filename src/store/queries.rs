@@ -416,6 +416,29 @@ pub async fn conversation(conn: &mut DbConn, id: &str) -> StoreResult<Option<DbC
 }
 
 /// Every conversation of the project that is not closed, oldest first.
+/// Rates a closed conversation unless it was rated before; the number of
+/// rows changed (0 or 1).
+pub async fn rate_closed_conversation(
+    conn: &mut DbConn,
+    id: &str,
+    rating: i32,
+    feedback: Option<&str>,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(
+        conversations::table
+            .find(id)
+            .filter(conversations::status.eq("closed"))
+            .filter(conversations::satisfaction_rating.is_null()),
+    )
+    .set((
+        conversations::satisfaction_rating.eq(rating),
+        conversations::satisfaction_feedback.eq(feedback),
+    ))
+    .execute(c)
+    .await
+    .store())
+}
+
 pub async fn live_conversations(
     conn: &mut DbConn,
     project: &str,

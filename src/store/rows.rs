@@ -22,6 +22,7 @@ use serde::Serialize;
 use std::str::FromStr;
 use switchboard_actors::domain::agents::AgentStatus;
 use switchboard_actors::domain::conversation::ConversationStatus;
+use switchboard_actors::domain::inactivity::CustomerPresence;
 use switchboard_actors::domain::settings::{HandoffSettings, TriggerMode};
 use switchboard_actors::ids::{ConversationId, CustomerId, MessageId, ProjectId, UserId};
 use switchboard_actors::ports::{
@@ -36,7 +37,7 @@ pub fn ts(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc().trunc_subsecs(6)
 }
 
-fn ts_opt(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
+pub(crate) fn ts_opt(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
     t.map(ts)
 }
 
@@ -638,10 +639,8 @@ impl TryFrom<DbCustomer> for CustomerRow {
 
 // ---------------------------------------------------------------- conversations
 
-/// The engine's snapshot of a conversation. Upserted whole by id; the
-/// presence columns (`customer_presence`, `customer_last_seen_at`,
-/// `auto_close_warning_sent_at`) are not part of the snapshot and are left
-/// as they are.
+/// The engine's snapshot of a conversation, upserted whole by id (all but
+/// `customer_id`, see `ConversationConflict`).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = conversations)]
 #[diesel(treat_none_as_null = true)]
@@ -669,6 +668,9 @@ pub struct DbConversation {
     pub closed_at: Option<NaiveDateTime>,
     pub satisfaction_rating: Option<i32>,
     pub satisfaction_feedback: Option<String>,
+    pub customer_presence: String,
+    pub customer_last_seen_at: Option<NaiveDateTime>,
+    pub auto_close_warning_sent_at: Option<NaiveDateTime>,
     pub source: String,
     pub metadata: String,
     pub tags: String,
@@ -701,6 +703,9 @@ impl DbConversation {
             closed_at: ts_opt(c.closed_at),
             satisfaction_rating: c.satisfaction_rating,
             satisfaction_feedback: c.satisfaction_feedback.clone(),
+            customer_presence: c.customer_presence.as_str().to_string(),
+            customer_last_seen_at: ts_opt(c.customer_last_seen_at),
+            auto_close_warning_sent_at: ts_opt(c.auto_close_warning_sent_at),
             source: c.source.clone(),
             metadata: json_text("conversations.metadata", &c.metadata)?,
             tags: json_text("conversations.tags", &c.tags)?,
@@ -745,6 +750,10 @@ impl TryFrom<DbConversation> for ConversationRecord {
             closed_at: utc_opt(r.closed_at),
             satisfaction_rating: r.satisfaction_rating,
             satisfaction_feedback: r.satisfaction_feedback,
+            customer_presence: CustomerPresence::parse(&r.customer_presence)
+                .ok_or_else(|| corrupt("conversations.customer_presence", &r.customer_presence))?,
+            customer_last_seen_at: utc_opt(r.customer_last_seen_at),
+            auto_close_warning_sent_at: utc_opt(r.auto_close_warning_sent_at),
             source: r.source,
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),

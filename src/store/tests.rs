@@ -28,6 +28,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use serde_json::json;
 use switchboard_actors::domain::agents::AgentStatus;
 use switchboard_actors::domain::conversation::ConversationStatus;
+use switchboard_actors::domain::inactivity::CustomerPresence;
 use switchboard_actors::domain::settings::{HandoffSettings, TriggerMode};
 use switchboard_actors::ids::{
     ConversationId, CustomerId, KnowledgeId, MessageId, ProjectId, UserId,
@@ -254,6 +255,9 @@ fn conversation(project: ProjectId, last_message_at: DateTime<Utc>) -> Conversat
         closed_at: None,
         satisfaction_rating: None,
         satisfaction_feedback: None,
+        customer_presence: CustomerPresence::Offline,
+        customer_last_seen_at: None,
+        auto_close_warning_sent_at: None,
         source: "widget".into(),
         metadata: json!({}),
         tags: vec![],
@@ -288,6 +292,9 @@ fn full_conversation(
         closed_at: Some(t(400)),
         satisfaction_rating: Some(5),
         satisfaction_feedback: Some("great \"help\" ✓".into()),
+        customer_presence: CustomerPresence::Idle,
+        customer_last_seen_at: Some(t(290)),
+        auto_close_warning_sent_at: Some(t(295)),
         source: "api".into(),
         metadata: json!({"page": "/pricing", "nested": {"n": 1, "list": [1, 2]}}),
         tags: vec!["billing".into(), "vip".into()],
@@ -962,6 +969,8 @@ fn touch(c: &ConversationRecord, at: DateTime<Utc>) -> WriteOp {
         id: c.id,
         last_message_at: at,
         updated_at: at,
+        customer_presence: CustomerPresence::Online,
+        customer_last_seen_at: Some(at),
     }
 }
 
@@ -978,6 +987,11 @@ async fn touches_only_move_activity_times_forward(db: Db) {
         .unwrap();
     let row = db.load_conversation(conv.id).await.unwrap().unwrap();
     assert_eq!((row.last_message_at, row.updated_at), (t(300), t(300)));
+    // the presence travels with the newest touch of the batch
+    assert_eq!(
+        (row.customer_presence, row.customer_last_seen_at),
+        (CustomerPresence::Online, Some(t(300)))
+    );
 
     db.commit(vec![touch(&conv, t(250))]).await.unwrap();
     let row = db.load_conversation(conv.id).await.unwrap().unwrap();
@@ -1063,9 +1077,13 @@ async fn put_ops_upsert(db: Db) {
     db.commit(vec![put_conv(&reopened), put_conv(&reopened)])
         .await
         .unwrap();
+    // ... all but customer_id, which only the customer merge moves.
     assert_eq!(
         db.load_conversation(full.id).await.unwrap(),
-        Some(reopened.clone())
+        Some(ConversationRecord {
+            customer_id: Some(customer.id),
+            ..reopened.clone()
+        })
     );
 
     // Agent ledger: inserted, then replaced.

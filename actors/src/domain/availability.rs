@@ -22,11 +22,11 @@ pub enum UnavailableReason {
 }
 
 /// The result of [`check_availability`], in the wire shape of §5.10.2
-/// (`reason` is omitted when handoff is available).
+/// (`reason` is null when handoff is available), the same in the widget's
+/// GET and in `availability_changed`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Availability {
     pub available: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<UnavailableReason>,
     pub show_button: bool,
     pub show_offline_form: bool,
@@ -230,7 +230,7 @@ mod tests {
         let a = check_availability(&settings(true, false), 1, 1, within_hours());
         assert_eq!(
             serde_json::to_value(&a).unwrap(),
-            json!({ "available": true, "show_button": true, "show_offline_form": false })
+            json!({ "available": true, "reason": null, "show_button": true, "show_offline_form": false })
         );
         for (reason, name) in [
             (UnavailableReason::Disabled, "disabled"),

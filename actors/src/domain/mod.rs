@@ -7,6 +7,7 @@ pub mod availability;
 pub mod business_hours;
 pub mod communication;
 pub mod conversation;
+pub mod inactivity;
 pub mod keywords;
 pub mod pricing;
 pub mod queue;

@@ -7,7 +7,7 @@
 //! from the `agent_active` conversations on load, and every change to them
 //! happens here (invariant 2).
 
-use super::conversation::{Assign, QueuePositionChanged};
+use super::conversation::{AgentAway, Assign, QueuePositionChanged};
 use super::error::{EngineError, EngineResult};
 use super::events::{event_frame, Subscriber, Subscribers};
 use super::supervisor::{Engine, SettingsCell};
@@ -51,6 +51,9 @@ pub struct ProjectActor {
     handling_refreshed_at: Option<DateTime<Utc>>,
     last_processed_at: DateTime<Utc>,
     availability: Availability,
+    /// Agents gone (offline, or heartbeats stopped) as their conversations
+    /// were last told (seed 003 9.1).
+    away: HashSet<UserId>,
     agents_channel: Subscribers,
     presence_channel: Subscribers,
     widget_channel: Subscribers,
@@ -165,6 +168,9 @@ impl ProjectActor {
                 show_button: false,
                 show_offline_form: false,
             },
+            // Empty: after a restart the conversations of an agent who is
+            // gone learn it again on the first tick.
+            away: HashSet::new(),
             agents_channel: Subscribers::default(),
             presence_channel: Subscribers::default(),
             widget_channel: Subscribers::default(),
@@ -410,10 +416,47 @@ impl ProjectActor {
             self.publish(ProjectChannel::Presence, event, presence);
             self.refresh_availability();
         }
+        self.update_away();
         if status == AgentStatus::Online {
             self.process_queue(ctx, None);
         }
         Ok(v)
+    }
+
+    /// Tell the conversations of each agent who went away or came back.
+    fn update_away(&mut self) {
+        let now = self.now();
+        let mut flips = Vec::new();
+        for a in self.agents.values() {
+            let away = a.status == AgentStatus::Offline || !capacity(a).heartbeat_fresh(now);
+            if away != self.away.contains(&a.user_id) {
+                flips.push((a.user_id, away));
+            }
+        }
+        for (user, away) in flips {
+            if away {
+                self.away.insert(user);
+            } else {
+                self.away.remove(&user);
+            }
+            let convs: Vec<ConversationId> = self
+                .active
+                .iter()
+                .filter(|(c, a)| **a == user && !self.reserving.contains(c))
+                .map(|(c, _)| *c)
+                .collect();
+            if convs.is_empty() {
+                continue;
+            }
+            let engine = self.engine.clone();
+            actix::spawn(async move {
+                for id in convs {
+                    if let Ok(Some(addr)) = engine.live_conversation(id).await {
+                        addr.do_send(AgentAway { agent: user, away });
+                    }
+                }
+            });
+        }
     }
 
     fn presence_sync(&self) -> Value {
@@ -502,6 +545,7 @@ impl ProjectActor {
             self.refresh_handling(ctx);
         }
         self.refresh_availability();
+        self.update_away();
     }
 
     fn refresh_handling(&mut self, ctx: &mut Context<Self>) {
@@ -825,6 +869,7 @@ impl Handler<Heartbeat> for ProjectActor {
         a.last_seen_at = now;
         let online = a.status == AgentStatus::Online;
         self.persist_agent(msg.user_id);
+        self.update_away();
         if online {
             self.process_queue(ctx, None);
         }

@@ -4,7 +4,7 @@
 //! its last durable state.
 
 use super::agent::AgentActor;
-use super::conversation::{ConversationActor, FlushSnapshot, LOG_CAPACITY};
+use super::conversation::{CheckTimers, ConversationActor, FlushSnapshot, LOG_CAPACITY};
 use super::error::{EngineError, EngineResult};
 use super::project::{ProjectActor, Tick};
 use super::writer::Writer;
@@ -301,6 +301,8 @@ impl Engine {
         for p in projects {
             let _ = p.addr.send(Tick).await;
         }
+        let live: Vec<_> = lock(&self.0.conversations).values().cloned().collect();
+        futures::future::join_all(live.iter().map(|a| a.send(CheckTimers))).await;
     }
 
     /// Everything acknowledged is durable once this returns, and every

@@ -2,6 +2,7 @@
 //! conversation looks the same whichever way it reaches a client.
 
 use crate::domain::conversation::ConversationStatus;
+use crate::domain::inactivity::CustomerPresence;
 use crate::ids::{ConversationId, CustomerId, ProjectId, UserId};
 use crate::ports::ConversationRecord;
 use chrono::{DateTime, Utc};
@@ -51,6 +52,11 @@ pub struct ConversationView {
     pub closed_at: Option<DateTime<Utc>>,
     pub satisfaction_rating: Option<i32>,
     pub satisfaction_feedback: Option<String>,
+    pub customer_presence: CustomerPresence,
+    #[serde(with = "crate::wire_time::option")]
+    pub customer_last_seen_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::wire_time::option")]
+    pub auto_close_warning_sent_at: Option<DateTime<Utc>>,
     pub source: String,
     pub metadata: Value,
     pub tags: Vec<String>,
@@ -94,6 +100,9 @@ impl ConversationView {
             closed_at: r.closed_at,
             satisfaction_rating: r.satisfaction_rating,
             satisfaction_feedback: r.satisfaction_feedback.clone(),
+            customer_presence: r.customer_presence,
+            customer_last_seen_at: r.customer_last_seen_at,
+            auto_close_warning_sent_at: r.auto_close_warning_sent_at,
             source: r.source.clone(),
             metadata: r.metadata.clone(),
             tags: r.tags.clone(),

@@ -29,6 +29,12 @@ use crate::ids::{CustomerId, MessageId, UserId};
 use crate::ports::{
     AiTurn, ConversationRecord, MessageIndex, MessageRecord, SenderType, StoreResult, WriteOp,
 };
+mod customer;
+mod timers;
+
+pub use customer::{validate_rating, OfflineForm, RateConversation, MAX_FEEDBACK_CHARS};
+pub use timers::{AgentAway, CheckTimers, CustomerPresenceUpdate};
+
 use actix::fut::LocalBoxActorFuture;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
@@ -90,6 +96,15 @@ pub struct ConversationActor {
     snapshot_dirty: bool,
     /// A lazy snapshot write is scheduled.
     snapshot_scheduled: bool,
+    /// The customer's last presence signal of any kind (memory only: a
+    /// restored conversation counts from its restore).
+    presence_at: Option<DateTime<Utc>>,
+    /// Since when the assigned agent is gone (seed 003 9.1; memory only).
+    agent_gone_at: Option<DateTime<Utc>>,
+    /// The wake-up armed for the next timeout.
+    wake: Option<(DateTime<Utc>, SpawnHandle)>,
+    /// Closed: forgotten by the registry, stopping once its mailbox drains.
+    retiring: bool,
 }
 
 impl ConversationActor {
@@ -115,6 +130,17 @@ impl ConversationActor {
                 snapshot_dirty = true;
             }
         }
+        if let Some(m) = recent
+            .iter()
+            .rev()
+            .find(|m| m.sender_type == SenderType::Customer)
+        {
+            if rec.customer_last_seen_at.is_none_or(|t| m.created_at > t) {
+                rec.customer_last_seen_at = Some(m.created_at);
+                snapshot_dirty = true;
+            }
+        }
+        let engine_now = engine.clock().now();
         let durable_seq = recent.last().map(|m| m.seq).unwrap_or(0);
         let client_ids = index.client_ids.into_iter().collect();
         let ai_messages = index.ai_messages;
@@ -136,6 +162,12 @@ impl ConversationActor {
             failed: false,
             snapshot_dirty,
             snapshot_scheduled: false,
+            // A widget that was online reconnects and says so within the
+            // offline timeout, or the customer counts as gone.
+            presence_at: Some(engine_now),
+            agent_gone_at: None,
+            wake: None,
+            retiring: false,
         }
     }
 
@@ -175,6 +207,8 @@ impl ConversationActor {
             id: self.rec.id,
             last_message_at: self.rec.last_message_at,
             updated_at: self.rec.updated_at,
+            customer_presence: self.rec.customer_presence,
+            customer_last_seen_at: self.rec.customer_last_seen_at,
         }
     }
 
@@ -299,6 +333,7 @@ impl ConversationActor {
         }
         self.flush(ctx);
         self.schedule_snapshot(ctx);
+        self.arm(ctx);
     }
 
     /// Broadcast and acknowledge, in seq order, every message that is durable
@@ -349,8 +384,19 @@ impl ConversationActor {
     }
 
     fn maybe_stop(&mut self, ctx: &mut Context<Self>) {
-        if (self.failed || self.rec.status == St::Closed) && self.pending.is_empty() {
+        if !self.pending.is_empty() {
+            return;
+        }
+        if self.failed {
             ctx.stop();
+        } else if self.rec.status == St::Closed && !self.retiring {
+            // New lookups find the stored record from now on; what already
+            // waits in the mailbox is still answered (by a closed
+            // conversation) before the actor stops, instead of being
+            // dropped with a closed mailbox.
+            self.retiring = true;
+            self.engine.forget_conversation(self.rec.id, &ctx.address());
+            ctx.address().do_send(Retire);
         }
     }
 
@@ -533,6 +579,7 @@ impl ConversationActor {
         self.rec.status = St::AgentActive;
         self.rec.assigned_agent_id = Some(agent.id);
         self.rec.claimed_at = Some(at);
+        self.agent_gone_at = None;
         self.system_message(
             format!("{} joined the conversation", display_name(agent)),
             json!({ "event": "agent_joined", "agent_id": agent.id }),
@@ -695,6 +742,18 @@ fn display_name(agent: &AgentInfo) -> &str {
     }
 }
 
+/// Stop a closed conversation after what was queued before it.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Retire;
+
+impl Handler<Retire> for ConversationActor {
+    type Result = ();
+    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
 /// Write the conversation's row now if it has unwritten changes; resolves
 /// once durable (the engine's flush on shutdown).
 #[derive(Message)]
@@ -715,6 +774,7 @@ impl Actor for ConversationActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
         self.schedule_snapshot(ctx); // activity times recovered on restore
+        self.arm(ctx);
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
@@ -822,6 +882,12 @@ impl ConversationActor {
         if first_response {
             self.rec.first_response_at = Some(self.now());
         }
+        // A customer who writes is there: an inactivity warning is answered.
+        let mut snapshot = first_response;
+        if sender_type == SenderType::Customer {
+            self.rec.customer_last_seen_at = Some(self.now());
+            snapshot |= self.clear_warning();
+        }
         let metadata = if msg.metadata.is_object() {
             msg.metadata
         } else {
@@ -836,7 +902,7 @@ impl ConversationActor {
             false,
         );
         let (tx, rx) = oneshot::channel();
-        let (seqs, write) = self.append(vec![(record, after, Some(tx))], first_response);
+        let (seqs, write) = self.append(vec![(record, after, Some(tx))], snapshot);
         ctx.spawn(
             write
                 .into_actor(self)
@@ -1151,6 +1217,7 @@ impl Handler<Transfer> for ConversationActor {
                         let now = act.now();
                         act.rec.assigned_agent_id = Some(agent.id);
                         act.rec.claimed_at = Some(now);
+                        act.agent_gone_at = None;
                         let m = act.system_message(
                             format!("Transferred to {}", display_name(&agent)),
                             json!({ "event": "transferred", "to": agent.id }),

@@ -1,0 +1,185 @@
+//! What a conversation's customer does besides chatting (seed 003 5.8.4,
+//! 5.12): presence signals, the offline form and the satisfaction rating.
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::http::conversations::view_of;
+use crate::http::validate;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use switchboard_actors::domain::inactivity::CustomerPresence;
+use switchboard_actors::engine::conversation::{
+    validate_rating, CustomerPresenceUpdate, OfflineForm, RateConversation,
+};
+use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
+use switchboard_actors::ids::ConversationId;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/conversations/{id}/presence", web::post().to(presence))
+        .route(
+            "/api/conversations/{id}/offline-form",
+            web::post().to(offline_form),
+        )
+        .route("/api/conversations/{id}/rating", web::post().to(rating));
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("conversation not found")
+}
+
+fn closed() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "INVALID_TRANSITION",
+        "the conversation is closed",
+    )
+}
+
+pub fn parse_presence(s: &str) -> ApiResult<CustomerPresence> {
+    CustomerPresence::parse(s).ok_or_else(|| {
+        ApiError::field(
+            "status",
+            "must be online, idle, typing, offline or background",
+        )
+    })
+}
+
+/// The widget's presence signal; shared by REST and WebSocket.
+pub async fn report_presence(
+    state: &AppState,
+    caller: Caller,
+    id: ConversationId,
+    status: CustomerPresence,
+) -> ApiResult<()> {
+    match state.engine.conversation(id).await {
+        Ok(ConversationRef::Live(a)) => {
+            Ok(a.send(CustomerPresenceUpdate { caller, status }).await??)
+        }
+        Ok(ConversationRef::Closed(rec)) if caller.can_view(rec.project_id, &rec.visitor_id) => {
+            Err(closed())
+        }
+        Ok(ConversationRef::Closed(_)) | Err(EngineError::NotFound(_)) => Err(not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct PresenceBody {
+    status: String,
+}
+
+async fn presence(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<ConversationId>,
+    body: web::Json<PresenceBody>,
+) -> ApiResult<HttpResponse> {
+    let status = parse_presence(&body.status)?;
+    report_presence(&state, auth.0, *id, status).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+struct OfflineFormBody {
+    email: String,
+    name: Option<String>,
+    message: String,
+}
+
+async fn offline_form(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<ConversationId>,
+    body: web::Json<OfflineFormBody>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let Caller::Customer { .. } = &auth.0 else {
+        return Err(ApiError::forbidden(
+            "only the customer fills in the offline form",
+        ));
+    };
+    let email = validate::email("email", &body.email)?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| validate::text("name", n, 1, 100))
+        .transpose()?;
+    let view = view_of(&state, &auth.0, *id).await?;
+    let addr = match state.engine.conversation(view.id).await? {
+        ConversationRef::Live(a) => a,
+        ConversationRef::Closed(_) => return Err(closed()),
+    };
+    let view = addr
+        .send(OfflineForm {
+            caller: auth.0,
+            email,
+            name,
+            message: body.message,
+        })
+        .await??;
+    let view = view_of(&state, &Caller::System, view.id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "status": view.status,
+        "conversation": view,
+        "message": "Thanks! We will get back to you by email as soon as we are back.",
+    })))
+}
+
+#[derive(Deserialize)]
+struct RatingBody {
+    rating: i64,
+    feedback: Option<String>,
+}
+
+async fn rating(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<ConversationId>,
+    body: web::Json<RatingBody>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    if !matches!(auth.0, Caller::Customer { .. }) {
+        return Err(ApiError::forbidden(
+            "only the customer rates a conversation",
+        ));
+    }
+    let view = match state.engine.conversation(*id).await {
+        Ok(ConversationRef::Live(a)) => {
+            a.send(RateConversation {
+                caller: auth.0,
+                rating: body.rating,
+                feedback: body.feedback,
+            })
+            .await??
+        }
+        Ok(ConversationRef::Closed(rec)) => {
+            if !auth.0.can_view(rec.project_id, &rec.visitor_id) {
+                return Err(not_found());
+            }
+            let feedback = validate_rating(body.rating, body.feedback)?;
+            // Closed conversations have no actor: one conditional update
+            // lets exactly one rating in.
+            if !state
+                .db
+                .rate_closed_conversation(*id, body.rating as i32, feedback.as_deref())
+                .await?
+            {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "INVALID_TRANSITION",
+                    "the conversation was already rated",
+                ));
+            }
+            view_of(&state, &auth.0, *id).await?
+        }
+        Err(EngineError::NotFound(_)) => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "conversation_id": view.id,
+        "satisfaction_rating": view.satisfaction_rating,
+        "satisfaction_feedback": view.satisfaction_feedback,
+    })))
+}
