@@ -497,3 +497,42 @@ async fn availability_changes_reach_widgets_as_agents_come_and_go() {
         .iter()
         .all(|e| e["event"] != json!("availability_changed")));
 }
+
+#[actix_rt::test]
+async fn a_warning_survives_a_restart_and_the_close_still_comes() {
+    let mut app = TestApp::start().await;
+    let project = app.create_project("Acme").await;
+    app.enable_handoff(&project, |_| {}).await;
+    let ana = app.add_agent(&project, "Ana", 2).await;
+    app.set_status(&ana, &project, "online").await;
+    let (a, customer) = app.assigned_conversation(&project, "visitor-a", &ana).await;
+    pass(&app, &project, &[&ana], Duration::minutes(5)).await;
+    let warned = wait_until(&app, &a, &customer, |c| {
+        !c["auto_close_warning_sent_at"].is_null()
+    })
+    .await;
+    assert_eq!(
+        warned["auto_close_warning_sent_at"],
+        json!("2026-11-16T10:05:00.000Z")
+    );
+
+    app.restart().await;
+    pass(&app, &project, &[&ana], Duration::minutes(4)).await;
+    assert_eq!(
+        app.conversation(&a, &customer).await["status"],
+        json!("agent_active")
+    );
+    pass(&app, &project, &[&ana], Duration::minutes(1)).await;
+    let closed = app.wait_for_status(&a, &customer, "closed").await;
+    assert_eq!(
+        closed["metadata"]["close_reason"],
+        json!("customer_inactive")
+    );
+    // One warning in all: the restart did not send another.
+    let warnings = system_events(&app.get_messages(&a, &customer).await)
+        .into_iter()
+        .filter(|e| e == "inactivity_warning")
+        .count();
+    assert_eq!(warnings, 1);
+    assert_eq!(app.chat_counts(&project, &[&ana]).await, vec![0]);
+}
