@@ -2002,5 +2002,8 @@ on_both_backends! {
     "current_thread": [dropped_calls_leave_the_pool_and_the_writer_usable],
 }
 
+/// Customer identity's store tests, on both backends.
+mod customers;
+
 /// Billable sessions' store tests, on both backends.
 mod sessions;
