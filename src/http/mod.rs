@@ -7,6 +7,7 @@ pub mod auth;
 pub mod conversations;
 pub mod cors;
 pub mod cursor;
+pub mod customers;
 pub mod projects;
 pub mod sessions;
 pub mod tickets;
@@ -68,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(agents::routes)
     .configure(widget::routes)
     .configure(conversations::routes)
+    .configure(customers::routes)
     .configure(tickets::routes)
     .configure(sessions::routes)
     .route("/ws", web::get().to(crate::ws::connect))
