@@ -243,6 +243,41 @@ async fn concurrent_identifies_of_one_email_end_as_one_customer() {
     }
 }
 
+/// A new conversation of a visitor whose customer an identify merges away
+/// at the same moment still starts, and ends on the merged customer
+/// whichever of the two the store saw first.
+#[actix_rt::test]
+async fn a_visit_during_an_identify_lands_on_the_merged_customer() {
+    let app = TestApp::start().await;
+    let project = app.create_project("Acme").await;
+    let (laptop_conv, laptop) = app.new_conversation(&project, "laptop").await;
+    let survivor = s(&laptop_conv["customer_id"]);
+    identify_ok(&app, &laptop, "eve@example.com", None).await;
+    for i in 0..16 {
+        let visitor = format!("phone-{i}");
+        let (_first, token) = app.new_conversation(&project, &visitor).await;
+        let (merged, (conv, _)) = futures_util::join!(
+            identify_ok(&app, &token, "eve@example.com", None),
+            app.new_conversation(&project, &visitor),
+        );
+        assert_eq!(merged["id"], json!(survivor));
+        let detail = staff_conversation(&app, &s(&conv["id"])).await;
+        assert_fields(
+            &detail,
+            &json!({"customer_id": survivor, "customer_email": "eve@example.com"}),
+        );
+    }
+    let body = panel(&app, &project, &survivor).await;
+    assert_eq!(body["total_conversations"], json!(33));
+    let all = format!(
+        "{}/conversations?limit=100",
+        customer_path(&project, &survivor)
+    );
+    let (status, listed) = app.get(&all, app.admin_token()).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(33));
+}
+
 #[actix_rt::test]
 async fn identify_validates_and_is_for_customers_only() {
     let app = TestApp::start().await;

@@ -219,6 +219,11 @@ impl Db {
                     let mut row = match (by_email, by_visitor) {
                         (Some(target), Some(source)) if target.id == source.id => target,
                         (Some(mut target), Some(source)) => {
+                            // A conversation being created for the source
+                            // (its visit counted before this merge) must land
+                            // before the move, or fail after the delete; the
+                            // caller then retries on the survivor.
+                            c.lock_row("customers", &source.id).await?;
                             merge_rows(&mut target, &source)?;
                             moved = move_conversations(c, &source.id, &target.id).await?;
                             retarget_tokens(c, &source.id, &target.id).await?;
