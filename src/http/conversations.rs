@@ -203,8 +203,23 @@ async fn get(
 ) -> ApiResult<HttpResponse> {
     let view = view_of(&state, &auth.0, *id).await?;
     let mut body = json!(view);
-    if let (Some(customer_id), Caller::Staff(_)) = (view.customer_id, &auth.0) {
-        if let Some(c) = state.db.customer(view.project_id, customer_id).await? {
+    if let Caller::Staff(_) = &auth.0 {
+        let by_id = match view.customer_id {
+            Some(id) => state.db.customer(view.project_id, id).await?,
+            None => None,
+        };
+        // An actor not yet told of a merge still names the merged-away
+        // customer; the visitor leads to the one that took it in.
+        let customer = match by_id {
+            Some(c) => Some(c),
+            None => {
+                state
+                    .db
+                    .customer_of_visitor(view.project_id, &view.visitor_id)
+                    .await?
+            }
+        };
+        if let Some(c) = customer {
             body["customer"] = customers::detail_json(&state, &c).await?;
         }
     }
