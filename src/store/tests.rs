@@ -1063,9 +1063,14 @@ async fn put_ops_upsert(db: Db) {
     db.commit(vec![put_conv(&reopened), put_conv(&reopened)])
         .await
         .unwrap();
+    // All but customer_id, which after creation only a customer merge
+    // moves (store/customers.rs).
     assert_eq!(
         db.load_conversation(full.id).await.unwrap(),
-        Some(reopened.clone())
+        Some(ConversationRecord {
+            customer_id: Some(customer.id),
+            ..reopened.clone()
+        })
     );
 
     // Agent ledger: inserted, then replaced.
