@@ -104,6 +104,18 @@ async fn the_offline_form_in_tokyo_waits_for_the_morning() {
     assert_eq!(tail[0], ("customer".into(), "My invoice is wrong".into()));
     assert_eq!(tail[1].0, "system");
     assert!(tail[1].1.contains("jo@example.com"), "{tail:?}");
+    // The visitor is now an identified customer.
+    let (st, panel) = app
+        .get(
+            &format!("/api/projects/{}/customers/{}", project.id, s(&conv["customer_id"])),
+            app.admin_token(),
+        )
+        .await;
+    assert_eq!(st, 200, "{panel}");
+    assert_eq!(
+        (panel["email"].clone(), panel["name"].clone()),
+        (json!("jo@example.com"), json!("Jo"))
+    );
 
     // The night passes: the form's conversation is not abandoned.
     for _ in 0..13 {

@@ -4,6 +4,7 @@
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::view_of;
+use crate::http::customers;
 use crate::http::validate;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -111,14 +112,17 @@ async fn offline_form(
         ConversationRef::Live(a) => a,
         ConversationRef::Closed(_) => return Err(closed()),
     };
+    let (project, visitor) = (view.project_id, view.visitor_id.clone());
     let view = addr
         .send(OfflineForm {
             caller: auth.0,
-            email,
-            name,
+            email: email.clone(),
+            name: name.clone(),
             message: body.message,
         })
         .await??;
+    // After the conversation took the form: a refused form links nothing.
+    customers::link_visitor_email(&state, project, &visitor, &email, name.as_deref()).await?;
     let view = view_of(&state, &Caller::System, view.id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "status": view.status,

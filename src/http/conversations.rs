@@ -5,6 +5,7 @@
 use crate::auth::{Auth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::cursor;
+use crate::http::customers;
 use crate::http::validate;
 use crate::state::AppState;
 use crate::store::ConversationFilter;
@@ -202,16 +203,24 @@ async fn get(
 ) -> ApiResult<HttpResponse> {
     let view = view_of(&state, &auth.0, *id).await?;
     let mut body = json!(view);
-    if let (Some(customer_id), Caller::Staff(_)) = (view.customer_id, &auth.0) {
-        if let Some(c) = state.db.customer(view.project_id, customer_id).await? {
-            body["customer"] = json!({
-                "id": c.id, "visitor_id": c.visitor_id, "email": c.email, "name": c.name,
-                "total_conversations": c.total_conversations,
-                "first_seen_at": switchboard_actors::wire_time::format(&c.first_seen_at),
-                "last_seen_at": switchboard_actors::wire_time::format(&c.last_seen_at),
-                "last_browser": c.last_browser, "last_os": c.last_os, "last_device": c.last_device,
-                "last_page_url": c.last_page_url,
-            });
+    if let Caller::Staff(_) = &auth.0 {
+        let by_id = match view.customer_id {
+            Some(id) => state.db.customer(view.project_id, id).await?,
+            None => None,
+        };
+        // An actor not yet told of a merge still names the merged-away
+        // customer; the visitor leads to the one that took it in.
+        let customer = match by_id {
+            Some(c) => Some(c),
+            None => {
+                state
+                    .db
+                    .customer_of_visitor(view.project_id, &view.visitor_id)
+                    .await?
+            }
+        };
+        if let Some(c) = customer {
+            body["customer"] = customers::detail_json(&state, &c).await?;
         }
     }
     Ok(HttpResponse::Ok().json(body))
@@ -363,14 +372,30 @@ async fn handoff(
         .map(|n| validate::text("customer_name", n, 1, 100))
         .transpose()?;
     let addr = live_or_closed_error(&state, &auth.0, *id).await?;
+    let identity = match (&auth.0, &email) {
+        (
+            Caller::Customer {
+                project_id,
+                visitor_id,
+            },
+            Some(email),
+        ) => Some((*project_id, visitor_id.clone(), email.clone())),
+        _ => None,
+    };
     let outcome = addr
         .send(CustomerHandoff {
             caller: auth.0,
             reason,
             customer_email: email,
-            customer_name: name,
+            customer_name: name.clone(),
         })
         .await??;
+    // Only once the actor accepted the caller as this conversation's
+    // customer: a refused handoff links nothing. Both fields were checked
+    // above under this endpoint's names.
+    if let Some((project, visitor, email)) = identity {
+        customers::link_visitor_email(&state, project, &visitor, &email, name.as_deref()).await?;
+    }
     Ok(HttpResponse::Ok().json(outcome))
 }
 

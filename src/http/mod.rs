@@ -8,6 +8,7 @@ pub mod conversation_customer;
 pub mod conversations;
 pub mod cors;
 pub mod cursor;
+pub mod customers;
 pub mod projects;
 pub mod sessions;
 pub mod tickets;
@@ -70,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(widget::routes)
     .configure(conversations::routes)
     .configure(conversation_customer::routes)
+    .configure(customers::routes)
     .configure(tickets::routes)
     .configure(sessions::routes)
     .route("/ws", web::get().to(crate::ws::connect))

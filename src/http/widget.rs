@@ -5,7 +5,7 @@ use crate::auth::{self as a, ProjectKey};
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::state::AppState;
-use crate::store::{CustomerContext, TokenKind, TokenRow};
+use crate::store::{CustomerContext, CustomerRow, TokenKind, TokenRow};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -59,6 +59,26 @@ fn context_of(metadata: &Value) -> CustomerContext {
     }
 }
 
+/// The customer `customer` was merged into, when it no longer exists.
+async fn merged_away(
+    state: &AppState,
+    customer: &CustomerRow,
+    visitor_id: &str,
+) -> ApiResult<Option<CustomerRow>> {
+    if state
+        .db
+        .customer(customer.project_id, customer.id)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    Ok(state
+        .db
+        .customer_of_visitor(customer.project_id, visitor_id)
+        .await?)
+}
+
 async fn create(
     state: web::Data<AppState>,
     key: ProjectKey,
@@ -100,7 +120,22 @@ async fn create(
         project_id: project.id,
         visitor_id: visitor_id.clone(),
     };
-    let addr = state.engine.create_conversation(rec).await?;
+    let (addr, customer) = match state.engine.create_conversation(rec.clone()).await {
+        Ok(addr) => (addr, customer),
+        Err(e) => {
+            // An identify that merged this visitor's customer away between
+            // the touch above and this insert leaves the row naming a
+            // deleted customer. The visit it counted moved with the merge;
+            // the conversation only needs the survivor.
+            let Some(survivor) = merged_away(&state, &customer, &visitor_id).await? else {
+                return Err(e.into());
+            };
+            rec.customer_id = Some(survivor.id);
+            rec.customer_email = survivor.email.clone();
+            rec.customer_name = survivor.name.clone();
+            (state.engine.create_conversation(rec).await?, survivor)
+        }
+    };
     let view = addr.send(GetConversation { caller }).await??;
     let token = a::new_token(a::CUSTOMER_PREFIX);
     state

@@ -9,8 +9,9 @@
 //! are all here, each `match` on the variant with a comment saying why:
 //! opening a connection (pragmas and a file path vs. a server with a
 //! connect timeout), [`DbConn::is_broken`] (a closed socket), beginning a
-//! transaction (`BEGIN IMMEDIATE` vs. `BEGIN`) and
-//! [`DbConn::serialize_on`] (the writer lock vs. an advisory lock).
+//! transaction (`BEGIN IMMEDIATE` vs. `BEGIN`), [`DbConn::serialize_on`]
+//! (the writer lock vs. an advisory lock) and [`DbConn::lock_row`] (the
+//! writer lock vs. `FOR UPDATE`).
 
 use super::error::ResultExt;
 use diesel::SqliteConnection;
@@ -300,6 +301,30 @@ impl DbConn {
                 use diesel::sql_types::BigInt;
                 diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
                     .bind::<BigInt, _>(lock_id(key))
+                    .execute(&mut **c)
+                    .await
+                    .store()
+                    .map(drop)
+            }
+        }
+    }
+
+    /// Inside a transaction: locks the row of `table` with this `id` until
+    /// the transaction ends, so no other transaction can add a row that
+    /// references it meanwhile (before deleting it, say).
+    ///
+    /// Fork: SQLite's `BEGIN IMMEDIATE` already keeps every other writer
+    /// out, so there is nothing to do. PostgreSQL checks a new reference
+    /// under a key-share lock of the referenced row, which `FOR UPDATE`
+    /// conflicts with: such an insert waits for this transaction, then
+    /// fails if the row is gone.
+    pub async fn lock_row(&mut self, table: &'static str, id: &str) -> StoreResult<()> {
+        match self {
+            DbConn::Sqlite(_) => Ok(()),
+            DbConn::Pg(c) => {
+                use diesel::sql_types::Text;
+                diesel::sql_query(format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE"))
+                    .bind::<Text, _>(id)
                     .execute(&mut **c)
                     .await
                     .store()

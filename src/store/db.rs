@@ -6,14 +6,15 @@
 //! The engine's port is implemented in `port.rs`.
 
 use super::conn::{establish_pg, lock_id, DbConn, DbManager, Target, SQLITE_PRAGMAS};
+use super::customers;
 use super::queries as q;
 use super::records::{
     ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,
     MemberStatus, ProjectRow, TokenRow, UserRow,
 };
 use super::rows::{
-    convert_all, json_text, ts, DbAgent, DbCustomer, DbKnowledge, DbMember, DbProject, DbSettings,
-    DbToken, DbUser,
+    convert_all, ts, DbAgent, DbCustomer, DbKnowledge, DbMember, DbProject, DbSettings, DbToken,
+    DbUser,
 };
 use chrono::{DateTime, Utc};
 use diesel::{Connection, SqliteConnection};
@@ -509,31 +510,17 @@ impl Db {
         let (db, visitor_id, ctx) = (self.clone(), visitor_id.to_string(), ctx.clone());
         detached(async move {
             let project = project.to_string();
-            let visitor = visitor_id.clone();
-            let pattern = merged_like_pattern(&visitor_id)?;
             let row = db
                 .conn()
                 .await?
                 .transaction(async move |c| {
                     // Find-or-create must not interleave with another touch
                     // of the project's customers (the same visitor twice at
-                    // once would make two rows or lose a count).
-                    c.serialize_on(&format!("customers:{project}")).await?;
-                    let mut found = q::customer_by_visitor(c, &project, &visitor).await?;
-                    if found.is_none() {
-                        for candidate in q::customers_merged_like(c, &project, &pattern).await? {
-                            let merged: Vec<String> =
-                                serde_json::from_str(&candidate.merged_visitor_ids).map_err(
-                                    |e| super::error::corrupt("customers.merged_visitor_ids", e),
-                                )?;
-                            if merged.contains(&visitor) {
-                                found = Some(candidate);
-                                break;
-                            }
-                        }
-                    }
+                    // once would make two rows or lose a count) nor with a
+                    // merge (see customers.rs).
+                    c.serialize_on(&customers::serialize_key(&project)).await?;
                     let at = ts(at);
-                    match found {
+                    match customers::customer_of_visitor(c, &project, &visitor_id).await? {
                         Some(mut row) => {
                             row.last_seen_at = at;
                             row.updated_at = at;
@@ -543,32 +530,8 @@ impl Db {
                             Ok(row)
                         }
                         None => {
-                            let mut row = DbCustomer {
-                                id: CustomerId::new().to_string(),
-                                project_id: project,
-                                visitor_id: visitor,
-                                email: None,
-                                name: None,
-                                merged_visitor_ids: "[]".into(),
-                                first_seen_at: at,
-                                last_seen_at: at,
-                                total_conversations: 1,
-                                last_browser: None,
-                                last_device: None,
-                                last_os: None,
-                                last_page_url: None,
-                                last_location: None,
-                                last_timezone: None,
-                                last_language: None,
-                                last_referrer: None,
-                                is_flagged: false,
-                                flag_reason: None,
-                                flagged_at: None,
-                                flagged_by: None,
-                                internal_notes: None,
-                                created_at: at,
-                                updated_at: at,
-                            };
+                            let mut row = customers::new_customer(&project, &visitor_id, at);
+                            row.total_conversations = 1;
                             apply_context(&mut row, ctx);
                             q::insert_customer(c, &row).await?;
                             Ok(row)
@@ -737,22 +700,6 @@ fn migrate_postgres_blocking(url: &str) -> StoreResult<()> {
     );
     drop(conn);
     applied
-}
-
-/// A LIKE pattern matching a JSON array text that contains `visitor` as an
-/// element: the JSON-encoded string, with LIKE's wildcards escaped by `\`.
-fn merged_like_pattern(visitor: &str) -> StoreResult<String> {
-    let quoted = json_text("visitor id", visitor)?;
-    let mut pattern = String::with_capacity(quoted.len() + 2);
-    pattern.push('%');
-    for ch in quoted.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(ch);
-    }
-    pattern.push('%');
-    Ok(pattern)
 }
 
 fn apply_context(row: &mut DbCustomer, ctx: CustomerContext) {

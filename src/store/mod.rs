@@ -9,10 +9,12 @@
 //! and from records), `queries` (each statement once, over [`DbConn`]),
 //! `conn` (the backend enum, the `with_conn!` macro, the pool manager,
 //! transactions), `db` (the [`Db`] handle and the HTTP side's operations),
-//! `port` (the engine's `Store` port), `records` (the HTTP side's records).
+//! `port` (the engine's `Store` port), `records` (the HTTP side's records),
+//! `customers` (identity: linking emails, merging customers, history).
 
 mod batch;
 mod conn;
+mod customers;
 mod db;
 mod error;
 mod port;
@@ -30,6 +32,7 @@ mod upsert;
 mod tests;
 
 pub use conn::{DbConn, Target};
+pub use customers::{CustomerConversation, CustomerPatch, LinkedCustomer};
 pub use db::{Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use error::map_diesel;
 pub use records::{

@@ -1077,7 +1077,8 @@ async fn put_ops_upsert(db: Db) {
     db.commit(vec![put_conv(&reopened), put_conv(&reopened)])
         .await
         .unwrap();
-    // ... all but customer_id, which only the customer merge moves.
+    // All but customer_id, which after creation only a customer merge
+    // moves (store/customers.rs).
     assert_eq!(
         db.load_conversation(full.id).await.unwrap(),
         Some(ConversationRecord {
@@ -2019,6 +2020,9 @@ on_both_backends! {
     // As actix runs its workers and actors.
     "current_thread": [dropped_calls_leave_the_pool_and_the_writer_usable],
 }
+
+/// Customer identity's store tests, on both backends.
+mod customers;
 
 /// Billable sessions' store tests, on both backends.
 mod sessions;

@@ -192,10 +192,16 @@ impl Engine {
         let index = self.0.store.load_message_index(id).await?;
         let engine = self.clone();
         let project = project.clone();
+        let mut map = lock(&self.0.conversations);
+        // `create_conversation` does not take the load lock: it may have
+        // started this conversation's actor while the loads above ran.
+        if let Some(a) = map.get(&id) {
+            return Ok(a.clone());
+        }
         let addr = ConversationActor::start_in_arbiter(&self.arbiter(), move |_| {
             ConversationActor::new(engine, rec, project, recent, index)
         });
-        lock(&self.0.conversations).insert(id, addr.clone());
+        map.insert(id, addr.clone());
         Ok(addr)
     }
 
@@ -258,10 +264,17 @@ impl Engine {
             .await?;
         let id = rec.id;
         let engine = self.clone();
+        let mut map = lock(&self.0.conversations);
+        // Once the row is stored, a lookup (an identify telling the
+        // customer's conversations, say) may load it and start its actor
+        // before this line; two actors for one conversation must not be.
+        if let Some(a) = map.get(&id) {
+            return Ok(a.clone());
+        }
         let addr = ConversationActor::start_in_arbiter(&self.arbiter(), move |_| {
             ConversationActor::new(engine, rec, project, Vec::new(), MessageIndex::default())
         });
-        lock(&self.0.conversations).insert(id, addr.clone());
+        map.insert(id, addr.clone());
         Ok(addr)
     }
 
