@@ -74,6 +74,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
         sessions: sessions.clone(),
         ai,
         token_ttl: config.token_ttl,
+        limits: Arc::new(crate::limits::RateLimiter::new(config.rate_limits)),
     };
     if config.demo {
         crate::demo::seed(&state)
