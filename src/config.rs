@@ -63,7 +63,8 @@ pub struct Config {
     pub workers: usize,
     /// `SWITCHBOARD_SMS_WEBHOOK_URL`, `SWITCHBOARD_CALL_WEBHOOK_URL`,
     /// `SWITCHBOARD_PAYMENT_WEBHOOK_URL`: billable sessions' providers
-    /// (unset: the built-in ones; see `providers.rs`).
+    /// (unset: the built-in ones; see `providers.rs`);
+    /// `SWITCHBOARD_EMAIL_WEBHOOK_URL`: the email provider (see `email.rs`).
     pub webhooks: crate::providers::WebhookUrls,
     /// `SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES`, `SWITCHBOARD_RATE_LIMIT_DASHBOARD`,
     /// `SWITCHBOARD_RATE_LIMIT_HEARTBEATS`: requests per minute (seed 003
@@ -208,6 +209,10 @@ impl Config {
             payment: crate::providers::parse_webhook_url(
                 "SWITCHBOARD_PAYMENT_WEBHOOK_URL",
                 get("SWITCHBOARD_PAYMENT_WEBHOOK_URL"),
+            )?,
+            email: crate::providers::parse_webhook_url(
+                "SWITCHBOARD_EMAIL_WEBHOOK_URL",
+                get("SWITCHBOARD_EMAIL_WEBHOOK_URL"),
             )?,
         };
         let defaults = crate::limits::RateLimits::default();

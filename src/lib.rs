@@ -7,6 +7,7 @@ pub mod ai;
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod limits;

@@ -1,6 +1,7 @@
 //! What every request handler can reach.
 
 use crate::ai::KnowledgeResponder;
+use crate::email::EmailProvider;
 use crate::error::ApiResult;
 use crate::limits::{LimitKind, RateLimiter};
 use crate::store::Db;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub token_ttl: chrono::Duration,
     /// The rate limits' buckets (seed 003 8.3; see `limits.rs`).
     pub limits: Arc<RateLimiter>,
+    /// Where email goes: the built-in outbox or a webhook (see `email.rs`).
+    pub email: Arc<dyn EmailProvider>,
 }
 
 impl AppState {

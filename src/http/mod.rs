@@ -7,6 +7,7 @@ pub mod auth;
 pub mod conversations;
 pub mod cors;
 pub mod cursor;
+pub mod leads;
 pub mod projects;
 pub mod sessions;
 pub mod tickets;
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(auth::routes)
     .configure(projects::routes)
     .configure(agents::routes)
+    .configure(leads::routes)
     .configure(widget::routes)
     .configure(conversations::routes)
     .configure(tickets::routes)

@@ -15,6 +15,8 @@ mod batch;
 mod conn;
 mod db;
 mod error;
+/// Leads of the offline form and the built-in email outbox.
+pub mod leads;
 mod port;
 mod queries;
 mod records;
@@ -32,6 +34,7 @@ mod tests;
 pub use conn::{DbConn, Target};
 pub use db::{Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use error::map_diesel;
+pub use leads::{EmailRecord, LeadRecord};
 pub use records::{
     ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,
     MemberStatus, ProjectRow, TokenKind, TokenRow, UserRow,

@@ -151,6 +151,12 @@ impl TestApp {
         self.server.as_ref().expect("server running")
     }
 
+    /// The in-process server's store, to set the stage where no endpoint
+    /// writes what a test reads (e.g. leads).
+    pub fn db(&self) -> switchboard::store::Db {
+        self.server().db.clone()
+    }
+
     /// Stop the server gracefully and start it again on the same database
     /// and the same clock. The port changes; tokens stay valid.
     pub async fn restart(&mut self) {
