@@ -7,6 +7,7 @@ pub mod auth;
 pub mod conversations;
 pub mod cors;
 pub mod cursor;
+pub mod dashboard;
 pub mod leads;
 pub mod projects;
 pub mod sessions;
@@ -68,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(projects::routes)
     .configure(agents::routes)
     .configure(leads::routes)
+    .configure(dashboard::routes)
     .configure(widget::routes)
     .configure(conversations::routes)
     .configure(tickets::routes)

@@ -26,6 +26,8 @@ mod rows;
 /// with a migrated SQLite file and a migrated PostgreSQL database).
 pub mod schema;
 pub mod sessions;
+/// An agent's figures for a day (the dashboard's "Today's Stats").
+pub mod stats;
 mod upsert;
 
 #[cfg(test)]

@@ -2011,3 +2011,6 @@ mod sessions;
 
 /// Leads and the email outbox, on both backends.
 mod leads;
+
+/// An agent's day, on both backends.
+mod stats;
