@@ -3,6 +3,7 @@
 //! `Caller` (PROTOCOL.md section 2).
 
 use crate::error::{ApiError, ApiResult};
+use crate::limits::LimitKind;
 use crate::state::AppState;
 use crate::store::{ProjectRow, TokenRow};
 use actix_web::dev::Payload;
@@ -181,7 +182,17 @@ impl FromRequest for Auth {
             let token = token.ok_or_else(|| {
                 ApiError::unauthorized("missing Authorization: Bearer <token> header")
             })?;
-            Ok(Auth(authenticate(&state, &token).await?))
+            let caller = authenticate(&state, &token).await?;
+            // The dashboard limit (seed 003 8.3: 100/minute per user) is
+            // taken here, where every REST call as staff resolves its
+            // caller (StaffAuth goes through this extractor too), so no
+            // handler can forget it and a refused call reaches no handler
+            // and changes nothing. WebSocket ops do not pass here: a socket
+            // authenticates once, and its chatty ops have limits of their own.
+            if let Caller::Staff(s) = &caller {
+                state.rate_limit(LimitKind::Dashboard, &s.user_id.to_string())?;
+            }
+            Ok(Auth(caller))
         })
     }
 }

@@ -63,8 +63,13 @@ pub struct Config {
     pub workers: usize,
     /// `SWITCHBOARD_SMS_WEBHOOK_URL`, `SWITCHBOARD_CALL_WEBHOOK_URL`,
     /// `SWITCHBOARD_PAYMENT_WEBHOOK_URL`: billable sessions' providers
-    /// (unset: the built-in ones; see `providers.rs`).
+    /// (unset: the built-in ones; see `providers.rs`);
+    /// `SWITCHBOARD_EMAIL_WEBHOOK_URL`: the email provider (see `email.rs`).
     pub webhooks: crate::providers::WebhookUrls,
+    /// `SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES`, `SWITCHBOARD_RATE_LIMIT_DASHBOARD`,
+    /// `SWITCHBOARD_RATE_LIMIT_HEARTBEATS`: requests per minute (seed 003
+    /// 8.3; 0 turns one off). See `limits.rs`.
+    pub rate_limits: crate::limits::RateLimits,
 }
 
 /// One line naming the variable and what is wrong with it.
@@ -205,6 +210,28 @@ impl Config {
                 "SWITCHBOARD_PAYMENT_WEBHOOK_URL",
                 get("SWITCHBOARD_PAYMENT_WEBHOOK_URL"),
             )?,
+            email: crate::providers::parse_webhook_url(
+                "SWITCHBOARD_EMAIL_WEBHOOK_URL",
+                get("SWITCHBOARD_EMAIL_WEBHOOK_URL"),
+            )?,
+        };
+        let defaults = crate::limits::RateLimits::default();
+        let rate_limits = crate::limits::RateLimits {
+            widget_messages: per_minute(
+                "SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES",
+                get("SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES"),
+                defaults.widget_messages,
+            )?,
+            dashboard: per_minute(
+                "SWITCHBOARD_RATE_LIMIT_DASHBOARD",
+                get("SWITCHBOARD_RATE_LIMIT_DASHBOARD"),
+                defaults.dashboard,
+            )?,
+            heartbeats: per_minute(
+                "SWITCHBOARD_RATE_LIMIT_HEARTBEATS",
+                get("SWITCHBOARD_RATE_LIMIT_HEARTBEATS"),
+                defaults.heartbeats,
+            )?,
         };
         Ok(Config {
             bind,
@@ -214,6 +241,7 @@ impl Config {
             demo,
             workers,
             webhooks,
+            rate_limits,
         })
     }
 
@@ -239,8 +267,30 @@ impl Config {
             demo: false,
             workers: 2,
             webhooks: crate::providers::WebhookUrls::default(),
+            rate_limits: crate::limits::RateLimits::default(),
         }
     }
+}
+
+/// A rate limit variable: requests per minute, 0 (off) to 1,000,000.
+fn per_minute(
+    variable: &'static str,
+    value: Option<String>,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    let Some(s) = value else {
+        return Ok(default);
+    };
+    s.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n <= 1_000_000)
+        .ok_or_else(|| {
+            err(
+                variable,
+                format!("{s:?} is not a number of requests per minute from 0 (off) to 1000000"),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -288,6 +338,37 @@ mod tests {
         assert_eq!(e.variable, "SWITCHBOARD_ADMIN_PASSWORD");
         let e = cfg(&[("SWITCHBOARD_TOKEN_TTL_HOURS", "0")]).unwrap_err();
         assert_eq!(e.variable, "SWITCHBOARD_TOKEN_TTL_HOURS");
+        for var in [
+            "SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES",
+            "SWITCHBOARD_RATE_LIMIT_DASHBOARD",
+            "SWITCHBOARD_RATE_LIMIT_HEARTBEATS",
+        ] {
+            let e = cfg(&[(var, "-1")]).unwrap_err();
+            assert_eq!(e.variable, var);
+            assert!(e.to_string().starts_with(&format!("{var}: \"-1\"")), "{e}");
+        }
+    }
+
+    #[test]
+    fn rate_limits_default_to_the_seed_and_zero_is_off() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.rate_limits.widget_messages, 10);
+        assert_eq!(c.rate_limits.dashboard, 100);
+        assert_eq!(c.rate_limits.heartbeats, 2);
+        let c = cfg(&[
+            ("SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES", "0"),
+            ("SWITCHBOARD_RATE_LIMIT_DASHBOARD", "250"),
+            ("SWITCHBOARD_RATE_LIMIT_HEARTBEATS", "6"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.rate_limits,
+            crate::limits::RateLimits {
+                widget_messages: 0,
+                dashboard: 250,
+                heartbeats: 6
+            }
+        );
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub struct WebhookUrls {
     pub sms: Option<String>,
     pub call: Option<String>,
     pub payment: Option<String>,
+    /// `SWITCHBOARD_EMAIL_WEBHOOK_URL`: the email provider (see `email.rs`).
+    pub email: Option<String>,
 }
 
 /// The providers `config` asks for.
@@ -135,7 +137,8 @@ async fn post(client: &awc::Client, url: &str, body: &Value) -> Result<Value, St
     Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
-fn reference(answer: &Value) -> Option<String> {
+/// The answer's `id`, kept as the provider's reference.
+pub fn reference(answer: &Value) -> Option<String> {
     match &answer["id"] {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

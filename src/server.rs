@@ -53,6 +53,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
     let db = open_store(&config).await?;
     bootstrap_admin(&db, &config, &clock).await?;
     let ai = Arc::new(KnowledgeResponder::new(db.clone()));
+    let email = crate::email::from_config(&config, db.clone(), clock.clone());
     let engine = Engine::start(
         Arc::new(db.clone()),
         clock,
@@ -74,6 +75,8 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
         sessions: sessions.clone(),
         ai,
         token_ttl: config.token_ttl,
+        limits: Arc::new(crate::limits::RateLimiter::new(config.rate_limits)),
+        email,
     };
     if config.demo {
         crate::demo::seed(&state)

@@ -1,6 +1,9 @@
 //! What every request handler can reach.
 
 use crate::ai::KnowledgeResponder;
+use crate::email::EmailProvider;
+use crate::error::ApiResult;
+use crate::limits::{LimitKind, RateLimiter};
 use crate::store::Db;
 use std::sync::Arc;
 use switchboard_actors::engine::session::Sessions;
@@ -14,10 +17,19 @@ pub struct AppState {
     pub sessions: Sessions,
     pub ai: Arc<KnowledgeResponder>,
     pub token_ttl: chrono::Duration,
+    /// The rate limits' buckets (seed 003 8.3; see `limits.rs`).
+    pub limits: Arc<RateLimiter>,
+    /// Where email goes: the built-in outbox or a webhook (see `email.rs`).
+    pub email: Arc<dyn EmailProvider>,
 }
 
 impl AppState {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.engine.clock().now()
+    }
+
+    /// Take one request of `kind` for `key`, or answer 429 RATE_LIMITED.
+    pub fn rate_limit(&self, kind: LimitKind, key: &str) -> ApiResult<()> {
+        Ok(self.limits.check(kind, key, self.now())?)
     }
 }

@@ -172,6 +172,10 @@ fn reply_err(r: &Value, e: &ApiError) -> String {
     if let Some(f) = &e.fields {
         v["fields"] = json!(f);
     }
+    // RATE_LIMITED: what REST says in its Retry-After header.
+    if let Some(s) = e.retry_after {
+        v["retry_after"] = json!(s);
+    }
     v.to_string()
 }
 
@@ -430,6 +434,10 @@ impl WsConn {
                     None
                 };
                 let user_id = auth.1.user_id;
+                if status.is_none() {
+                    // One bucket with the REST heartbeat: per agent.
+                    state.rate_limit(crate::limits::LimitKind::Heartbeat, &user_id.to_string())?;
+                }
                 Ok(plain(Box::pin(async move {
                     let p = state.engine.project(project).await?;
                     match status {

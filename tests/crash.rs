@@ -59,6 +59,11 @@ impl ServerProcess {
             .env("SWITCHBOARD_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("SWITCHBOARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "warn")
+            // Its traffic sends many messages per visitor at once; the rate
+            // limits are tested in tests/limits.rs.
+            .env("SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES", "0")
+            .env("SWITCHBOARD_RATE_LIMIT_DASHBOARD", "0")
+            .env("SWITCHBOARD_RATE_LIMIT_HEARTBEATS", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

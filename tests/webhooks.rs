@@ -1,8 +1,9 @@
 //! The HTTP webhook providers of billable sessions (SMS, call, payment),
 //! driven through the real server against a local webhook server started in
 //! the test: what is posted, what an answer changes, and that a failing
-//! provider answers `PROVIDER_FAILED` and changes nothing. Also the config
-//! variables that name them.
+//! provider answers `PROVIDER_FAILED` and changes nothing. The email
+//! provider (built-in outbox or webhook) as the server configures it. Also
+//! the config variables that name them.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -13,8 +14,9 @@ use common::*;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use switchboard::config::Config;
+use switchboard::email::{self, EmailMessage, KIND_OFFLINE_CONFIRMATION};
 use switchboard::providers::WebhookUrls;
-use switchboard_actors::clock::ManualClock;
+use switchboard_actors::clock::{ManualClock, SharedClock};
 
 type Seen = Arc<Mutex<Vec<(String, Value)>>>;
 
@@ -57,6 +59,7 @@ async fn app_with(base: &str, mode: &str) -> TestApp {
         sms: Some(format!("{base}/{mode}/sms")),
         call: Some(format!("{base}/{mode}/call")),
         payment: Some(format!("{base}/{mode}/payment")),
+        email: None,
     };
     TestApp::start_with_config(ManualClock::at_default(), |c| c.webhooks = urls).await
 }
@@ -254,9 +257,128 @@ fn webhook_variables_must_be_http_urls() {
         "SWITCHBOARD_SMS_WEBHOOK_URL",
         "SWITCHBOARD_CALL_WEBHOOK_URL",
         "SWITCHBOARD_PAYMENT_WEBHOOK_URL",
+        "SWITCHBOARD_EMAIL_WEBHOOK_URL",
     ] {
         let err = Config::from_lookup(lookup(var, "ftp://nope"), false).unwrap_err();
         assert_eq!(err.variable, var);
         assert!(err.to_string().starts_with(var), "{err}");
     }
+}
+
+fn email_to(project: &Project, to: &str) -> EmailMessage {
+    EmailMessage {
+        project_id: project.id.parse().unwrap(),
+        to: to.into(),
+        subject: "We got your message".into(),
+        body: "We will answer by email.".into(),
+        kind: KIND_OFFLINE_CONFIRMATION.into(),
+    }
+}
+
+fn email_config(url: Option<String>) -> Config {
+    Config::from_lookup(
+        move |k| {
+            (k == "SWITCHBOARD_EMAIL_WEBHOOK_URL")
+                .then(|| url.clone())
+                .flatten()
+        },
+        false,
+    )
+    .unwrap()
+}
+
+#[actix_rt::test]
+async fn the_email_webhook_posts_each_email_and_a_failure_is_an_error() {
+    let (base, seen) = webhook_server().await;
+    let app = TestApp::start().await;
+    let project = app.create_project("Mail").await;
+    let clock: SharedClock = Arc::new(app.clock.clone());
+
+    let ok = email::from_config(
+        &email_config(Some(format!("{base}/ok/email"))),
+        app.db(),
+        clock.clone(),
+    );
+    let reference = ok.send(&email_to(&project, "ada@example.com")).await;
+    assert_eq!(reference.as_deref(), Ok("ext-1"));
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].0, "email");
+        assert_eq!(
+            seen[0].1,
+            json!({
+                "type": "email", "project_id": project.id, "to": "ada@example.com",
+                "subject": "We got your message", "body": "We will answer by email.",
+                "kind": "offline_confirmation",
+            })
+        );
+    }
+
+    let failing = email::from_config(
+        &email_config(Some(format!("{base}/fail/email"))),
+        app.db(),
+        clock.clone(),
+    );
+    let err = failing
+        .send(&email_to(&project, "bob@example.com"))
+        .await
+        .unwrap_err();
+    assert!(err.contains("503"), "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 2, "the failing hook was asked");
+
+    // Nothing listens on a port just freed: unreachable is a failure too.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/email", free.local_addr().unwrap());
+    drop(free);
+    let unreachable = email::from_config(&email_config(Some(dead)), app.db(), clock);
+    assert!(unreachable
+        .send(&email_to(&project, "cy@example.com"))
+        .await
+        .is_err());
+
+    // A webhook keeps nothing in the built-in outbox.
+    let (st, body) = app
+        .get(
+            &format!("/api/projects/{}/emails", project.id),
+            app.admin_token(),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["items"], json!([]));
+}
+
+#[actix_rt::test]
+async fn without_a_webhook_email_goes_to_the_outbox_the_admin_reads() {
+    let app = TestApp::start().await;
+    let project = app.create_project("Mail").await;
+    let outbox = email::from_config(
+        &email_config(None),
+        app.db(),
+        Arc::new(app.clock.clone()) as SharedClock,
+    );
+    let reference = outbox
+        .send(&email_to(&project, "ada@example.com"))
+        .await
+        .unwrap();
+    assert!(reference.starts_with("outbox-"), "{reference}");
+
+    let path = format!("/api/projects/{}/emails", project.id);
+    let (st, body) = app.get(&path, app.admin_token()).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["next_cursor"], Value::Null);
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{body}");
+    assert_eq!(format!("outbox-{}", s(&items[0]["id"])), reference);
+    assert_fields(
+        &items[0],
+        &json!({
+            "project_id": project.id, "to": "ada@example.com",
+            "subject": "We got your message", "body": "We will answer by email.",
+            "kind": "offline_confirmation", "created_at": "2026-11-16T10:00:00.000Z",
+        }),
+    );
+    // Agents of the project may not read it.
+    let ana = app.add_agent(&project, "Ana", 3).await;
+    assert_error(&app.get(&path, &ana.token).await, 403, "FORBIDDEN");
 }

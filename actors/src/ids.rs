@@ -64,4 +64,8 @@ typed_id!(
     SmsId,
     /// A payment request made when a session completes.
     PaymentId,
+    /// A lead captured by the offline form (seed 003 5.8.4).
+    LeadId,
+    /// An email sent through the built-in email provider (its outbox row).
+    EmailId,
 );

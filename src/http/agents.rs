@@ -3,6 +3,7 @@
 
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ApiResult};
+use crate::limits::LimitKind;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -102,6 +103,7 @@ async fn heartbeat(
     body: web::Json<HeartbeatBody>,
 ) -> ApiResult<HttpResponse> {
     auth.agent_of(body.project_id)?;
+    state.rate_limit(LimitKind::Heartbeat, &auth.1.user_id.to_string())?;
     let handle = state.engine.project(body.project_id).await?;
     handle
         .addr

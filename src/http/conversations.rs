@@ -283,6 +283,18 @@ pub async fn send_message(
     client_msg_id: Option<String>,
     metadata: Option<Value>,
 ) -> ApiResult<Arc<MessageRecord>> {
+    // Seed 003 8.3: a visitor sends at most so many messages a minute,
+    // over REST and WebSocket alike; refused before anything is stored.
+    if let Caller::Customer {
+        project_id,
+        visitor_id,
+    } = &caller
+    {
+        state.rate_limit(
+            crate::limits::LimitKind::WidgetMessage,
+            &format!("{project_id}:{visitor_id}"),
+        )?;
+    }
     if let Some(m) = &metadata {
         if !m.is_object() {
             return Err(ApiError::field("metadata", "must be an object"));

@@ -9,6 +9,8 @@ pub mod conversations;
 pub mod cors;
 pub mod cursor;
 pub mod customers;
+pub mod dashboard;
+pub mod leads;
 pub mod projects;
 pub mod sessions;
 pub mod tickets;
@@ -68,6 +70,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(auth::routes)
     .configure(projects::routes)
     .configure(agents::routes)
+    .configure(leads::routes)
+    .configure(dashboard::routes)
     .configure(widget::routes)
     .configure(conversations::routes)
     .configure(conversation_customer::routes)

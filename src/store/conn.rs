@@ -10,8 +10,9 @@
 //! opening a connection (pragmas and a file path vs. a server with a
 //! connect timeout), [`DbConn::is_broken`] (a closed socket), beginning a
 //! transaction (`BEGIN IMMEDIATE` vs. `BEGIN`), [`DbConn::serialize_on`]
-//! (the writer lock vs. an advisory lock) and [`DbConn::lock_row`] (the
-//! writer lock vs. `FOR UPDATE`).
+//! (the writer lock vs. an advisory lock), [`DbConn::lock_row`] (the
+//! writer lock vs. `FOR UPDATE`) and [`DbConn::seconds_between_sql`]
+//! (Julian days vs. intervals).
 
 use super::error::ResultExt;
 use diesel::SqliteConnection;
@@ -255,6 +256,22 @@ impl DbConn {
             }))
             .unwrap_or(true),
             DbConn::Pg(c) => PoolableConnection::is_broken(&mut **c),
+        }
+    }
+
+    /// SQL for `later - earlier` in seconds, as a double, for two
+    /// timestamp columns of the queried table (for aggregates such as the
+    /// average first response time).
+    ///
+    /// Fork: SQLite keeps timestamps as text and has no interval type, so
+    /// the difference of their Julian day numbers times 86400; PostgreSQL
+    /// subtracts to an interval and takes its seconds.
+    pub fn seconds_between_sql(&self, later: &str, earlier: &str) -> String {
+        match self {
+            DbConn::Sqlite(_) => {
+                format!("((julianday({later}) - julianday({earlier})) * 86400.0)")
+            }
+            DbConn::Pg(_) => format!("EXTRACT(EPOCH FROM ({later} - {earlier}))::double precision"),
         }
     }
 

@@ -17,6 +17,8 @@ mod conn;
 mod customers;
 mod db;
 mod error;
+/// Leads of the offline form and the built-in email outbox.
+pub mod leads;
 mod port;
 mod queries;
 mod records;
@@ -26,6 +28,8 @@ mod rows;
 /// with a migrated SQLite file and a migrated PostgreSQL database).
 pub mod schema;
 pub mod sessions;
+/// An agent's figures for a day (the dashboard's "Today's Stats").
+pub mod stats;
 mod upsert;
 
 #[cfg(test)]
@@ -35,6 +39,7 @@ pub use conn::{DbConn, Target};
 pub use customers::{CustomerConversation, CustomerPatch, LinkedCustomer};
 pub use db::{Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use error::map_diesel;
+pub use leads::{EmailRecord, LeadRecord};
 pub use records::{
     ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,
     MemberStatus, ProjectRow, TokenKind, TokenRow, UserRow,

@@ -126,6 +126,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    leads (id) {
+        id -> Text,
+        project_id -> Text,
+        conversation_id -> Nullable<Text>,
+        email -> Text,
+        name -> Nullable<Text>,
+        message -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     messages (id) {
         id -> Text,
         conversation_id -> Text,
@@ -136,6 +148,18 @@ diesel::table! {
         metadata -> Text,
         client_msg_id -> Nullable<Text>,
         internal -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbound_emails (id) {
+        id -> Text,
+        project_id -> Text,
+        to_email -> Text,
+        subject -> Text,
+        body -> Text,
+        kind -> Text,
         created_at -> Timestamp,
     }
 }
@@ -282,8 +306,10 @@ diesel::joinable!(customers -> projects (project_id));
 diesel::joinable!(customers -> users (flagged_by));
 diesel::joinable!(handoff_settings -> projects (project_id));
 diesel::joinable!(knowledge_entries -> projects (project_id));
+diesel::joinable!(leads -> projects (project_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(messages -> users (sender_id));
+diesel::joinable!(outbound_emails -> projects (project_id));
 diesel::joinable!(payments -> sessions (session_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(projects -> users (owner_id));
@@ -303,7 +329,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     handoff_settings,
     knowledge_entries,
+    leads,
     messages,
+    outbound_emails,
     payments,
     project_members,
     projects,

@@ -394,14 +394,16 @@ fn pg_objects(conn: &mut PgSync) -> Vec<SchemaObject> {
 }
 
 /// The tables schema.rs declares, in its (alphabetical) order.
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 17] = [
     "agent_availability",
     "auth_tokens",
     "conversations",
     "customers",
     "handoff_settings",
     "knowledge_entries",
+    "leads",
     "messages",
+    "outbound_emails",
     "payments",
     "project_members",
     "projects",
@@ -558,7 +560,9 @@ fn declared_schema() -> Vec<TableShape> {
         declared_shape!(customers),
         declared_shape!(handoff_settings),
         declared_shape!(knowledge_entries),
+        declared_shape!(leads),
         declared_shape!(messages),
+        declared_shape!(outbound_emails),
         declared_shape!(payments),
         declared_shape!(project_members),
         declared_shape!(projects),
@@ -2026,3 +2030,9 @@ mod customers;
 
 /// Billable sessions' store tests, on both backends.
 mod sessions;
+
+/// Leads and the email outbox, on both backends.
+mod leads;
+
+/// An agent's day, on both backends.
+mod stats;

@@ -79,6 +79,16 @@ pub struct TestApp {
     counter: Cell<u32>,
 }
 
+/// The test config on `url`, with the rate limits off: the clock is frozen
+/// unless a test moves it, so no bucket ever refills, and the tests send far
+/// more than 10 messages per visitor (or 100 requests per admin) at one
+/// instant. tests/limits.rs turns them on with `start_with_config`.
+pub fn test_config(url: DatabaseUrl) -> Config {
+    let mut config = Config::for_tests_on(url);
+    config.rate_limits = switchboard::limits::RateLimits::OFF;
+    config
+}
+
 impl TestApp {
     /// A fresh server at the ManualClock's default instant
     /// (Monday 2026-11-16 10:00:00 UTC).
@@ -96,10 +106,10 @@ impl TestApp {
     }
 
     /// A fresh server whose test config `edit` changes first (e.g. webhook
-    /// URLs). `restart` goes back to the plain test config.
+    /// URLs, rate limits). `restart` goes back to the plain test config.
     pub async fn start_with_config(clock: ManualClock, edit: impl FnOnce(&mut Config)) -> Self {
         let db = TestDb::fresh().await;
-        let mut config = Config::for_tests_on(db.url().clone());
+        let mut config = test_config(db.url().clone());
         edit(&mut config);
         let server = match start(config, Arc::new(clock.clone()) as SharedClock).await {
             Ok(server) => server,
@@ -141,6 +151,12 @@ impl TestApp {
         self.server.as_ref().expect("server running")
     }
 
+    /// The in-process server's store, to set the stage where no endpoint
+    /// writes what a test reads (e.g. leads).
+    pub fn db(&self) -> switchboard::store::Db {
+        self.server().db.clone()
+    }
+
     /// Stop the server gracefully and start it again on the same database
     /// and the same clock. The port changes; tokens stay valid.
     pub async fn restart(&mut self) {
@@ -153,7 +169,7 @@ impl TestApp {
             .url()
             .clone();
         let server = match start(
-            Config::for_tests_on(url.clone()),
+            test_config(url.clone()),
             Arc::new(self.clock.clone()) as SharedClock,
         )
         .await
@@ -231,6 +247,40 @@ impl TestApp {
             None => req.send(),
         };
         Self::finish(send).await
+    }
+
+    /// One request with an optional JSON body; also returns the value of
+    /// the response header `header` (e.g. `Retry-After`).
+    pub async fn call_with_header(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+        header: &str,
+    ) -> (u16, Option<String>, Value) {
+        let req = self.request(method, path, auth);
+        let send = match body {
+            Some(b) => req.send_json(&b),
+            None => req.send(),
+        };
+        let mut resp = match send.await {
+            Ok(r) => r,
+            Err(e) => panic!("request failed: {e}"),
+        };
+        let value = resp
+            .headers()
+            .get(header)
+            .map(|v| v.to_str().expect("header text").to_string());
+        let status = resp.status().as_u16();
+        let bytes = resp.body().limit(16 << 20).await.expect("response body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, value, body)
     }
 
     /// One request with a raw body sent as `application/json`, for
