@@ -107,7 +107,11 @@ async fn the_offline_form_in_tokyo_waits_for_the_morning() {
     // The visitor is now an identified customer.
     let (st, panel) = app
         .get(
-            &format!("/api/projects/{}/customers/{}", project.id, s(&conv["customer_id"])),
+            &format!(
+                "/api/projects/{}/customers/{}",
+                project.id,
+                s(&conv["customer_id"])
+            ),
             app.admin_token(),
         )
         .await;
@@ -115,6 +119,54 @@ async fn the_offline_form_in_tokyo_waits_for_the_morning() {
     assert_eq!(
         (panel["email"].clone(), panel["name"].clone()),
         (json!("jo@example.com"), json!("Jo"))
+    );
+
+    assert_eq!(body["confirmation_sent"], json!(true), "{body}");
+    assert_eq!(
+        body["message"],
+        json!("Thanks! We will get back to you when we open on Tuesday 09:00 (Asia/Tokyo).")
+    );
+    // A lead for the team, and the confirmation in the built-in outbox.
+    let (st, leads) = app
+        .get(
+            &format!("/api/projects/{}/leads", project.id),
+            app.admin_token(),
+        )
+        .await;
+    assert_eq!(st, 200, "{leads}");
+    let lead = &leads["items"][0];
+    assert_eq!(
+        (
+            lead["email"].clone(),
+            lead["name"].clone(),
+            lead["message"].clone(),
+            lead["conversation_id"].clone()
+        ),
+        (
+            json!("jo@example.com"),
+            json!("Jo"),
+            json!("My invoice is wrong"),
+            json!(id)
+        )
+    );
+    let (st, emails) = app
+        .get(
+            &format!("/api/projects/{}/emails", project.id),
+            app.admin_token(),
+        )
+        .await;
+    assert_eq!(st, 200, "{emails}");
+    assert_eq!(
+        emails["items"].as_array().map(Vec::len),
+        Some(1),
+        "{emails}"
+    );
+    let mail = &emails["items"][0];
+    assert_eq!(mail["to"], json!("jo@example.com"), "{mail}");
+    assert_eq!(mail["kind"], json!("offline_confirmation"));
+    assert!(
+        s(&mail["body"]).contains("Tuesday 09:00 (Asia/Tokyo)"),
+        "{mail}"
     );
 
     // The night passes: the form's conversation is not abandoned.

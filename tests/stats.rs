@@ -1,11 +1,8 @@
 //! The dashboard's summaries: an agent's figures for today (seed 003 5.7.6)
 //! in the project's time zone, and the owner's availability view with the
 //! "no agents" warning (seed 003 5.10.5).
-//!
-//! CSAT is only checked as null here: no endpoint writes ratings on this
-//! branch (they are built in parallel), so CSAT and the ratings count over
-//! stored ratings are covered by the store test
-//! `store::tests::stats::an_agents_day_counts_only_their_conversations_of_that_day`.
+//! CSAT is the mean of the customers' ratings of the agent's chats
+//! resolved today.
 
 mod common;
 
@@ -14,8 +11,15 @@ use common::*;
 use serde_json::json;
 
 /// A customer asks for a human; the (only online) agent gets it, answers
-/// after `answer_after`, and resolves it.
-async fn handled(app: &TestApp, project: &Project, agent: &Agent, answer_after: Duration) {
+/// after `answer_after`, and resolves it; the customer rates it when
+/// `rating` is given.
+async fn handled(
+    app: &TestApp,
+    project: &Project,
+    agent: &Agent,
+    answer_after: Duration,
+    rating: Option<i64>,
+) {
     let visitor = format!("visitor-{}", uuid::Uuid::new_v4());
     let (conv, customer) = app.new_conversation(project, &visitor).await;
     let id = s(&conv["id"]);
@@ -27,6 +31,16 @@ async fn handled(app: &TestApp, project: &Project, agent: &Agent, answer_after: 
     app.say(&id, &agent.token, "Hi, how can I help?").await;
     let (status, body) = app.resolve(&id, &agent.token).await;
     assert_eq!(status, 200, "resolve: {body}");
+    if let Some(r) = rating {
+        let (status, body) = app
+            .post(
+                &format!("/api/conversations/{id}/rating"),
+                &customer,
+                json!({ "rating": r }),
+            )
+            .await;
+        assert_eq!(status, 200, "rating: {body}");
+    }
 }
 
 #[actix_rt::test]
@@ -51,12 +65,12 @@ async fn an_agents_today_counts_their_resolved_chats_and_first_responses() {
     );
 
     // Before 10:00 UTC: answered in 45 s and 15 s.
-    handled(&app, &project, &ana, Duration::seconds(45)).await;
-    handled(&app, &project, &ana, Duration::seconds(15)).await;
+    handled(&app, &project, &ana, Duration::seconds(45), Some(5)).await;
+    handled(&app, &project, &ana, Duration::seconds(15), Some(4)).await;
     app.advance(Duration::minutes(2)).await;
     app.heartbeat(&ana, &project).await;
     // After 10:00 UTC: answered in 60 s.
-    handled(&app, &project, &ana, Duration::seconds(60)).await;
+    handled(&app, &project, &ana, Duration::seconds(60), None).await;
 
     let (status, body) = app.get(&path, &ana.token).await;
     assert_eq!(status, 200, "{body}");
@@ -64,7 +78,7 @@ async fn an_agents_today_counts_their_resolved_chats_and_first_responses() {
         body,
         json!({
             "date": "2026-11-16", "timezone": "UTC", "resolved": 3,
-            "avg_first_response_seconds": 40.0, "csat": null, "ratings": 0,
+            "avg_first_response_seconds": 40.0, "csat": 4.5, "ratings": 2,
         })
     );
     // Bob handled nothing.

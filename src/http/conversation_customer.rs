@@ -2,20 +2,24 @@
 //! 5.12): presence signals, the offline form and the satisfaction rating.
 
 use crate::auth::Auth;
+use crate::email::{EmailMessage, KIND_OFFLINE_CONFIRMATION};
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::view_of;
 use crate::http::customers;
 use crate::http::validate;
 use crate::state::AppState;
+use crate::store::LeadRecord;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use switchboard_actors::domain::business_hours;
 use switchboard_actors::domain::inactivity::CustomerPresence;
 use switchboard_actors::engine::conversation::{
     validate_rating, CustomerPresenceUpdate, OfflineForm, RateConversation,
 };
+use switchboard_actors::engine::project::GetSettings;
 use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
-use switchboard_actors::ids::ConversationId;
+use switchboard_actors::ids::{ConversationId, LeadId, ProjectId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/conversations/{id}/presence", web::post().to(presence))
@@ -96,6 +100,7 @@ async fn offline_form(
     body: web::Json<OfflineFormBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
+    let message = body.message.trim().to_string();
     let Caller::Customer { .. } = &auth.0 else {
         return Err(ApiError::forbidden(
             "only the customer fills in the offline form",
@@ -118,17 +123,76 @@ async fn offline_form(
             caller: auth.0,
             email: email.clone(),
             name: name.clone(),
-            message: body.message,
+            message: message.clone(),
         })
         .await??;
     // After the conversation took the form: a refused form links nothing.
     customers::link_visitor_email(&state, project, &visitor, &email, name.as_deref()).await?;
+    let now = state.now();
+    state
+        .db
+        .insert_lead(&LeadRecord {
+            id: LeadId::new(),
+            project_id: project,
+            conversation_id: Some(view.id),
+            email: email.clone(),
+            name: name.clone(),
+            message: message.clone(),
+            created_at: now,
+        })
+        .await?;
+    let opening = next_opening_text(&state, project, now).await?;
+    let confirmation = EmailMessage {
+        project_id: project,
+        to: email,
+        subject: "We received your message".into(),
+        body: format!(
+            "Hello{},\n\nthanks for your message: our team is offline right now. \
+             We will answer {opening}, in the chat and by email.\n\nYour message:\n{}\n",
+            name.map(|n| format!(" {n}")).unwrap_or_default(),
+            message,
+        ),
+        kind: KIND_OFFLINE_CONFIRMATION.into(),
+    };
+    // The form is taken and stored either way; a failed confirmation is
+    // logged and reported, not an error to the customer.
+    let confirmation_sent = match state.email.send(&confirmation).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(conversation = %view.id, error = %e, "offline confirmation not sent");
+            false
+        }
+    };
     let view = view_of(&state, &Caller::System, view.id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "status": view.status,
         "conversation": view,
-        "message": "Thanks! We will get back to you by email as soon as we are back.",
+        "confirmation_sent": confirmation_sent,
+        "message": format!("Thanks! We will get back to you {opening}."),
     })))
+}
+
+/// "when we open on Tuesday 09:00 (Asia/Tokyo)", or "as soon as we can".
+async fn next_opening_text(
+    state: &AppState,
+    project: ProjectId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<String> {
+    let settings = state
+        .engine
+        .project(project)
+        .await?
+        .addr
+        .send(GetSettings)
+        .await?;
+    Ok(match business_hours::next_opening(&settings, now) {
+        Some(at) if settings.business_hours_enabled && at > now => format!(
+            "when we open on {} ({})",
+            business_hours::describe_local(&settings, at),
+            settings.timezone
+        ),
+        _ => "as soon as we can".into(),
+    })
 }
 
 #[derive(Deserialize)]
