@@ -11,6 +11,7 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod pages;
 pub mod providers;
 pub mod server;
 pub mod state;

@@ -78,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(customers::routes)
     .configure(tickets::routes)
     .configure(sessions::routes)
+    .configure(crate::pages::routes)
     .route("/ws", web::get().to(crate::ws::connect))
     .default_service(web::route().to(not_found));
 }

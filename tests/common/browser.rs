@@ -1,0 +1,265 @@
+//! Real headless Chromium for page tests, driven through Debian's
+//! chromedriver with the W3C WebDriver protocol (plain JSON over HTTP, so no
+//! extra client crate). `.ci/run` installs `chromium` and `chromium-driver`
+//! when missing; without them these tests fail and say so.
+
+use awc::Client;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration as StdDuration;
+
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// The WebDriver element reference key.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Desktop and phone window sizes the screenshots are taken at.
+pub const DESKTOP: (u32, u32) = (1280, 800);
+pub const PHONE: (u32, u32) = (390, 844);
+
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    client: Client,
+}
+
+fn free_port() -> u16 {
+    match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(a) => a.port(),
+        Err(e) => panic!("no free port for chromedriver: {e}"),
+    }
+}
+
+impl Browser {
+    /// Start chromedriver and one headless Chromium session.
+    pub async fn start() -> Browser {
+        for path in [CHROMEDRIVER, CHROMIUM] {
+            assert!(
+                std::path::Path::new(path).exists(),
+                "{path} is missing: install Debian's chromium and chromium-driver \
+                 (bash .ci/run does) to run the page tests"
+            );
+        }
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("chromedriver does not start: {e}"));
+        let client = Client::builder()
+            .timeout(StdDuration::from_secs(60))
+            .finish();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut browser = Browser {
+            driver,
+            base,
+            session: String::new(),
+            client,
+        };
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(20);
+        loop {
+            let ready = browser
+                .client
+                .get(format!("{}/status", browser.base))
+                .send()
+                .await
+                .is_ok();
+            if ready {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "chromedriver never answered on {}",
+                browser.base
+            );
+            actix_rt::time::sleep(StdDuration::from_millis(50)).await;
+        }
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage",
+                         format!("--window-size={},{}", DESKTOP.0, DESKTOP.1)],
+            },
+        }}});
+        let v = browser.raw("POST", "/session", Some(caps)).await;
+        browser.session = v["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        browser
+    }
+
+    async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{}", self.base, path);
+        let req = match method {
+            "GET" => self.client.get(url),
+            "DELETE" => self.client.delete(url),
+            _ => self.client.post(url),
+        };
+        let mut res = match body {
+            Some(b) => req.send_json(&b).await,
+            None => req.send().await,
+        }
+        .unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
+        let body = res
+            .body()
+            .limit(64 << 20)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver {method} {path} body: {e}"));
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        assert!(
+            res.status().is_success(),
+            "WebDriver {method} {path}: {} {v}",
+            res.status()
+        );
+        v["value"].clone()
+    }
+
+    async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{}", self.session, path);
+        self.raw(method, &path, body).await
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url }))).await;
+    }
+
+    pub async fn title(&self) -> String {
+        self.cmd("GET", "/title", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Every element matching `css`.
+    pub async fn find_all(&self, css: &str) -> Vec<String> {
+        let v = self
+            .cmd(
+                "POST",
+                "/elements",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e[ELEMENT].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The one element matching `css` (fails when none).
+    pub async fn find(&self, css: &str) -> String {
+        self.find_all(css)
+            .await
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no element matches {css:?}"))
+    }
+
+    pub async fn text(&self, element: &str) -> String {
+        self.cmd("GET", &format!("/element/{element}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub async fn attribute(&self, element: &str, name: &str) -> Option<String> {
+        self.cmd("GET", &format!("/element/{element}/attribute/{name}"), None)
+            .await
+            .as_str()
+            .map(str::to_string)
+    }
+
+    /// Run `script` in the page; its `return` value.
+    pub async fn eval(&self, script: &str) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Press keys as the user would on the focused element ("\u{E004}" is Tab).
+    pub async fn keys(&self, text: &str) {
+        let actions: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                [
+                    json!({ "type": "keyDown", "value": c.to_string() }),
+                    json!({ "type": "keyUp", "value": c.to_string() }),
+                ]
+            })
+            .collect();
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        )
+        .await;
+    }
+
+    pub async fn resize(&self, (width, height): (u32, u32)) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+
+    /// Save a PNG of the page to `screenshots/<name>.png` (ignored by git).
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let b64 = self.cmd("GET", "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("screenshot is not base64: {e}"));
+        assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        path
+    }
+
+    /// Screenshots at desktop and phone widths: `<name>-desktop.png`, `<name>-phone.png`.
+    pub async fn screenshots(&self, name: &str) {
+        self.resize(DESKTOP).await;
+        self.screenshot(&format!("{name}-desktop")).await;
+        self.resize(PHONE).await;
+        self.screenshot(&format!("{name}-phone")).await;
+        self.resize(DESKTOP).await;
+    }
+
+    /// Whether the page is wider than its window (it must not scroll sideways).
+    pub async fn overflows_horizontally(&self) -> bool {
+        self.eval("return document.documentElement.scrollWidth > window.innerWidth;")
+            .await
+            .as_bool()
+            .unwrap_or(true)
+    }
+
+    pub async fn quit(mut self) {
+        let path = format!("/session/{}", self.session);
+        let _ = self.raw("DELETE", &path, None).await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // A failed test never reaches `quit`: do not leave chromedriver behind.
+        let _ = self.driver.kill();
+    }
+}
