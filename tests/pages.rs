@@ -57,3 +57,103 @@ async fn the_front_page_leads_to_every_page_and_fits_a_phone() {
     b.screenshots("front").await;
     b.quit().await;
 }
+
+/// The customer's half of the live-chat story in the widget: the AI
+/// answers, "Talk to a human" connects to an agent (driven over the API),
+/// messages and typing go both ways, and the resolved chat is rated.
+#[actix_rt::test]
+async fn a_customer_asks_the_ai_talks_to_a_human_and_rates_the_chat() {
+    let app = TestApp::start().await;
+    let project = app.create_project("Acme").await;
+    app.enable_handoff(&project, |s| s["show_human_button"] = json!(true))
+        .await;
+    app.add_knowledge(
+        &project,
+        "How long does shipping take?",
+        "Shipping takes 3 to 5 days.",
+    )
+    .await;
+    let ana = app.add_agent(&project, "Ana", 2).await;
+    app.set_status(&ana, &project, "online").await;
+    let mut agent_ws = app.ws(&ana.token).await;
+    agent_ws
+        .subscribe(&format!("agent:{}", ana.user_id), None)
+        .await;
+
+    let b = Browser::start().await;
+    b.goto(&app.url(&format!("/widget/demo?key={}", project.public_key)))
+        .await;
+    let launch = b.wait_visible(".sbw-launch").await;
+    b.click(&launch).await;
+    let input = b.wait_visible("#sbw-input").await;
+    b.type_into(&input, "How long does shipping take?\u{E007}")
+        .await;
+    b.wait_text(".sbw-msg.customer", "How long does shipping take?")
+        .await;
+    b.wait_text(".sbw-msg.ai", "3 to 5 days").await;
+    b.screenshots("widget-ai").await;
+
+    // The button is there because Ana can answer; she gets the chat.
+    let human = b.wait_visible(".sbw-human").await;
+    b.click(&human).await;
+    let assigned = agent_ws.expect_event("conversation_assigned").await;
+    let conv = s(&assigned["data"]["conversation_id"]);
+    b.wait_text(".sbw-status", "You are chatting with Ana")
+        .await;
+    let msgs = app.get_messages(&conv, &ana.token).await;
+    assert!(
+        msgs.iter().any(|m| m["sender_type"] == json!("ai")),
+        "the agent sees the AI history: {msgs:#?}"
+    );
+
+    // Typing and messages both ways.
+    let mut staff = app.ws(&ana.token).await;
+    staff.subscribe(&format!("conversation:{conv}"), None).await;
+    staff
+        .op_ok(json!({ "op": "typing", "conversation_id": conv, "is_typing": true }))
+        .await;
+    b.wait_text(".sbw-typing", "Ana is typing").await;
+    app.say(&conv, &ana.token, "Hi, I am Ana. Which order is it?")
+        .await;
+    b.wait_text(".sbw-msg.agent", "Which order is it?").await;
+    let input = b.find("#sbw-input").await;
+    b.type_into(&input, "Order 1234").await;
+    // (Ana's own typing comes back to her first.)
+    let mut typing = staff.expect_event("typing").await;
+    while typing["data"]["user_type"] == json!("agent") {
+        typing = staff.expect_event("typing").await;
+    }
+    assert_eq!(
+        (
+            typing["data"]["user_type"].clone(),
+            typing["data"]["is_typing"].clone()
+        ),
+        (json!("customer"), json!(true))
+    );
+    b.type_into(&input, "\u{E007}").await;
+    app.wait_for_sender(&conv, &ana.token, "customer", 4).await;
+    let last = app.get_messages(&conv, &ana.token).await;
+    assert_eq!(
+        last.iter()
+            .rev()
+            .find(|m| m["sender_type"] == json!("customer"))
+            .map(|m| m["content"].clone()),
+        Some(json!("Order 1234"))
+    );
+    b.screenshots("widget-agent").await;
+
+    // Resolved: the widget asks for a rating, and it is stored.
+    let (st, body) = app.resolve(&conv, &ana.token).await;
+    assert_eq!(st, 200, "{body}");
+    let five = b.wait_visible(".sbw-rate button[data-rating='5']").await;
+    b.click(&five).await;
+    let submit = b.find(".sbw-rate button[type='submit']").await;
+    b.screenshots("widget-rating").await;
+    b.click(&submit).await;
+    b.wait_text(".sbw-thanks", "Thank you").await;
+    assert_eq!(
+        app.conversation(&conv, &ana.token).await["satisfaction_rating"],
+        json!(5)
+    );
+    b.quit().await;
+}

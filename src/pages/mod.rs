@@ -6,10 +6,56 @@ use actix_web::{web, HttpResponse};
 
 const INDEX_HTML: &str = include_str!("index.html");
 const APP_CSS: &str = include_str!("app.css");
+const WIDGET_JS: &str = include_str!("widget.js");
+const WIDGET_DEMO_HTML: &str = include_str!("widget_demo.html");
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
-        .route("/assets/app.css", web::get().to(app_css));
+        .route("/assets/app.css", web::get().to(app_css))
+        .route("/widget.js", web::get().to(widget_js))
+        .route("/widget/demo", web::get().to(widget_demo));
+}
+
+/// The embeddable widget: loaded by customers' own sites, so any origin may
+/// fetch it.
+async fn widget_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("cache-control", "public, max-age=300"))
+        .insert_header(("access-control-allow-origin", "*"))
+        .body(WIDGET_JS)
+}
+
+#[derive(serde::Deserialize)]
+struct DemoQuery {
+    key: Option<String>,
+}
+
+/// A host page with the widget on it (`?key=<public_key>`).
+async fn widget_demo(q: web::Query<DemoQuery>) -> HttpResponse {
+    // Only a well-formed key reaches the page: it is written into HTML.
+    let key = q.key.as_deref().filter(|k| {
+        k.len() <= 100
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    });
+    let script = match key {
+        Some(k) => format!(r#"<script src="/widget.js" data-project-key="{k}"></script>"#),
+        None => String::new(),
+    };
+    let note = if key.is_some() {
+        "The chat button is in the bottom right corner."
+    } else {
+        "Add <code>?key=pk_...</code> (a project's public key) to this address to load the widget."
+    };
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("cache-control", "no-cache"))
+        .body(
+            WIDGET_DEMO_HTML
+                .replace("{{note}}", note)
+                .replace("{{widget}}", &script),
+        )
 }
 
 async fn index() -> HttpResponse {

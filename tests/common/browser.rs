@@ -121,6 +121,20 @@ impl Browser {
         v["value"].clone()
     }
 
+    /// A read that may find its element gone (the page re-rendered it).
+    async fn try_text(&self, element: &str) -> Option<String> {
+        let url = format!(
+            "{}/session/{}/element/{element}/text",
+            self.base, self.session
+        );
+        let mut res = self.client.get(url).send().await.ok()?;
+        if !res.status().is_success() {
+            return None;
+        }
+        let v: Value = res.json().await.ok()?;
+        v["value"].as_str().map(str::to_string)
+    }
+
     async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let path = format!("/session/{}{}", self.session, path);
         self.raw(method, &path, body).await
@@ -163,6 +177,70 @@ impl Browser {
             .into_iter()
             .next()
             .unwrap_or_else(|| panic!("no element matches {css:?}"))
+    }
+
+    pub async fn click(&self, element: &str) {
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Type `text` into an element as keystrokes ("\u{E007}" is Enter).
+    pub async fn type_into(&self, element: &str, text: &str) {
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    /// The first element matching `css` whose text contains `needle`,
+    /// waiting for it (bounded): pages update from live events.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+        loop {
+            let mut seen = Vec::new();
+            for e in self.find_all(css).await {
+                let Some(t) = self.try_text(&e).await else {
+                    continue;
+                };
+                if t.contains(needle) {
+                    return e;
+                }
+                seen.push(t);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {css:?} containing {needle:?}; saw {seen:?}"
+            );
+            actix_rt::time::sleep(StdDuration::from_millis(50)).await;
+        }
+    }
+
+    /// Wait (bounded) until `css` matches something visible.
+    pub async fn wait_visible(&self, css: &str) -> String {
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+        loop {
+            for e in self.find_all(css).await {
+                let shown = self
+                    .cmd("GET", &format!("/element/{e}/displayed"), None)
+                    .await
+                    .as_bool()
+                    .unwrap_or(false);
+                if shown {
+                    return e;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{css:?} never became visible"
+            );
+            actix_rt::time::sleep(StdDuration::from_millis(50)).await;
+        }
     }
 
     pub async fn text(&self, element: &str) -> String {
