@@ -157,3 +157,111 @@ async fn a_customer_asks_the_ai_talks_to_a_human_and_rates_the_chat() {
     );
     b.quit().await;
 }
+
+/// The whole live-chat story in two browsers: a customer in the widget, an
+/// agent in the dashboard.
+#[actix_rt::test]
+async fn an_agent_in_the_dashboard_takes_over_from_the_ai_and_the_customer_rates() {
+    let app = TestApp::start().await;
+    let project = app.create_project("Acme").await;
+    app.enable_handoff(&project, |s| s["show_human_button"] = json!(true))
+        .await;
+    app.add_knowledge(
+        &project,
+        "How long does shipping take?",
+        "Shipping takes 3 to 5 days.",
+    )
+    .await;
+    let ana = app.add_agent(&project, "Ana", 3).await;
+
+    // Ana logs in and goes online.
+    let agent = Browser::start().await;
+    agent.goto(&app.url("/dashboard")).await;
+    let email = agent.wait_visible("#email").await;
+    agent.type_into(&email, &ana.email).await;
+    let password = agent.find("#password").await;
+    agent.type_into(&password, "agent-password-1\u{E007}").await;
+    agent.wait_visible("#dash").await;
+    // Choosing an option of a closed <select> is not a click in headless
+    // Chromium: pick it the way the browser reports a choice.
+    agent.wait_visible("#status").await;
+    agent
+        .eval("const s = document.getElementById('status'); s.value = 'online'; s.dispatchEvent(new Event('change')); return null;")
+        .await;
+    let deadline = std::time::Instant::now() + ASYNC_BOUND;
+    while app.agent_view(&project, &ana).await["status"] != json!("online") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Ana never went online"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    agent.wait_text("#count", "0/3 chats").await;
+    agent.screenshots("dashboard-empty").await;
+
+    // The customer asks the AI, then a human.
+    let customer = Browser::start().await;
+    customer
+        .goto(&app.url(&format!("/widget/demo?key={}", project.public_key)))
+        .await;
+    let launch = customer.wait_visible(".sbw-launch").await;
+    customer.click(&launch).await;
+    let input = customer.wait_visible("#sbw-input").await;
+    customer
+        .type_into(&input, "How long does shipping take?\u{E007}")
+        .await;
+    customer.wait_text(".sbw-msg.ai", "3 to 5 days").await;
+    let human = customer.wait_visible(".sbw-human").await;
+    customer.click(&human).await;
+    customer
+        .wait_text(".sbw-status", "You are chatting with Ana")
+        .await;
+
+    // Ana sees it under Mine, with the AI's answer and its confidence.
+    agent.click_text("#list button", "Visitor").await;
+    agent.wait_text(".msg.ai", "3 to 5 days").await;
+    agent.wait_text(".msg.ai .who", "confidence").await;
+    agent.wait_text("#count", "1/3 chats").await;
+    let composer = agent.wait_visible("#composer").await;
+    agent
+        .type_into(&composer, "Hi, I am Ana. Which order is it?\u{E007}")
+        .await;
+    customer
+        .wait_text(".sbw-msg.agent", "Which order is it?")
+        .await;
+
+    // Typing shows on the other side, then the message arrives.
+    let input = customer.find("#sbw-input").await;
+    customer.type_into(&input, "Order 1234").await;
+    agent.wait_text("#typing", "Customer is typing").await;
+    customer.type_into(&input, "\u{E007}").await;
+    agent.wait_text(".msg.customer", "Order 1234").await;
+    agent.screenshots("dashboard-chat").await;
+
+    // Ana resolves; the customer rates.
+    agent.click_text(".view-head button", "Resolve").await;
+    let four = customer
+        .wait_visible(".sbw-rate button[data-rating='4']")
+        .await;
+    customer.click(&four).await;
+    let submit = customer.find(".sbw-rate button[type='submit']").await;
+    customer.click(&submit).await;
+    customer.wait_text(".sbw-thanks", "Thank you").await;
+    let convs = app
+        .get(
+            &format!(
+                "/api/conversations?project_id={}&status=resolved",
+                project.id
+            ),
+            &ana.token,
+        )
+        .await;
+    assert_eq!(
+        convs.1["items"][0]["satisfaction_rating"],
+        json!(4),
+        "{}",
+        convs.1
+    );
+    agent.quit().await;
+    customer.quit().await;
+}

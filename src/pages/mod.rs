@@ -8,10 +8,14 @@ const INDEX_HTML: &str = include_str!("index.html");
 const APP_CSS: &str = include_str!("app.css");
 const WIDGET_JS: &str = include_str!("widget.js");
 const WIDGET_DEMO_HTML: &str = include_str!("widget_demo.html");
+const DASHBOARD_HTML: &str = include_str!("dashboard.html");
+const DASHBOARD_JS: &str = include_str!("dashboard.js");
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
         .route("/assets/app.css", web::get().to(app_css))
+        .route("/dashboard", web::get().to(dashboard))
+        .route("/assets/dashboard.js", web::get().to(dashboard_js))
         .route("/widget.js", web::get().to(widget_js))
         .route("/widget/demo", web::get().to(widget_demo));
 }
@@ -59,10 +63,25 @@ async fn widget_demo(q: web::Query<DemoQuery>) -> HttpResponse {
 }
 
 async fn index() -> HttpResponse {
+    page(INDEX_HTML)
+}
+
+async fn dashboard() -> HttpResponse {
+    page(DASHBOARD_HTML)
+}
+
+async fn dashboard_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("cache-control", "no-cache"))
+        .body(DASHBOARD_JS)
+}
+
+fn page(html: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("cache-control", "no-cache"))
-        .body(INDEX_HTML)
+        .body(html)
 }
 
 async fn app_css() -> HttpResponse {

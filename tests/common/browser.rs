@@ -221,6 +221,29 @@ impl Browser {
         }
     }
 
+    /// Click the element matching `css` whose text contains `needle`,
+    /// again if the page re-rendered it between finding and clicking
+    /// (live lists redraw on every event).
+    pub async fn click_text(&self, css: &str, needle: &str) {
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+        loop {
+            let e = self.wait_text(css, needle).await;
+            let url = format!("{}/session/{}/element/{e}/click", self.base, self.session);
+            let clicked = match self.client.post(url).send_json(&json!({})).await {
+                Ok(res) => res.status().is_success(),
+                Err(_) => false,
+            };
+            if clicked {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "could not click {css:?} containing {needle:?}"
+            );
+            actix_rt::time::sleep(StdDuration::from_millis(50)).await;
+        }
+    }
+
     /// Wait (bounded) until `css` matches something visible.
     pub async fn wait_visible(&self, css: &str) -> String {
         let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
