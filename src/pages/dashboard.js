@@ -104,8 +104,16 @@
     });
   });
 
+  // Lists follow the project's events, but at most once per 3 s: a busy
+  // project must not spend the user's REST budget (100 calls a minute).
+  var lastRefresh = 0, refreshTimer = null;
   function refresh() {
-    if (!s.project) return;
+    if (!s.project || refreshTimer) return;
+    var wait = Math.max(0, lastRefresh + 3000 - Date.now());
+    refreshTimer = setTimeout(function () { refreshTimer = null; lastRefresh = Date.now(); load(); }, wait);
+  }
+
+  function load() {
     var q = "/api/conversations?limit=50&project_id=" + s.project.id;
     if (s.tab === "mine") q += "&assigned_to=me&status=agent_active";
     if (s.tab === "queue") q += "&status=waiting";
