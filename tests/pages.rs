@@ -265,3 +265,70 @@ async fn an_agent_in_the_dashboard_takes_over_from_the_ai_and_the_customer_rates
     agent.quit().await;
     customer.quit().await;
 }
+
+/// A customer joins a billable session by its link and sees the timer run,
+/// then stop when the solver pauses; the chat works both ways.
+#[actix_rt::test]
+async fn a_customer_joins_a_session_and_sees_the_timer_pause_with_the_solver() {
+    let app = TestApp::start().await;
+    let project = app.create_project("Acme").await;
+    let sol = app.add_agent(&project, "Sol", 2).await;
+    let (st, sess) = app
+        .post(
+            "/api/sessions",
+            &sol.token,
+            json!({ "project_id": project.id, "adhoc": { "customer_name": "Walk In", "customer_phone": "+1 555 0199" } }),
+        )
+        .await;
+    assert_eq!(st, 201, "{sess}");
+    let id = s(&sess["id"]);
+
+    let b = Browser::start().await;
+    b.goto(&app.url(&s(&sess["join_url"]))).await;
+    b.wait_text("#state", "Waiting for your expert").await;
+    let set = |status: &'static str| {
+        let (app, id, token) = (&app, id.clone(), sol.token.clone());
+        async move {
+            let (st, body) = app
+                .post(
+                    &format!("/api/sessions/{id}/status"),
+                    &token,
+                    json!({ "status": status }),
+                )
+                .await;
+            assert_eq!(st, 200, "{status}: {body}");
+        }
+    };
+    set("active").await;
+    b.wait_text("#state", "In progress").await;
+    // The page's clock runs while the session is active.
+    let timer = b.find("#timer").await;
+    let first = b.text(&timer).await;
+    actix_rt::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_ne!(b.text(&timer).await, first, "the timer does not run");
+
+    // 65 s of the solver's time, then a pause: the page shows 01:05 and stops.
+    app.advance(chrono::Duration::seconds(65)).await;
+    set("paused").await;
+    b.wait_text("#state", "Paused").await;
+    b.wait_text("#timer", "01:05").await;
+    actix_rt::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(b.text(&timer).await, "01:05", "the timer runs while paused");
+    b.screenshots("join-paused").await;
+
+    // Chat both ways.
+    let input = b.find("#text").await;
+    b.type_into(&input, "Hello from the customer\u{E007}").await;
+    b.wait_text(".msg.customer", "Hello from the customer")
+        .await;
+    let (st, body) = app
+        .post(
+            &format!("/api/sessions/{id}/messages"),
+            &sol.token,
+            json!({ "content": "Hi, I am Sol" }),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    b.wait_text(".msg", "Hi, I am Sol").await;
+    b.quit().await;
+}

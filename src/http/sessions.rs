@@ -56,8 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/api/sessions/{id}/rating", web::post().to(rating))
         .route("/api/solvers/me/stats", web::get().to(stats))
-        .route("/pay/{id}", web::get().to(pay_page))
-        .route("/join/{id}", web::get().to(join_page));
+        .route("/pay/{id}", web::get().to(pay_page));
 }
 
 fn not_found() -> ApiError {
@@ -670,15 +669,4 @@ async fn pay_page(state: web::Data<AppState>, id: web::Path<PaymentId>) -> ApiRe
         "status": p.status,
         "created_at": switchboard_actors::wire_time::format(&p.created_at),
     })))
-}
-
-/// A placeholder for the customer's page (issue 7).
-async fn join_page(id: web::Path<SessionId>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(format!(
-            "<!doctype html><meta charset=utf-8><title>Your support session</title>\
-             <h1>Your support session</h1><p>Session {id}. The session page is coming soon; \
-             your expert can reach you by chat, SMS or phone.</p>"
-        ))
 }

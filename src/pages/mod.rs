@@ -10,12 +10,16 @@ const WIDGET_JS: &str = include_str!("widget.js");
 const WIDGET_DEMO_HTML: &str = include_str!("widget_demo.html");
 const DASHBOARD_HTML: &str = include_str!("dashboard.html");
 const DASHBOARD_JS: &str = include_str!("dashboard.js");
+const JOIN_HTML: &str = include_str!("join.html");
+const JOIN_JS: &str = include_str!("join.js");
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
         .route("/assets/app.css", web::get().to(app_css))
         .route("/dashboard", web::get().to(dashboard))
         .route("/assets/dashboard.js", web::get().to(dashboard_js))
+        .route("/join/{session_id}", web::get().to(join))
+        .route("/assets/join.js", web::get().to(join_js))
         .route("/widget.js", web::get().to(widget_js))
         .route("/widget/demo", web::get().to(widget_demo));
 }
@@ -71,10 +75,24 @@ async fn dashboard() -> HttpResponse {
 }
 
 async fn dashboard_js() -> HttpResponse {
+    script(DASHBOARD_JS)
+}
+
+/// The customer's page of a billable session (`/join/:id?token=`); the page
+/// reads the session with the token, so a wrong link shows an error there.
+async fn join() -> HttpResponse {
+    page(JOIN_HTML)
+}
+
+async fn join_js() -> HttpResponse {
+    script(JOIN_JS)
+}
+
+fn script(js: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("cache-control", "no-cache"))
-        .body(DASHBOARD_JS)
+        .body(js)
 }
 
 fn page(html: &'static str) -> HttpResponse {

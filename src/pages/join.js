@@ -1,0 +1,71 @@
+/* The customer's page of a billable session (seeds 000, 001): the timer as
+   the solver runs it (synced from session_status events), and the chat.
+   The join link carries the session's access token. */
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+  var id = location.pathname.split("/").pop();
+  var token = new URLSearchParams(location.search).get("token");
+  var t = { elapsed: 0, running: false, at: Date.now() };
+  var seen = {}, refs = 0, backoff = 1000, lastSeq = 0;
+  var LABELS = { not_started: "Waiting for your expert to start", active: "In progress", paused: "Paused",
+                 completed: "Completed", cancelled: "Cancelled" };
+
+  function api(method, path, body) {
+    return fetch(path, { method: method, headers: { "content-type": "application/json", authorization: "Bearer " + token },
+      body: body ? JSON.stringify(body) : undefined }).then(function (r) {
+      return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || r.statusText); return j; });
+    });
+  }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function show() {
+    var secs = t.elapsed + (t.running ? Math.floor((Date.now() - t.at) / 1000) : 0);
+    var h = Math.floor(secs / 3600), m = Math.floor(secs / 60) % 60, s = secs % 60;
+    $("timer").textContent = (h ? h + ":" : "") + pad(m) + ":" + pad(s);
+  }
+  function sync(status, elapsed) {
+    t = { elapsed: elapsed || 0, running: status === "active", at: Date.now() };
+    $("state").textContent = LABELS[status] || status;
+    $("state").setAttribute("data-status", status);
+    show();
+  }
+  setInterval(show, 1000);
+
+  function render(m) {
+    if (seen[m.seq]) return; seen[m.seq] = true; if (m.seq > lastSeq) lastSeq = m.seq;
+    var d = document.createElement("div");
+    d.className = "msg " + m.sender_type; d.textContent = m.content;
+    $("log").appendChild(d); $("log").scrollTop = $("log").scrollHeight;
+  }
+
+  function connect() {
+    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(token));
+    ws.onopen = function () {
+      backoff = 1000;
+      ws.send(JSON.stringify({ op: "subscribe", ref: "j" + (++refs), channel: "session:" + id, after_seq: lastSeq }));
+      // Missed status changes while away: read the session again.
+      api("GET", "/api/sessions/" + id).then(function (v) { sync(v.status, v.elapsed_seconds); }).catch(function () {});
+    };
+    ws.onmessage = function (ev) {
+      var f = JSON.parse(ev.data);
+      if (f.type !== "event") return;
+      if (f.event === "message") render(f.data);
+      if (f.event === "session_status") sync(f.data.status, f.data.elapsed_seconds);
+      if (f.event === "tier_warning") $("tier").textContent = f.data.level === "exceeded" ? "Past the included time" : "Approaching the included time";
+    };
+    ws.onclose = function () { setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 30000); };
+  }
+
+  $("send").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var text = $("text").value.trim(); if (!text) return;
+    $("text").value = ""; $("err").textContent = "";
+    api("POST", "/api/sessions/" + id + "/messages", { content: text, client_msg_id: "j-" + Date.now() })
+      .then(render).catch(function (e) { $("err").textContent = e.message; });
+  });
+
+  api("GET", "/api/sessions/" + id).then(function (v) {
+    sync(v.status, v.elapsed_seconds);
+    connect();
+  }).catch(function (e) { $("state").textContent = "This link does not open a session: " + e.message; });
+})();
