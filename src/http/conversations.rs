@@ -167,7 +167,7 @@ async fn list(
         ),
     };
     let cursor = q.cursor.as_deref().map(cursor::decode).transpose()?;
-    let rows = state
+    let mut rows = state
         .db
         .list_conversations(&ConversationFilter {
             project_ids,
@@ -178,21 +178,17 @@ async fn list(
             limit: limit + 1,
         })
         .await?;
-    let more = rows.len() as i64 > limit;
+    // at millisecond precision, as this list's cursor has always been
+    let next = cursor::page(&mut rows, limit, |r| {
+        (
+            chrono::SubsecRound::trunc_subsecs(r.last_message_at, 3),
+            r.id,
+        )
+    });
     let items: Vec<ConversationView> = rows
         .iter()
-        .take(limit as usize)
         .map(|r| ConversationView::from_record(r, None))
         .collect();
-    let next = if more {
-        items.last().map(|v| {
-            // at millisecond precision, as this list's cursor has always been
-            let at = chrono::SubsecRound::trunc_subsecs(v.last_message_at, 3);
-            cursor::encode(at, v.id)
-        })
-    } else {
-        None
-    };
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
 

@@ -12,6 +12,26 @@ pub fn encode(at: DateTime<Utc>, id: impl Display) -> String {
         .encode(format!("{}|{id}", at.timestamp_micros()))
 }
 
+/// One page of a list fetched with one row more than `limit` (that row
+/// says whether a next page exists): keeps the first `limit` rows and
+/// answers the cursor after the last of them, or `None` on the last page.
+pub fn page<T, I: Display>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> (DateTime<Utc>, I),
+) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    if !more {
+        return None;
+    }
+    rows.last().map(|r| {
+        let (at, id) = key(r);
+        encode(at, id)
+    })
+}
+
 /// A cursor this API gave out, or 422 on `cursor`.
 pub fn decode<I: FromStr>(s: &str) -> ApiResult<(DateTime<Utc>, I)> {
     let bad = || ApiError::field("cursor", "is not a cursor this API gave out");

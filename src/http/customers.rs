@@ -176,13 +176,7 @@ async fn history_page(
         .db
         .customer_conversations(customer, cursor, limit + 1)
         .await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = if more {
-        rows.last().map(|h| cursor::encode(h.created_at, h.id))
-    } else {
-        None
-    };
+    let next = cursor::page(&mut rows, limit, |h| (h.created_at, h.id));
     let items: Vec<Value> = rows.iter().map(history_json).collect();
     Ok(json!({ "items": items, "next_cursor": next }))
 }

@@ -31,13 +31,9 @@ async fn leads(
     auth.admin_of(*id)?;
     let limit = validate::limit(q.limit)?;
     let after = q.cursor.as_deref().map(cursor::decode).transpose()?;
-    // One more than asked says whether there is a next page.
     let mut items = state.db.list_leads(*id, after, limit + 1).await?;
-    let next = (items.len() as i64 > limit).then(|| {
-        items.truncate(limit as usize);
-        items.last().map(|l| cursor::encode(l.created_at, l.id))
-    });
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next.flatten() })))
+    let next = cursor::page(&mut items, limit, |l| (l.created_at, l.id));
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
 
 async fn emails(
@@ -50,9 +46,6 @@ async fn emails(
     let limit = validate::limit(q.limit)?;
     let after = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let mut items = state.db.list_emails(*id, after, limit + 1).await?;
-    let next = (items.len() as i64 > limit).then(|| {
-        items.truncate(limit as usize);
-        items.last().map(|e| cursor::encode(e.created_at, e.id))
-    });
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next.flatten() })))
+    let next = cursor::page(&mut items, limit, |e| (e.created_at, e.id));
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }

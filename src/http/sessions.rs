@@ -232,7 +232,7 @@ async fn list(
         })
         .transpose()?;
     let cursor = q.cursor.as_deref().map(cursor::decode).transpose()?;
-    let rows = state
+    let mut rows = state
         .db
         .list_sessions(&SessionListFilter {
             solver_id: auth.1.user_id,
@@ -241,15 +241,9 @@ async fn list(
             limit: limit + 1,
         })
         .await?;
-    let more = rows.len() as i64 > limit;
     let now = state.now();
-    let page: Vec<&(SessionRecord, TicketRecord)> = rows.iter().take(limit as usize).collect();
-    let next = if more {
-        page.last().map(|(s, _)| cursor::encode(s.created_at, s.id))
-    } else {
-        None
-    };
-    let items: Vec<Value> = page
+    let next = cursor::page(&mut rows, limit, |(s, _)| (s.created_at, s.id));
+    let items: Vec<Value> = rows
         .iter()
         .map(|(s, t)| {
             json!({

@@ -235,18 +235,12 @@ async fn queue(
     };
     let after = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let now = state.now();
-    let rows = state
+    let mut rows = state
         .db
         .ticket_queue(q.project_id, status, after, limit + 1)
         .await?;
-    let more = rows.len() as i64 > limit;
-    let page = &rows[..rows.len().min(limit as usize)];
-    let next = if more {
-        page.last().map(|t| cursor::encode(t.created_at, t.id))
-    } else {
-        None
-    };
-    let items: Vec<Value> = page.iter().map(|t| ticket_json(t, now)).collect();
+    let next = cursor::page(&mut rows, limit, |t| (t.created_at, t.id));
+    let items: Vec<Value> = rows.iter().map(|t| ticket_json(t, now)).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
 
