@@ -199,20 +199,16 @@ impl Handler<RateConversation> for ConversationActor {
         let rating = msg.rating as i32;
         self.rec.satisfaction_rating = Some(rating);
         self.rec.satisfaction_feedback = feedback;
-        self.rec.updated_at = self.now();
-        let old = self.rec.status;
         let agent = self.rec.resolved_by.or(self.rec.assigned_agent_id);
-        AtomicResponse::new(Box::pin(self.commit_change(old, vec![], vec![]).map(
-            move |res, act, _| {
-                res?;
-                if let Some(agent) = agent {
-                    act.engine.agent(agent).do_send(NotifyAgent {
-                        event: "conversation_rated",
-                        data: json!({ "conversation_id": act.rec.id, "rating": rating }),
-                    });
-                }
-                Ok(act.view())
-            },
-        )))
+        AtomicResponse::new(Box::pin(self.save_row().map(move |res, act, _| {
+            let view = res?;
+            if let Some(agent) = agent {
+                act.engine.agent(agent).do_send(NotifyAgent {
+                    event: "conversation_rated",
+                    data: json!({ "conversation_id": act.rec.id, "rating": rating }),
+                });
+            }
+            Ok(view)
+        })))
     }
 }

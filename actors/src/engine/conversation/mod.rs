@@ -535,6 +535,19 @@ impl ConversationActor {
             .boxed_local()
     }
 
+    /// Write the row after a change that moves no status and adds no
+    /// message (tags, identity, rating); answers the view once durable.
+    fn save_row(&mut self) -> LocalBoxActorFuture<Self, EngineResult<ConversationView>> {
+        self.rec.updated_at = self.now();
+        let status = self.rec.status;
+        self.commit_change(status, vec![], vec![])
+            .map(|res, act, _| {
+                res?;
+                Ok(act.view())
+            })
+            .boxed_local()
+    }
+
     fn check(&self, event: Ev) -> EngineResult<St> {
         transition(self.rec.status, event)
             .map_err(|e| EngineError::InvalidTransition(e.to_string()))
@@ -1401,14 +1414,7 @@ impl Handler<SetTags> for ConversationActor {
             )))));
         }
         self.rec.tags = tags;
-        self.rec.updated_at = self.now();
-        let old = self.rec.status;
-        AtomicResponse::new(Box::pin(self.commit_change(old, vec![], vec![]).map(
-            |res, act, _| {
-                res?;
-                Ok(act.view())
-            },
-        )))
+        AtomicResponse::new(self.save_row())
     }
 }
 
@@ -1435,14 +1441,7 @@ impl Handler<LinkCustomer> for ConversationActor {
         if msg.name.is_some() {
             self.rec.customer_name = msg.name;
         }
-        self.rec.updated_at = self.now();
-        let old = self.rec.status;
-        AtomicResponse::new(Box::pin(self.commit_change(old, vec![], vec![]).map(
-            |res, act, _| {
-                res?;
-                Ok(act.view())
-            },
-        )))
+        AtomicResponse::new(self.save_row())
     }
 }
 
