@@ -273,7 +273,23 @@ async fn get(
     auth: Auth,
     id: web::Path<SessionId>,
 ) -> ApiResult<HttpResponse> {
-    ask(&state, *id, GetSession { caller: auth.0 }).await
+    let mut v = actor(&state, *id)
+        .await?
+        .send(GetSession { caller: auth.0 })
+        .await??;
+    // A completed session shows its payment request, so the customer's page
+    // can offer the link again after a reload.
+    if v["status"] == json!("completed") {
+        if let Some(p) = state.db.payment_of_session(*id).await? {
+            v["payment"] = json!({
+                "id": p.id,
+                "amount": p.amount,
+                "status": p.status,
+                "payment_url": p.payment_url,
+            });
+        }
+    }
+    Ok(HttpResponse::Ok().json(v))
 }
 
 #[derive(Deserialize)]
@@ -649,12 +665,26 @@ async fn stats(state: web::Data<AppState>, auth: StaffAuth) -> ApiResult<HttpRes
 }
 
 /// The built-in payment provider's link: the payment request as JSON.
-async fn pay_page(state: web::Data<AppState>, id: web::Path<PaymentId>) -> ApiResult<HttpResponse> {
+/// The built-in provider's payment link: a page for a browser (it says what
+/// is owed; no card is taken by the built-in provider), JSON otherwise.
+async fn pay_page(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    id: web::Path<PaymentId>,
+) -> ApiResult<HttpResponse> {
     let p = state
         .db
         .payment(*id)
         .await?
         .ok_or_else(|| ApiError::not_found("payment not found"))?;
+    let wants_html = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html {
+        return Ok(crate::pages::pay_page(&p));
+    }
     Ok(HttpResponse::Ok().json(json!({
         "id": p.id,
         "session_id": p.session_id,

@@ -17,6 +17,30 @@
       return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || r.statusText); return j; });
     });
   }
+  var TIER_NAMES = { quick: "Quick Assist", standard: "Standard Solve", extended: "Deep Dive" };
+  function money(c) { return "$" + (c / 100).toFixed(2); }
+  // Completed: the total, the payment link and, once, the rating form.
+  function completed(total, tier, payUrl, rating) {
+    $("done").hidden = false;
+    if (total != null) $("total").textContent = money(total);
+    if (tier) $("tier-name").textContent = "(" + (TIER_NAMES[tier] || tier) + ")";
+    if (payUrl) { $("pay").href = payUrl; $("pay").hidden = false; }
+    if (rating) { $("rate").hidden = true; $("thanks").hidden = false; }
+  }
+  function fromView(v) {
+    sync(v.status, v.elapsed_seconds);
+    if (v.status === "completed") completed(v.pricing && v.pricing.total_charged, v.tier, v.payment && v.payment.payment_url, v.rating);
+  }
+  $("rate").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var r = document.querySelector("input[name=stars]:checked");
+    if (!r) { $("rate-err").textContent = "Choose a rating from 1 to 5."; return; }
+    var body = { rating: Number(r.value) };
+    if ($("comment").value.trim()) body.comment = $("comment").value.trim();
+    api("POST", "/api/sessions/" + id + "/rating", body)
+      .then(function () { $("rate").hidden = true; $("thanks").hidden = false; })
+      .catch(function (e) { $("rate-err").textContent = e.message; });
+  });
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function show() {
     var secs = t.elapsed + (t.running ? Math.floor((Date.now() - t.at) / 1000) : 0);
@@ -27,6 +51,8 @@
     t = { elapsed: elapsed || 0, running: status === "active", at: Date.now() };
     $("state").textContent = LABELS[status] || status;
     $("state").setAttribute("data-status", status);
+    // A finished session takes no more chat.
+    $("send").hidden = status === "completed" || status === "cancelled";
     show();
   }
   setInterval(show, 1000);
@@ -44,13 +70,14 @@
       backoff = 1000;
       ws.send(JSON.stringify({ op: "subscribe", ref: "j" + (++refs), channel: "session:" + id, after_seq: lastSeq }));
       // Missed status changes while away: read the session again.
-      api("GET", "/api/sessions/" + id).then(function (v) { sync(v.status, v.elapsed_seconds); }).catch(function () {});
+      api("GET", "/api/sessions/" + id).then(fromView).catch(function () {});
     };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
       if (f.type !== "event") return;
       if (f.event === "message") render(f.data);
       if (f.event === "session_status") sync(f.data.status, f.data.elapsed_seconds);
+      if (f.event === "session_completed") completed(f.data.total_charged, f.data.tier, f.data.payment_url);
       if (f.event === "tier_warning") $("tier").textContent = f.data.level === "exceeded" ? "Past the included time" : "Approaching the included time";
     };
     ws.onclose = function () { setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 30000); };
@@ -65,7 +92,7 @@
   });
 
   api("GET", "/api/sessions/" + id).then(function (v) {
-    sync(v.status, v.elapsed_seconds);
+    fromView(v);
     connect();
   }).catch(function (e) { $("state").textContent = "This link does not open a session: " + e.message; });
 })();

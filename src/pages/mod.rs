@@ -12,6 +12,8 @@ const DASHBOARD_HTML: &str = include_str!("dashboard.html");
 const DASHBOARD_JS: &str = include_str!("dashboard.js");
 const JOIN_HTML: &str = include_str!("join.html");
 const JOIN_JS: &str = include_str!("join.js");
+const SOLVER_HTML: &str = include_str!("solver.html");
+const SOLVER_JS: &str = include_str!("solver.js");
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
@@ -20,6 +22,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/assets/dashboard.js", web::get().to(dashboard_js))
         .route("/join/{session_id}", web::get().to(join))
         .route("/assets/join.js", web::get().to(join_js))
+        .route("/solver", web::get().to(|| async { page(SOLVER_HTML) }))
+        .route(
+            "/assets/solver.js",
+            web::get().to(|| async { script(SOLVER_JS) }),
+        )
         .route("/widget.js", web::get().to(widget_js))
         .route("/widget/demo", web::get().to(widget_demo));
 }
@@ -107,4 +114,27 @@ async fn app_css() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("cache-control", "public, max-age=300"))
         .body(APP_CSS)
+}
+
+/// The built-in payment link as a page: what is owed and the request's
+/// status.
+pub fn pay_page(p: &switchboard_actors::session_ports::PaymentRecord) -> HttpResponse {
+    const PAY_HTML: &str = include_str!("pay.html");
+    let status = match p.status.as_str() {
+        "pending" => "Pending",
+        "paid" => "Paid",
+        "failed" => "Failed",
+        _ => "Unknown",
+    };
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("cache-control", "no-cache"))
+        .body(
+            PAY_HTML
+                .replace(
+                    "{{amount}}",
+                    &format!("${}.{:02}", p.amount / 100, p.amount % 100),
+                )
+                .replace("{{status}}", status),
+        )
 }
