@@ -348,6 +348,15 @@ async fn an_agent_transfers_a_chat_by_name_and_the_next_tags_it_and_marks_it_as_
         app.conversation(&conv, &ben.token).await["status"],
         json!("agent_active")
     );
+    // Escape takes it back too, to the button that asked.
+    b.click_text(".view-head button", "Mark as spam").await;
+    b.wait_visible("#spam-confirm").await;
+    b.keys("\u{E00C}").await;
+    assert!(
+        !shown(&b, "#spam-confirm").await,
+        "Escape leaves the question"
+    );
+    assert_eq!(focused_id(&b).await, json!("spam-ask"));
     b.click_text(".view-head button", "Mark as spam").await;
     b.wait_visible("#spam-confirm").await;
     b.screenshots("dashboard-spam-confirm").await;

@@ -114,6 +114,7 @@
     };
     ws.onclose = function () {
       s.ws = null;
+      $("err").textContent = "The connection to the server was lost; reconnecting…";
       Object.keys(s.waiters).forEach(function (r) { s.waiters[r].rej(new Error("The connection was lost; try again.")); });
       s.waiters = {};
       setTimeout(connect, s.backoff); s.backoff = Math.min(s.backoff * 2, 30000);
@@ -190,6 +191,15 @@
     return min < 1 ? "waiting < 1 min" : "waiting " + min + " min";
   }
 
+  // Waiting times move on between refreshes: recount them in place.
+  setInterval(function () {
+    Array.prototype.forEach.call(document.querySelectorAll("#list button[data-entered]"), function (b) {
+      var small = b.querySelector("small"); if (!small) return;
+      var rest = small.textContent.replace(/^waiting [^·]*/, "");
+      small.textContent = waited({ queue_entered_at: b.getAttribute("data-entered") }) + (rest ? " " + rest.trim() : "");
+    });
+  }, 30000);
+
   function load() {
     var q = "/api/conversations?limit=50&project_id=" + s.project.id;
     var tab = s.tab;
@@ -211,7 +221,7 @@
         if (c.id === s.open) b.setAttribute("aria-current", "true");
         b.appendChild(document.createTextNode(displayName(c)));
         var sub = c.status.replace("_", " ");
-        if (c.status === "waiting" && c.queue_entered_at) sub = waited(c);
+        if (c.status === "waiting" && c.queue_entered_at) { sub = waited(c); b.setAttribute("data-entered", c.queue_entered_at); }
         if (c.tags && c.tags.length) sub += " · " + c.tags.join(", ");
         b.appendChild(el("small", null, sub));
         b.addEventListener("click", function () { openConversation(c.id, true); });
@@ -307,14 +317,17 @@
     var status = c.status.replace("_", " ");
     if (c.status === "agent_active" && !mine) status += " · " + (agentName(c.assigned_agent_id) || "another agent");
     head.appendChild(el("span", { id: "conv-status" }, status));
-    function action(label, fn, cls) { head.appendChild(button(label, { "class": "button" + (cls ? " " + cls : "") }, fn)); }
+    function action(label, fn, cls, id) {
+      var attrs = { "class": "button" + (cls ? " " + cls : "") }; if (id) attrs.id = id;
+      head.appendChild(button(label, attrs, fn));
+    }
     function after(p, then) { showError("view-err", null); p.then(then || function () { openConversation(c.id); }).catch(function (e) { showError("view-err", e); }); }
     if (c.status === "waiting") action("Claim", function () { after(op({ op: "claim", conversation_id: c.id })); });
     if (mine) {
       action("Resolve", function () { after(op({ op: "resolve", conversation_id: c.id }), function () { openConversation(c.id); stats(); }); });
       action("Back to queue", function () { after(op({ op: "transfer", conversation_id: c.id })); }, "minor");
     }
-    if (c.status !== "closed" && c.customer) action("Mark as spam", function () { $("spam-confirm").hidden = false; $("spam-no").focus(); }, "minor");
+    if (c.status !== "closed" && c.customer) action("Mark as spam", function () { $("spam-confirm").hidden = false; $("spam-no").focus(); }, "minor", "spam-ask");
     v.appendChild(head);
 
     var tools = el("div", { "class": "tools" });
@@ -441,7 +454,9 @@
         .then(function () { openConversation(c.id); refresh(); })
         .catch(function (e) { showError("view-err", e); });
     }));
-    box.appendChild(button("Cancel", { "class": "button minor", id: "spam-no" }, function () { box.hidden = true; }));
+    function cancel() { box.hidden = true; var b = $("spam-ask"); if (b) b.focus(); }
+    box.appendChild(button("Cancel", { "class": "button minor", id: "spam-no" }, cancel));
+    box.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { ev.preventDefault(); cancel(); } });
     return box;
   }
 
