@@ -515,6 +515,8 @@ async fn on_a_phone_the_agent_opens_a_conversation_from_the_list_and_answers() {
     b.click_text("#list button", "Dana Diaz").await;
     let composer = b.wait_visible("#composer").await;
     b.wait_text(".msg.customer", "parcel is late").await;
+    let title = b.find("#conv-title").await;
+    assert_eq!(b.text(&title).await, "Dana Diaz");
     assert!(!shown(&b, "nav.side").await, "the list stays over the chat");
     assert!(
         !b.overflows_horizontally().await,
