@@ -103,9 +103,11 @@
         if (w) { if (f.ok) w.res(f.data); else { var e = new Error(f.message); e.code = f.error; w.rej(e); } }
         return;
       }
-      if (f.ts) { var t = Date.parse(f.ts); if (!isNaN(t)) s.skew = t - Date.now(); }
-      var d = f.data || {};
       if (!f.channel) return;
+      var d = f.data || {};
+      // Project, presence and agent events are live (a conversation's may be
+      // replays): their time is the server's now.
+      if (f.ts && f.channel.indexOf("conversation:") !== 0) { var t = Date.parse(f.ts); if (!isNaN(t)) s.skew = t - Date.now(); }
       if (f.channel.indexOf("conversation:") === 0) return onConversationEvent(f.event, d);
       if (f.event === "new_conversation") cue("New conversation waiting");
       if (f.event === "conversation_assigned") cue("New chat assigned");
