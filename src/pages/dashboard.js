@@ -1,11 +1,17 @@
 /* The agent dashboard (seed 003 5.7): login, status and capacity, the
-   conversation lists, a live conversation view with composer and actions,
-   and the customer's context. Public contract only: REST + one WebSocket. */
+   conversation lists, a live conversation view with composer and actions
+   (claim, resolve, back to queue, transfer to a named agent, tags, mark as
+   spam), and the customer's context with their whole history.
+   Public contract only: REST + one WebSocket. Errors are shown inline in
+   role="alert" regions, never in browser dialogs. */
 (function () {
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var s = { token: sessionStorage.getItem("sb_token"), me: null, project: null, ws: null, refs: 0,
-            waiters: {}, tab: "mine", open: null, seen: {}, typingTimer: null, typing: false, backoff: 1000 };
+            waiters: {}, tab: "mine", open: null, conv: null, seen: {}, typingTimer: null, typing: false,
+            backoff: 1000, agents: [], skew: 0, audio: null, history: null };
+  // The "Select a conversation" state, put back when a phone goes back to the list.
+  var emptyView = $("empty");
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -13,20 +19,46 @@
     if (text != null) e.textContent = text;
     return e;
   }
+  function button(label, attrs, fn) {
+    var a = attrs || {}; a.type = a.type || "button";
+    var b = el("button", a, label);
+    if (fn) b.addEventListener("click", fn);
+    return b;
+  }
   function api(method, path, body) {
     var h = { "content-type": "application/json" };
     if (s.token) h.authorization = "Bearer " + s.token;
     return fetch(path, { method: method, headers: h, body: body ? JSON.stringify(body) : undefined }).then(function (r) {
       if (r.status === 204) return {};
-      return r.json().then(function (j) { if (!r.ok) { var e = new Error(j.message); e.code = j.error; throw e; } return j; });
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok) {
+          var e = new Error(j.message || "The server answered " + r.status + ".");
+          e.code = j.error; e.fields = j.fields; throw e;
+        }
+        return j;
+      });
     });
   }
   function op(body) {
-    if (!s.ws || s.ws.readyState !== 1) return Promise.reject(new Error("not connected"));
+    if (!s.ws || s.ws.readyState !== 1) return Promise.reject(new Error("Not connected to the server; retrying…"));
     body.ref = "d" + (++s.refs);
     s.ws.send(JSON.stringify(body));
     return new Promise(function (res, rej) { s.waiters[body.ref] = { res: res, rej: rej }; });
   }
+  // A server error as one sentence: a validation error names its fields.
+  function describe(e) {
+    if (e && e.fields) return Object.keys(e.fields).map(function (k) { return k + ": " + e.fields[k]; }).join("; ");
+    return (e && e.message) || String(e);
+  }
+  function showError(id, e) { var r = $(id); if (r) r.textContent = e ? describe(e) : ""; }
+  function displayName(c) { return c.customer_name || c.customer_email || "Visitor " + (c.visitor_id || "").slice(0, 8); }
+  function agentName(id) {
+    var a = s.agents.filter(function (x) { return x.user_id === id; })[0];
+    return a ? a.name : null;
+  }
+  // The server's clock, from the timestamps of its events: waiting times are
+  // measured on it, not on this computer's clock.
+  function serverNow() { return Date.now() + s.skew; }
 
   // ------------------------------------------------------------ login
   $("login").addEventListener("submit", function (ev) {
@@ -57,6 +89,7 @@
     s.ws = ws;
     ws.onopen = function () {
       s.backoff = 1000;
+      showError("err", null);
       op({ op: "subscribe", channel: "agent:" + s.me.id });
       op({ op: "subscribe", channel: "project:" + s.project.id + ":agents" });
       op({ op: "subscribe", channel: "presence:" + s.project.id });
@@ -64,44 +97,86 @@
       heartbeat();
     };
     ws.onmessage = function (ev) {
-      var f = JSON.parse(ev.data);
+      var f; try { f = JSON.parse(ev.data); } catch (e) { return; }
       if (f.type === "reply") {
         var w = s.waiters[f.ref]; delete s.waiters[f.ref];
         if (w) { if (f.ok) w.res(f.data); else { var e = new Error(f.message); e.code = f.error; w.rej(e); } }
         return;
       }
+      if (!f.channel) return;
       var d = f.data || {};
+      // Project, presence and agent events are live (a conversation's may be
+      // replays): their time is the server's now.
+      if (f.ts && f.channel.indexOf("conversation:") !== 0) { var t = Date.parse(f.ts); if (!isNaN(t)) s.skew = t - Date.now(); }
       if (f.channel.indexOf("conversation:") === 0) return onConversationEvent(f.event, d);
-      if (f.event === "new_conversation" || f.event === "conversation_assigned") cue(f.event === "conversation_assigned" ? "New chat assigned" : "New conversation waiting");
-      if (f.event === "sync" || f.event === "join" || f.event === "leave") team();
+      if (f.event === "new_conversation") cue("New conversation waiting");
+      if (f.event === "conversation_assigned") cue("New chat assigned");
+      if (f.event === "queue_updated" && d.waiting_count != null) queueCount(d.waiting_count);
       refresh();
     };
     ws.onclose = function () {
       s.ws = null;
+      $("err").textContent = "The connection to the server was lost; reconnecting…";
+      Object.keys(s.waiters).forEach(function (r) { s.waiters[r].rej(new Error("The connection was lost; try again.")); });
+      s.waiters = {};
       setTimeout(connect, s.backoff); s.backoff = Math.min(s.backoff * 2, 30000);
     };
   }
   function heartbeat() { op({ op: "heartbeat", project_id: s.project.id }).catch(function () {}); }
   setInterval(function () { if (s.project) heartbeat(); }, 30000);
 
+  // A new chat: announced (role=status), shown in the title, and a short
+  // tone. Audio may be blocked until the page is used: never let that throw.
+  var cueTimer = null;
   function cue(text) {
-    var c = $("cue"); c.textContent = text; c.hidden = false;
+    $("cue").textContent = text;
     document.title = "(!) Switchboard: agent dashboard";
-    setTimeout(function () { c.hidden = true; document.title = "Switchboard: agent dashboard"; }, 8000);
+    tone();
+    clearTimeout(cueTimer);
+    cueTimer = setTimeout(function () { $("cue").textContent = ""; document.title = "Switchboard: agent dashboard"; }, 8000);
   }
+  function tone() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      var ac = s.audio || (s.audio = new Ctx());
+      if (ac.state === "suspended" && ac.resume) { var p = ac.resume(); if (p && p.catch) p.catch(function () {}); }
+      var o = ac.createOscillator(), g = ac.createGain(), t = ac.currentTime;
+      o.type = "sine"; o.frequency.value = 880;
+      g.gain.setValueAtTime(0.0001, t);
+      g.gain.exponentialRampToValueAtTime(0.15, t + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, t + 0.3);
+      o.connect(g); g.connect(ac.destination);
+      o.start(t); o.stop(t + 0.32);
+    } catch (e) { /* no sound is fine: the cue is also shown and announced */ }
+  }
+  function queueCount(n) { $("queue-count").textContent = n ? "(" + n + ")" : ""; }
 
   $("status").addEventListener("change", function () {
+    showError("err", null);
     op({ op: "set_status", project_id: s.project.id, status: $("status").value }).then(refresh)
-      .catch(function (e) { alert(e.message); });
+      .catch(function (e) { showError("err", e); refresh(); });
   });
 
   // ------------------------------------------------------------ lists
-  Array.prototype.forEach.call(document.querySelectorAll("[data-tab]"), function (b) {
-    b.addEventListener("click", function () {
-      s.tab = b.getAttribute("data-tab");
-      Array.prototype.forEach.call(document.querySelectorAll("[data-tab]"), function (x) { x.setAttribute("aria-selected", String(x === b)); });
-      refresh();
-    });
+  var tabs = Array.prototype.slice.call(document.querySelectorAll("[role=tab]"));
+  function selectTab(b, focus) {
+    s.tab = b.getAttribute("data-tab");
+    tabs.forEach(function (x) { var on = x === b; x.setAttribute("aria-selected", String(on)); x.tabIndex = on ? 0 : -1; });
+    $("list-panel").setAttribute("aria-labelledby", b.id);
+    if (focus) b.focus();
+    var list = $("list"); list.textContent = ""; list.appendChild(el("li", { "class": "note" }, "Loading…"));
+    refresh();
+  }
+  tabs.forEach(function (b) { b.addEventListener("click", function () { selectTab(b, false); }); });
+  // Arrow keys move between the tabs (WAI-ARIA tabs pattern, automatic activation).
+  $("tablist").addEventListener("keydown", function (ev) {
+    var i = tabs.indexOf(document.activeElement);
+    if (i < 0) return;
+    var to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[ev.key];
+    if (to == null) return;
+    ev.preventDefault();
+    selectTab(tabs[(to + tabs.length) % tabs.length], true);
   });
 
   // Lists follow the project's events, but at most once per 3 s: a busy
@@ -113,40 +188,68 @@
     refreshTimer = setTimeout(function () { refreshTimer = null; lastRefresh = Date.now(); load(); }, wait);
   }
 
+  function waited(c) {
+    var min = Math.max(0, Math.floor((serverNow() - Date.parse(c.queue_entered_at)) / 60000));
+    return min < 1 ? "waiting < 1 min" : "waiting " + min + " min";
+  }
+
+  // Waiting times move on between refreshes: recount them in place.
+  setInterval(function () {
+    Array.prototype.forEach.call(document.querySelectorAll("#list button[data-entered]"), function (b) {
+      var small = b.querySelector("small"); if (!small) return;
+      var rest = small.textContent.replace(/^waiting [^·]*/, "");
+      small.textContent = waited({ queue_entered_at: b.getAttribute("data-entered") }) + (rest ? " " + rest.trim() : "");
+    });
+  }, 30000);
+
   function load() {
     var q = "/api/conversations?limit=50&project_id=" + s.project.id;
-    if (s.tab === "mine") q += "&assigned_to=me&status=agent_active";
-    if (s.tab === "queue") q += "&status=waiting";
+    var tab = s.tab;
+    if (tab === "mine") q += "&assigned_to=me&status=agent_active";
+    if (tab === "queue") q += "&status=waiting";
     api("GET", q).then(function (r) {
-      var list = $("list"); list.textContent = "";
+      if (tab !== s.tab) return;
+      var list = $("list");
+      // Keep the keyboard where it was across the redraw.
+      var focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.getAttribute("data-id") : null;
+      list.textContent = "";
       var items = r.items;
-      if (s.tab === "queue") items = items.slice().sort(function (a, b) { return (a.queue_entered_at || "").localeCompare(b.queue_entered_at || ""); });
+      if (tab === "queue") {
+        items = items.slice().sort(function (a, b) { return (a.queue_entered_at || "").localeCompare(b.queue_entered_at || ""); });
+        queueCount(items.length);
+      }
       items.forEach(function (c) {
         var li = el("li"); var b = el("button", { type: "button", "data-id": c.id });
         if (c.id === s.open) b.setAttribute("aria-current", "true");
-        b.appendChild(document.createTextNode(c.customer_name || c.customer_email || "Visitor " + c.visitor_id.slice(0, 8)));
+        b.appendChild(document.createTextNode(displayName(c)));
         var sub = c.status.replace("_", " ");
-        if (c.status === "waiting" && c.queue_entered_at) sub += " · " + Math.max(0, Math.round((Date.now() - Date.parse(c.queue_entered_at)) / 60000)) + " min";
+        if (c.status === "waiting" && c.queue_entered_at) { sub = waited(c); b.setAttribute("data-entered", c.queue_entered_at); }
+        if (c.tags && c.tags.length) sub += " · " + c.tags.join(", ");
         b.appendChild(el("small", null, sub));
-        b.addEventListener("click", function () { openConversation(c.id); });
+        b.addEventListener("click", function () { openConversation(c.id, true); });
         li.appendChild(b); list.appendChild(li);
+        if (focused === c.id) b.focus();
       });
-      if (!items.length) list.appendChild(el("li", { style: "padding:.8rem;color:#556070" }, "Nothing here."));
-    });
+      if (!items.length) list.appendChild(el("li", { "class": "note" }, "Nothing here."));
+    }).catch(function (e) { showError("err", e); });
     api("GET", "/api/projects/" + s.project.id + "/agents").then(function (agents) {
+      s.agents = agents;
       var mine = agents.filter(function (a) { return a.user_id === s.me.id; })[0];
       if (mine) { $("count").textContent = mine.current_chat_count + "/" + mine.max_concurrent_chats + " chats"; $("status").value = mine.status; }
-      renderTeam(agents);
+      renderTeam(agents); transferOptions();
     }).catch(function () {});
   }
-  function team() { refresh(); }
   function renderTeam(agents) {
     var t = $("team"); t.textContent = "";
-    agents.forEach(function (a) { t.appendChild(el("li", { style: "padding:.3rem .9rem" }, a.name + " · " + a.status + " · " + a.current_chat_count + "/" + a.max_concurrent_chats)); });
+    agents.forEach(function (a) {
+      var dot = { online: "● ", away: "◐ ", offline: "○ " }[a.status] || "";
+      t.appendChild(el("li", { "class": "note" }, dot + a.name + (a.user_id === s.me.id ? " (you)" : "") + " · " + a.status + " · " + a.current_chat_count + "/" + a.max_concurrent_chats));
+    });
   }
   function stats() {
     api("GET", "/api/agent/stats?project_id=" + s.project.id).then(function (st) {
-      $("stats").textContent = "Today's stats · Resolved: " + st.resolved + " · Avg response: " +
+      var p = $("stats"); if (!p) return;
+      p.textContent = "Today's stats · Resolved: " + st.resolved + " · Avg response: " +
         (st.avg_first_response_seconds == null ? "–" : Math.round(st.avg_first_response_seconds) + "s") +
         " · CSAT: " + (st.csat == null ? "–" : st.csat);
     }).catch(function () {});
@@ -155,36 +258,99 @@
   // ------------------------------------------------------------ a conversation
   function lastSeq() { var k = Object.keys(s.seen).map(Number); return k.length ? Math.max.apply(null, k) : 0; }
 
-  function openConversation(id) {
-    if (s.open && s.open !== id) op({ op: "unsubscribe", channel: "conversation:" + s.open }).catch(function () {});
-    s.open = id; s.seen = {};
-    Promise.all([api("GET", "/api/conversations/" + id), api("GET", "/api/conversations/" + id + "/messages?limit=100")]).then(function (r) {
-      renderView(r[0]); r[1].items.forEach(render); context(r[0]);
-      op({ op: "subscribe", channel: "conversation:" + id, after_seq: lastSeq() }).catch(function () {});
-      refresh();
+  // Open `id` (`focus`: the user chose it, so the composer gets the focus);
+  // reopening the one on screen redraws it and keeps drafts and focus.
+  function openConversation(id, focus) {
+    var same = s.open === id;
+    if (s.open && !same) op({ op: "unsubscribe", channel: "conversation:" + s.open }).catch(function () {});
+    s.open = id;
+    $("dash").classList.add("open");
+    Array.prototype.forEach.call(document.querySelectorAll("#list button[data-id]"), function (b) {
+      if (b.getAttribute("data-id") === id) b.setAttribute("aria-current", "true"); else b.removeAttribute("aria-current");
     });
+    Promise.all([api("GET", "/api/conversations/" + id), api("GET", "/api/conversations/" + id + "/messages?limit=100")]).then(function (r) {
+      if (s.open !== id) return;
+      var keep = same && $("view").getAttribute("data-id") === id ? snapshot() : null;
+      s.seen = {};
+      s.conv = r[0];
+      renderView(r[0]); r[1].items.forEach(render); context(r[0]);
+      if (keep) restore(keep);
+      else if (focus) { var c = $("composer"); if (c) c.focus(); else { var h = $("conv-title"); h.tabIndex = -1; h.focus(); } }
+      if (!same) op({ op: "subscribe", channel: "conversation:" + id, after_seq: lastSeq() }).catch(function () {});
+      refresh();
+    }).catch(function (e) { showError("err", e); });
+  }
+
+  // Phones show the list or the conversation: back to the list.
+  function closeView() {
+    if (s.open) op({ op: "unsubscribe", channel: "conversation:" + s.open }).catch(function () {});
+    var was = s.open;
+    s.open = null; s.conv = null; s.seen = {};
+    $("dash").classList.remove("open");
+    var v = $("view"); v.textContent = ""; v.removeAttribute("data-id"); v.appendChild(emptyView);
+    $("ctx").textContent = "";
+    stats();
+    var b = document.querySelector("#list button[data-id='" + was + "']");
+    if (b) { b.removeAttribute("aria-current"); b.focus(); } else tabs.filter(function (t) { return t.tabIndex === 0; })[0].focus();
+  }
+
+  var kept = ["composer", "tag-input", "transfer-to"];
+  function snapshot() {
+    var k = { active: document.activeElement && document.activeElement.id, values: {}, err: $("view-err") ? $("view-err").textContent : "",
+              note: $("view-note") ? $("view-note").textContent : "", confirm: $("spam-confirm") && !$("spam-confirm").hidden };
+    kept.forEach(function (id) { if ($(id)) k.values[id] = $(id).value; });
+    return k;
+  }
+  function restore(k) {
+    kept.forEach(function (id) { if ($(id) && k.values[id] != null) $(id).value = k.values[id]; });
+    if ($("view-err")) $("view-err").textContent = k.err;
+    if ($("view-note")) $("view-note").textContent = k.note;
+    if (k.confirm && $("spam-confirm")) $("spam-confirm").hidden = false;
+    if (k.active && $(k.active)) $(k.active).focus();
   }
 
   function renderView(c) {
-    var v = $("view"); v.textContent = "";
+    var v = $("view"); v.textContent = ""; v.setAttribute("data-id", c.id);
+    var mine = c.status === "agent_active" && c.assigned_agent_id === s.me.id;
     var head = el("div", { "class": "view-head" });
-    head.appendChild(el("h2", { id: "conv-title" }, c.customer_name || c.customer_email || "Visitor"));
+    head.appendChild(button("← Back to list", { "class": "button minor back", id: "back" }, closeView));
+    head.appendChild(el("h2", { id: "conv-title" }, displayName(c)));
     head.appendChild(el("span", { id: "presence", "aria-live": "polite" }, presenceText(c.customer_presence)));
-    head.appendChild(el("span", { id: "conv-status" }, c.status.replace("_", " ")));
-    function action(label, fn) { var b = el("button", { type: "button", "class": "button" }, label); b.addEventListener("click", fn); head.appendChild(b); }
-    if (c.status === "waiting") action("Claim", function () { op({ op: "claim", conversation_id: c.id }).then(function () { openConversation(c.id); }).catch(function (e) { alert(e.message); }); });
-    if (c.status === "agent_active" && c.assigned_agent_id === s.me.id) {
-      action("Resolve", function () { op({ op: "resolve", conversation_id: c.id }).then(function () { openConversation(c.id); stats(); }).catch(function (e) { alert(e.message); }); });
-      action("Back to queue", function () { op({ op: "transfer", conversation_id: c.id }).then(function () { openConversation(c.id); }).catch(function (e) { alert(e.message); }); });
+    var status = c.status.replace("_", " ");
+    if (c.status === "agent_active" && !mine) status += " · " + (agentName(c.assigned_agent_id) || "another agent");
+    head.appendChild(el("span", { id: "conv-status" }, status));
+    function action(label, fn, cls, id) {
+      var attrs = { "class": "button" + (cls ? " " + cls : "") }; if (id) attrs.id = id;
+      head.appendChild(button(label, attrs, fn));
     }
+    function after(p, then) { showError("view-err", null); p.then(then || function () { openConversation(c.id); }).catch(function (e) { showError("view-err", e); }); }
+    if (c.status === "waiting") action("Claim", function () { after(op({ op: "claim", conversation_id: c.id })); });
+    if (mine) {
+      action("Resolve", function () { after(op({ op: "resolve", conversation_id: c.id }), function () { openConversation(c.id); stats(); }); });
+      action("Back to queue", function () { after(op({ op: "transfer", conversation_id: c.id })); }, "minor");
+    }
+    if (c.status !== "closed" && c.customer) action("Mark as spam", function () { $("spam-confirm").hidden = false; $("spam-no").focus(); }, "minor", "spam-ask");
     v.appendChild(head);
+
+    var tools = el("div", { "class": "tools" });
+    if (mine) tools.appendChild(transferForm(c));
+    tools.appendChild(tagsBox(c));
+    if (c.status !== "closed" && c.customer) tools.appendChild(spamConfirm(c));
+    v.appendChild(tools);
+    transferOptions();
+    v.appendChild(el("div", { "class": "err", id: "view-err", role: "alert" }));
+    v.appendChild(el("div", { "class": "note", id: "view-note", role: "status" }));
+
     v.appendChild(el("div", { "class": "log", id: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" }));
     v.appendChild(el("div", { "class": "typing", id: "typing", "aria-live": "polite" }));
+    if (c.status === "closed") { v.appendChild(el("p", { "class": "typing" }, "This conversation is closed.")); return; }
     var form = el("form", { "class": "composer" });
-    var input = el("textarea", { id: "composer", "aria-label": "Reply", placeholder: c.assigned_agent_id === s.me.id ? "Write a reply…" : "Write an internal note…" });
-    var send = el("button", { type: "submit", "class": "button" }, c.assigned_agent_id === s.me.id ? "Send" : "Add note");
-    form.appendChild(input); form.appendChild(send); v.appendChild(form);
+    var label = el("label", { "for": "composer", "class": "sr-only" }, mine ? "Reply to the customer" : "Internal note");
+    var input = el("textarea", { id: "composer", placeholder: mine ? "Write a reply…" : "Write an internal note…" });
+    var send = el("button", { type: "submit", "class": "button" }, mine ? "Send" : "Add note");
+    form.appendChild(label); form.appendChild(input); form.appendChild(send); v.appendChild(form);
     input.addEventListener("input", function () {
+      if (!mine) return;
       if (!s.typing) { s.typing = true; op({ op: "typing", conversation_id: c.id, is_typing: true }).catch(function () {}); }
       clearTimeout(s.typingTimer);
       s.typingTimer = setTimeout(function () { s.typing = false; op({ op: "typing", conversation_id: c.id, is_typing: false }).catch(function () {}); }, 3000);
@@ -194,11 +360,106 @@
       ev.preventDefault();
       var text = input.value.trim(); if (!text) return;
       input.value = "";
-      var mine = c.assigned_agent_id === s.me.id && c.status === "agent_active";
+      showError("view-err", null);
       (mine ? op({ op: "send_message", conversation_id: c.id, content: text, client_msg_id: "d-" + Date.now() + "-" + Math.random() })
             : api("POST", "/api/conversations/" + c.id + "/notes", { content: text })).then(render)
-        .catch(function (e) { alert(e.message); });
+        .catch(function (e) {
+          // Keep what was written: nothing was sent.
+          var i = $("composer"); if (i && !i.value) i.value = text;
+          showError("view-err", e);
+        });
     });
+  }
+
+  // Transfer to a named agent (seed 003 5.7.7): the others of the project
+  // with their status and load; the server decides who can take it.
+  function transferForm(c) {
+    var form = el("form", { id: "transfer-form", "aria-label": "Transfer" });
+    form.appendChild(el("label", { "for": "transfer-to" }, "Transfer to"));
+    form.appendChild(el("select", { id: "transfer-to" }));
+    form.appendChild(el("button", { type: "submit", "class": "button minor" }, "Transfer"));
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      showError("view-err", null);
+      var to = $("transfer-to").value;
+      if (!to) { $("view-err").textContent = "Choose an agent to transfer to."; $("transfer-to").focus(); return; }
+      var name = agentName(to) || "the agent";
+      op({ op: "transfer", conversation_id: c.id, to_agent_id: to }).then(function () {
+        $("view-note").textContent = "Transferred to " + name + ".";
+        openConversation(c.id); refresh();
+      }).catch(function (e) { showError("view-err", e); });
+    });
+    return form;
+  }
+  function transferOptions() {
+    var sel = $("transfer-to"); if (!sel) return;
+    var chosen = sel.value; sel.textContent = "";
+    sel.appendChild(el("option", { value: "" }, "Choose an agent…"));
+    s.agents.filter(function (a) { return a.user_id !== s.me.id; }).forEach(function (a) {
+      sel.appendChild(el("option", { value: a.user_id }, a.name + " · " + a.status + " · " + a.current_chat_count + "/" + a.max_concurrent_chats + " chats"));
+    });
+    sel.value = chosen;
+    if (sel.value !== chosen) sel.value = "";
+  }
+
+  // Tags as chips; every change saves the whole list (PUT .../tags). The
+  // server trims, lowercases and limits them, and its answer is shown.
+  function tagsBox(c) {
+    var box = el("div", { "class": "tags", role: "group", "aria-labelledby": "tags-label" });
+    box.appendChild(el("span", { id: "tags-label" }, "Tags"));
+    var chips = el("ul", { "class": "chips", id: "tags" });
+    box.appendChild(chips);
+    var closed = c.status === "closed";
+    function save(tags, then) {
+      showError("view-err", null);
+      api("PUT", "/api/conversations/" + c.id + "/tags", { tags: tags }).then(function (v) {
+        c.tags = v.tags || tags; draw(); if (then) then(); refresh();
+      }).catch(function (e) { showError("view-err", e); });
+    }
+    function draw() {
+      chips.textContent = "";
+      (c.tags || []).forEach(function (t) {
+        var li = el("li", { "class": "chip" }); li.appendChild(el("span", null, t));
+        if (!closed) li.appendChild(button("×", { "aria-label": "Remove tag " + t }, function () {
+          save(c.tags.filter(function (x) { return x !== t; }), function () { var i = $("tag-input"); if (i) i.focus(); });
+        }));
+        chips.appendChild(li);
+      });
+      if (!(c.tags || []).length) chips.appendChild(el("li", { "class": "typing" }, "none"));
+    }
+    draw();
+    if (!closed) {
+      var form = el("form", { id: "tag-form" });
+      form.appendChild(el("label", { "for": "tag-input", "class": "sr-only" }, "Add a tag"));
+      var input = el("input", { id: "tag-input", type: "text", placeholder: "Add a tag", autocomplete: "off", size: "12" });
+      form.appendChild(input);
+      form.appendChild(el("button", { type: "submit", "class": "button minor" }, "Add"));
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var t = input.value.trim(); if (!t) return;
+        save((c.tags || []).concat([t]), function () { input.value = ""; input.focus(); });
+      });
+      box.appendChild(form);
+    }
+    return box;
+  }
+
+  // Mark as spam (seed 003 5.7.7): flag the customer with reason "spam",
+  // then close the conversation, after a confirmation in the page.
+  function spamConfirm(c) {
+    var box = el("div", { "class": "confirm", id: "spam-confirm", role: "group", "aria-labelledby": "spam-q", hidden: "" });
+    box.appendChild(el("p", { id: "spam-q" }, "Mark this customer as spam and close the conversation?"));
+    box.appendChild(button("Mark as spam and close", { "class": "button danger", id: "spam-yes" }, function () {
+      showError("view-err", null);
+      api("PATCH", "/api/projects/" + c.project_id + "/customers/" + c.customer.id, { is_flagged: true, flag_reason: "spam" })
+        .then(function () { return api("POST", "/api/conversations/" + c.id + "/close"); })
+        .then(function () { openConversation(c.id); refresh(); })
+        .catch(function (e) { showError("view-err", e); });
+    }));
+    function cancel() { box.hidden = true; var b = $("spam-ask"); if (b) b.focus(); }
+    box.appendChild(button("Cancel", { "class": "button minor", id: "spam-no" }, cancel));
+    box.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { ev.preventDefault(); cancel(); } });
+    return box;
   }
 
   function presenceText(p) {
@@ -220,32 +481,63 @@
     if (event === "message") return render(d);
     if (event === "typing" && d.user_type === "customer") { var t = $("typing"); if (t) t.textContent = d.is_typing ? "Customer is typing…" : ""; return; }
     if (event === "customer_presence") { var p = $("presence"); if (p) p.textContent = presenceText(d.status); return; }
-    if (event === "status_changed" || event === "agent_assigned" || event === "resolved") { if (s.open) openConversation(s.open); }
+    if (event === "status_changed" || event === "agent_assigned" || event === "resolved" || event === "conversation_auto_closed") {
+      if (s.open) openConversation(s.open);
+    }
   }
 
+  // ------------------------------------------------------------ context
   function context(c) {
     var ctx = $("ctx"); ctx.textContent = "";
-    ctx.appendChild(el("h2", { style: "font-size:1rem" }, "Customer"));
+    ctx.appendChild(el("h2", null, "Customer"));
     var cu = c.customer || {};
-    ctx.appendChild(el("p", null, cu.email ? cu.email + " (identified)" : "Anonymous visitor " + (c.visitor_id || "").slice(0, 12)));
+    ctx.appendChild(el("p", null, cu.email ? (cu.name ? cu.name + " · " : "") + cu.email + " (identified)" : "Anonymous visitor " + (c.visitor_id || "").slice(0, 12)));
+    if (cu.is_flagged) ctx.appendChild(el("p", { "class": "flag", id: "flag" }, "⚑ Flagged: " + (cu.flag_reason || "no reason given")));
     var dl = el("dl");
-    [["First seen", cu.first_seen_at], ["Total chats", cu.total_conversations], ["Page", cu.last_page_url],
+    [["First seen", cu.first_seen_at && cu.first_seen_at.slice(0, 10)], ["Total chats", cu.total_conversations], ["Page", cu.last_page_url],
      ["Device", cu.last_device], ["Browser", [cu.last_browser, cu.last_os].filter(Boolean).join(" / ")]].forEach(function (r) {
       if (r[1] == null || r[1] === "") return;
       dl.appendChild(el("dt", null, r[0])); dl.appendChild(el("dd", null, String(r[1])));
     });
     ctx.appendChild(dl);
     var ai = c.ai_context || {};
-    ctx.appendChild(el("h2", { style: "font-size:1rem" }, "AI context"));
+    ctx.appendChild(el("h2", null, "AI context"));
     ctx.appendChild(el("p", null, "Handoff: " + (ai.handoff_reason || "–") + (ai.trigger_keyword ? " (\"" + ai.trigger_keyword + "\")" : "") +
       " · AI messages: " + (ai.ai_messages_before_handoff || 0) +
       (ai.ai_confidence_at_handoff != null ? " · confidence " + Math.round(ai.ai_confidence_at_handoff * 100) + "%" : "")));
-    if (cu.recent_conversations && cu.recent_conversations.length) {
-      ctx.appendChild(el("h2", { style: "font-size:1rem" }, "History"));
-      var ul = el("ul");
-      cu.recent_conversations.forEach(function (h) { ul.appendChild(el("li", null, h.created_at.slice(0, 10) + " · " + h.status + (h.preview ? " · " + h.preview : ""))); });
-      ctx.appendChild(ul);
-    }
+    if (!cu.id) return;
+    ctx.appendChild(el("h2", { id: "history-h" }, "History"));
+    var ul = el("ul", { "class": "history", id: "history", "aria-labelledby": "history-h" });
+    ctx.appendChild(ul);
+    var more = el("div");
+    ctx.appendChild(more);
+    // The whole history once asked for ("View all"), else the recent few.
+    var full = s.history && s.history.customer === cu.id ? s.history : null;
+    drawHistory(ul, full ? full.items : (cu.recent_conversations || []));
+    if (full) { if (full.next) more.appendChild(button("Load more", { "class": "button minor", id: "history-more" }, function () { pageHistory(cu.id, true); })); }
+    else more.appendChild(button("View all", { "class": "button minor", id: "history-all" }, function () { s.history = null; pageHistory(cu.id, false); }));
+  }
+  function drawHistory(ul, items) {
+    if (!items.length) ul.appendChild(el("li", { "class": "typing" }, "No conversations yet."));
+    items.forEach(function (h) {
+      var li = el("li");
+      var b = button((h.created_at || "").slice(0, 10) + " · " + h.status.replace("_", " ") + (h.preview ? " · " + h.preview : ""), { "data-id": h.id },
+        function () { openConversation(h.id, true); });
+      if (h.id === s.open) b.setAttribute("aria-current", "true");
+      li.appendChild(b); ul.appendChild(li);
+    });
+  }
+  function pageHistory(customer, more) {
+    var h = s.history && s.history.customer === customer ? s.history : { customer: customer, items: [], next: null };
+    var q = "/api/projects/" + s.project.id + "/customers/" + customer + "/conversations?limit=20" + (more && h.next ? "&cursor=" + encodeURIComponent(h.next) : "");
+    api("GET", q).then(function (r) {
+      var first = h.items.length;
+      h.items = h.items.concat(r.items); h.next = r.next_cursor; s.history = h;
+      if (s.conv) context(s.conv);
+      // Keep the keyboard in the list: on the first new item.
+      var b = document.querySelectorAll("#history button")[first];
+      if (b) b.focus();
+    }).catch(function (e) { showError("view-err", e); });
   }
 
   if (s.token) start();

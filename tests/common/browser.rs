@@ -364,3 +364,49 @@ impl Drop for Browser {
         let _ = self.driver.kill();
     }
 }
+
+/// Helpers the dashboard stories (tests/pages_dashboard.rs) add; other page
+/// tests include this file without using them.
+#[allow(dead_code)]
+impl Browser {
+    /// Choose the option of the `<select>` matching `css` whose text
+    /// contains `needle`, waiting for it (bounded). A closed select's options
+    /// are not clickable in headless Chromium, so this sets the value and
+    /// fires `change`, as the browser reports a person's choice.
+    pub async fn select_option(&self, css: &str, needle: &str) {
+        let script = "const [css, needle] = arguments; const s = document.querySelector(css); \
+                      if (!s) return false; \
+                      const o = Array.from(s.options).find(o => o.text.includes(needle)); \
+                      if (!o) return false; \
+                      s.value = o.value; s.dispatchEvent(new Event('change', { bubbles: true })); \
+                      return true;";
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+        loop {
+            let chosen = self
+                .cmd(
+                    "POST",
+                    "/execute/sync",
+                    Some(json!({ "script": script, "args": [css, needle] })),
+                )
+                .await;
+            if chosen == json!(true) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no option containing {needle:?} in {css:?}"
+            );
+            actix_rt::time::sleep(StdDuration::from_millis(50)).await;
+        }
+    }
+
+    /// Empty a text field.
+    pub async fn clear(&self, element: &str) {
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        )
+        .await;
+    }
+}
