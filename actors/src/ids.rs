@@ -68,4 +68,11 @@ typed_id!(
     LeadId,
     /// An email sent through the built-in email provider (its outbox row).
     EmailId,
+    /// A user's session in the activity explorer (seed 002): an MCP server
+    /// connection, a widget visit.
+    ActivitySessionId,
+    /// One AI tool call made in an activity session.
+    ToolCallId,
+    /// A support request raised by an integration, maybe from a session.
+    SupportRequestId,
 );

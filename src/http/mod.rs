@@ -2,6 +2,7 @@
 //! authenticate, then ask the engine's actors or the store; they hold no
 //! state of their own.
 
+pub mod activity;
 pub mod agents;
 pub mod auth;
 pub mod conversation_customer;
@@ -78,6 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(customers::routes)
     .configure(tickets::routes)
     .configure(sessions::routes)
+    .configure(activity::routes)
     .configure(crate::pages::routes)
     .route("/ws", web::get().to(crate::ws::connect))
     .default_service(web::route().to(not_found));

@@ -11,8 +11,9 @@
 //! connect timeout), [`DbConn::is_broken`] (a closed socket), beginning a
 //! transaction (`BEGIN IMMEDIATE` vs. `BEGIN`), [`DbConn::serialize_on`]
 //! (the writer lock vs. an advisory lock), [`DbConn::lock_row`] (the
-//! writer lock vs. `FOR UPDATE`) and [`DbConn::seconds_between_sql`]
-//! (Julian days vs. intervals).
+//! writer lock vs. `FOR UPDATE`), [`DbConn::seconds_between_sql`]
+//! (Julian days vs. intervals), and [`DbConn::placeholders`] /
+//! [`DbConn::explain_prefix`] (`?` vs. `$n`, and how to ask for a plan).
 
 use super::error::ResultExt;
 use diesel::SqliteConnection;
@@ -266,6 +267,39 @@ impl DbConn {
     /// Fork: SQLite keeps timestamps as text and has no interval type, so
     /// the difference of their Julian day numbers times 86400; PostgreSQL
     /// subtracts to an interval and takes its seconds.
+    /// `sql` written with `?` placeholders, as this backend takes them:
+    /// SQLite reads `?`, PostgreSQL numbers them (`$1`, `$2`, ...). The SQL
+    /// must hold no `?` other than placeholders.
+    pub fn placeholders<'a>(&self, sql: &'a str) -> std::borrow::Cow<'a, str> {
+        match self {
+            DbConn::Sqlite(_) => std::borrow::Cow::Borrowed(sql),
+            DbConn::Pg(_) => {
+                let mut out = String::with_capacity(sql.len() + 16);
+                let mut n = 0;
+                for ch in sql.chars() {
+                    if ch == '?' {
+                        n += 1;
+                        out.push('$');
+                        out.push_str(&n.to_string());
+                    } else {
+                        out.push(ch);
+                    }
+                }
+                std::borrow::Cow::Owned(out)
+            }
+        }
+    }
+
+    /// How the backend asks for a statement's plan: SQLite's `EXPLAIN
+    /// QUERY PLAN` (one row per step, in `detail`) or PostgreSQL's
+    /// `EXPLAIN` (one row per line, in `QUERY PLAN`).
+    pub fn explain_prefix(&self) -> &'static str {
+        match self {
+            DbConn::Sqlite(_) => "EXPLAIN QUERY PLAN ",
+            DbConn::Pg(_) => "EXPLAIN ",
+        }
+    }
+
     pub fn seconds_between_sql(&self, later: &str, earlier: &str) -> String {
         match self {
             DbConn::Sqlite(_) => {

@@ -12,6 +12,8 @@
 //! `port` (the engine's `Store` port), `records` (the HTTP side's records),
 //! `customers` (identity: linking emails, merging customers, history).
 
+/// The activity explorer: sessions, tool calls, support requests.
+pub mod activity;
 mod batch;
 mod conn;
 mod customers;

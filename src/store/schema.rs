@@ -1,6 +1,18 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    activity_sessions (id) {
+        id -> Text,
+        project_id -> Text,
+        user_id -> Text,
+        server_name -> Text,
+        server_slug -> Text,
+        title -> Nullable<Text>,
+        connected_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     agent_availability (user_id, project_id) {
         user_id -> Text,
         project_id -> Text,
@@ -268,6 +280,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    support_requests (id) {
+        id -> Text,
+        project_id -> Text,
+        activity_session_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        title -> Text,
+        concise_summary -> Nullable<Text>,
+        context -> Nullable<Text>,
+        status -> Text,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     tickets (id) {
         id -> Text,
         project_id -> Text,
@@ -285,6 +312,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    tool_calls (id) {
+        id -> Text,
+        project_id -> Text,
+        activity_session_id -> Text,
+        tool_name -> Text,
+        input -> Text,
+        output -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,
@@ -297,6 +336,7 @@ diesel::table! {
 }
 
 diesel::joinable!(agent_availability -> projects (project_id));
+diesel::joinable!(activity_sessions -> projects (project_id));
 diesel::joinable!(agent_availability -> users (user_id));
 diesel::joinable!(auth_tokens -> users (user_id));
 diesel::joinable!(conversations -> customers (customer_id));
@@ -319,10 +359,15 @@ diesel::joinable!(session_sms -> sessions (session_id));
 diesel::joinable!(sessions -> projects (project_id));
 diesel::joinable!(sessions -> tickets (ticket_id));
 diesel::joinable!(sessions -> users (solver_id));
+diesel::joinable!(support_requests -> activity_sessions (activity_session_id));
+diesel::joinable!(support_requests -> projects (project_id));
 diesel::joinable!(tickets -> projects (project_id));
 diesel::joinable!(tickets -> users (solver_id));
+diesel::joinable!(tool_calls -> activity_sessions (activity_session_id));
+diesel::joinable!(tool_calls -> projects (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    activity_sessions,
     agent_availability,
     auth_tokens,
     conversations,
@@ -338,6 +383,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_messages,
     session_sms,
     sessions,
+    support_requests,
     tickets,
+    tool_calls,
     users,
 );

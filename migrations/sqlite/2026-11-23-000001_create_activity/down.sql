@@ -1,0 +1,3 @@
+DROP TABLE support_requests;
+DROP TABLE tool_calls;
+DROP TABLE activity_sessions;
