@@ -104,6 +104,7 @@ pub struct SupportRequest {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, QueryableByName)]
 #[diesel(table_name = activity_sessions)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+#[diesel(treat_none_as_default_value = false)]
 struct DbActivitySession {
     id: String,
     project_id: String,
@@ -236,6 +237,7 @@ impl TryFrom<DbToolCallSummary> for ToolCallSummary {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, QueryableByName)]
 #[diesel(table_name = support_requests)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+#[diesel(treat_none_as_default_value = false)]
 struct DbSupportRequest {
     id: String,
     project_id: String,
@@ -368,16 +370,34 @@ pub fn user_sessions_sql(
     let mut params = vec![Param::Text(project.to_string()), Param::Text(user.into())];
     keyset(&mut sql, &mut params, "s.connected_at", "s.id", cursor);
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        // The item matches are uncorrelated subqueries that start from the
+        // user's sessions (by idx_activity_sessions_user) and walk each
+        // session's items by their index: written as correlated EXISTS,
+        // PostgreSQL may instead hash a scan of every project's tool calls.
         sql.push_str(
             " AND (lower(COALESCE(s.title, '')) LIKE ? ESCAPE '\\' \
              OR lower(s.server_name) LIKE ? ESCAPE '\\' \
-             OR EXISTS (SELECT 1 FROM tool_calls t2 WHERE t2.activity_session_id = s.id \
-                        AND lower(t2.tool_name) LIKE ? ESCAPE '\\') \
-             OR EXISTS (SELECT 1 FROM support_requests r2 WHERE r2.activity_session_id = s.id \
-                        AND lower(r2.title) LIKE ? ESCAPE '\\'))",
+             OR s.id IN (SELECT t2.activity_session_id FROM activity_sessions s2 \
+                         JOIN tool_calls t2 ON t2.activity_session_id = s2.id \
+                         WHERE s2.project_id = ? AND s2.user_id = ? \
+                         AND lower(t2.tool_name) LIKE ? ESCAPE '\\') \
+             OR s.id IN (SELECT r2.activity_session_id FROM activity_sessions s3 \
+                         JOIN support_requests r2 ON r2.activity_session_id = s3.id \
+                         WHERE s3.project_id = ? AND s3.user_id = ? \
+                         AND lower(r2.title) LIKE ? ESCAPE '\\'))",
         );
-        let p = like_pattern(q);
-        params.extend((0..4).map(|_| Param::Text(p.clone())));
+        let p = Param::Text(like_pattern(q));
+        let (proj, usr) = (Param::Text(project.to_string()), Param::Text(user.into()));
+        params.extend([
+            p.clone(),
+            p.clone(),
+            proj.clone(),
+            usr.clone(),
+            p.clone(),
+            proj,
+            usr,
+            p,
+        ]);
     }
     sql.push_str(" ORDER BY s.connected_at DESC, s.id DESC LIMIT ?");
     params.push(Param::Int(limit));
@@ -466,80 +486,28 @@ macro_rules! load_statement {
 
 // ---------------------------------------------------------------- Db
 
-impl Db {
-    pub async fn insert_activity_session(&self, s: &ActivitySession) -> StoreResult<()> {
-        let (db, row) = (self.clone(), DbActivitySession::from(s));
-        detached(async move {
-            let conn = &mut *db.conn().await?;
-            with_conn!(conn, |c| diesel::insert_into(activity_sessions::table)
-                .values(&row)
-                .execute(c)
-                .await
-                .store()
-                .map(drop))
-        })
-        .await
-    }
-
-    /// Records a tool call; its payloads are stored as JSON text.
-    pub async fn insert_tool_call(&self, t: &ToolCall) -> StoreResult<()> {
-        let db = self.clone();
-        let row = DbToolCall {
-            id: t.id.to_string(),
-            project_id: t.project_id.to_string(),
-            activity_session_id: t.activity_session_id.to_string(),
-            tool_name: t.tool_name.clone(),
-            input: t.input.to_string(),
-            output: t.output.to_string(),
-            created_at: ts(t.created_at),
-        };
-        detached(async move {
-            let conn = &mut *db.conn().await?;
-            with_conn!(conn, |c| diesel::insert_into(tool_calls::table)
-                .values(&row)
-                .execute(c)
-                .await
-                .store()
-                .map(drop))
-        })
-        .await
-    }
-
-    /// Many tool calls in one statement per chunk (seeding large data sets).
-    pub async fn insert_tool_calls(&self, calls: &[ToolCall]) -> StoreResult<()> {
-        let db = self.clone();
-        let rows: Vec<DbToolCall> = calls
-            .iter()
-            .map(|t| DbToolCall {
-                id: t.id.to_string(),
-                project_id: t.project_id.to_string(),
-                activity_session_id: t.activity_session_id.to_string(),
-                tool_name: t.tool_name.clone(),
-                input: t.input.to_string(),
-                output: t.output.to_string(),
-                created_at: ts(t.created_at),
-            })
-            .collect();
+/// Inserts `rows` into `table` in one transaction: SQLite (through the
+/// sync wrapper) one row per statement, prepared once; PostgreSQL 500 rows
+/// a statement (at most 10 values a row: inside its bind limit).
+macro_rules! insert_rows {
+    ($db:expr, $table:path, $rows:expr) => {{
+        let (db, rows) = ($db.clone(), $rows);
         detached(async move {
             let conn = &mut *db.conn().await?;
             conn.transaction(async |conn: &mut DbConn| {
                 match conn {
-                    // SQLite (through the sync wrapper) takes one row per
-                    // statement; prepared once, that is fast in a transaction.
                     DbConn::Sqlite(c) => {
                         for row in &rows {
-                            diesel::insert_into(tool_calls::table)
+                            diesel::insert_into($table)
                                 .values(row)
                                 .execute(c)
                                 .await
                                 .store()?;
                         }
                     }
-                    // 7 values a row: 500 rows stay inside PostgreSQL's
-                    // bind limit.
                     DbConn::Pg(c) => {
                         for chunk in rows.chunks(500) {
-                            diesel::insert_into(tool_calls::table)
+                            diesel::insert_into($table)
                                 .values(chunk)
                                 .execute(&mut **c)
                                 .await
@@ -552,20 +520,53 @@ impl Db {
             .await
         })
         .await
+    }};
+}
+
+impl From<&ToolCall> for DbToolCall {
+    fn from(t: &ToolCall) -> Self {
+        Self {
+            id: t.id.to_string(),
+            project_id: t.project_id.to_string(),
+            activity_session_id: t.activity_session_id.to_string(),
+            tool_name: t.tool_name.clone(),
+            input: t.input.to_string(),
+            output: t.output.to_string(),
+            created_at: ts(t.created_at),
+        }
+    }
+}
+
+impl Db {
+    pub async fn insert_activity_session(&self, s: &ActivitySession) -> StoreResult<()> {
+        self.insert_activity_sessions(std::slice::from_ref(s)).await
+    }
+
+    /// Many sessions in one transaction (seeding large data sets).
+    pub async fn insert_activity_sessions(&self, s: &[ActivitySession]) -> StoreResult<()> {
+        let rows: Vec<DbActivitySession> = s.iter().map(DbActivitySession::from).collect();
+        insert_rows!(self, activity_sessions::table, rows)
+    }
+
+    /// Records a tool call; its payloads are stored as JSON text.
+    pub async fn insert_tool_call(&self, t: &ToolCall) -> StoreResult<()> {
+        self.insert_tool_calls(std::slice::from_ref(t)).await
+    }
+
+    /// Many tool calls in one transaction.
+    pub async fn insert_tool_calls(&self, calls: &[ToolCall]) -> StoreResult<()> {
+        let rows: Vec<DbToolCall> = calls.iter().map(DbToolCall::from).collect();
+        insert_rows!(self, tool_calls::table, rows)
     }
 
     pub async fn insert_support_request(&self, r: &SupportRequest) -> StoreResult<()> {
-        let (db, row) = (self.clone(), DbSupportRequest::from(r));
-        detached(async move {
-            let conn = &mut *db.conn().await?;
-            with_conn!(conn, |c| diesel::insert_into(support_requests::table)
-                .values(&row)
-                .execute(c)
-                .await
-                .store()
-                .map(drop))
-        })
-        .await
+        self.insert_support_requests(std::slice::from_ref(r)).await
+    }
+
+    /// Many support requests in one transaction.
+    pub async fn insert_support_requests(&self, r: &[SupportRequest]) -> StoreResult<()> {
+        let rows: Vec<DbSupportRequest> = r.iter().map(DbSupportRequest::from).collect();
+        insert_rows!(self, support_requests::table, rows)
     }
 
     /// Sets a support request's status (`resolved_at` with it); `None`

@@ -2036,3 +2036,7 @@ mod leads;
 
 /// An agent's day, on both backends.
 mod stats;
+
+/// The activity explorer, on both backends (counts, and index use on a
+/// large data set).
+mod activity;
