@@ -307,7 +307,9 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-fn decode_cursor(c: Option<&str>) -> ApiResult<Option<(chrono::DateTime<chrono::Utc>, String)>> {
+type ItemCursor = (chrono::DateTime<chrono::Utc>, String);
+
+fn decode_cursor(c: Option<&str>) -> ApiResult<Option<ItemCursor>> {
     c.map(cursor::decode::<String>).transpose()
 }
 
@@ -349,21 +351,38 @@ struct PageQuery {
     limit: Option<i64>,
 }
 
+/// One page of a session's items, newest first, once the caller may read
+/// the session.
+async fn session_items<T: serde::Serialize, Fut>(
+    state: &AppState,
+    auth: &Auth,
+    id: ActivitySessionId,
+    q: &PageQuery,
+    fetch: impl FnOnce(Db, ActivitySessionId, Option<ItemCursor>, i64) -> Fut,
+    key: impl Fn(&T) -> (chrono::DateTime<chrono::Utc>, String),
+) -> ApiResult<HttpResponse>
+where
+    Fut: std::future::Future<Output = Result<Vec<T>, switchboard_actors::ports::StoreError>>,
+{
+    let session = session_of(state, auth, id).await?;
+    let limit = validate::limit(q.limit)?;
+    let after = decode_cursor(q.cursor.as_deref())?;
+    let mut rows = fetch(state.db.clone(), session.session.id, after, limit + 1).await?;
+    let next = cursor::page(&mut rows, limit, key);
+    Ok(HttpResponse::Ok().json(json!({ "items": rows, "next_cursor": next })))
+}
+
 async fn list_tool_calls(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<ActivitySessionId>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let session = session_of(&state, &auth, *id).await?;
-    let limit = validate::limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
-    let mut rows = state
-        .db
-        .session_tool_calls(session.session.id, after, limit + 1)
-        .await?;
-    let next = cursor::page(&mut rows, limit, |t| (t.created_at, t.id));
-    Ok(HttpResponse::Ok().json(json!({ "items": rows, "next_cursor": next })))
+    let fetch = |db: Db, s, after, n| async move { db.session_tool_calls(s, after, n).await };
+    session_items(&state, &auth, *id, &q, fetch, |t| {
+        (t.created_at, t.id.to_string())
+    })
+    .await
 }
 
 async fn list_support_requests(
@@ -372,15 +391,11 @@ async fn list_support_requests(
     id: web::Path<ActivitySessionId>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let session = session_of(&state, &auth, *id).await?;
-    let limit = validate::limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
-    let mut rows = state
-        .db
-        .session_support_requests(session.session.id, after, limit + 1)
-        .await?;
-    let next = cursor::page(&mut rows, limit, |r| (r.created_at, r.id));
-    Ok(HttpResponse::Ok().json(json!({ "items": rows, "next_cursor": next })))
+    let fetch = |db: Db, s, after, n| async move { db.session_support_requests(s, after, n).await };
+    session_items(&state, &auth, *id, &q, fetch, |r| {
+        (r.created_at, r.id.to_string())
+    })
+    .await
 }
 
 async fn get_tool_call(
@@ -488,12 +503,12 @@ enum Step {
     NextSession,
     Tools {
         session: SessionSummary,
-        after: Option<(chrono::DateTime<chrono::Utc>, String)>,
+        after: Option<ItemCursor>,
         any: bool,
     },
     Requests {
         session: SessionSummary,
-        after: Option<(chrono::DateTime<chrono::Utc>, String)>,
+        after: Option<ItemCursor>,
         any: bool,
     },
     Done,
@@ -507,7 +522,7 @@ struct Export {
     q: Option<String>,
     format: Format,
     sessions: VecDeque<SessionSummary>,
-    cursor: Option<(chrono::DateTime<chrono::Utc>, String)>,
+    cursor: Option<ItemCursor>,
     more: bool,
     step: Step,
     first_session: bool,

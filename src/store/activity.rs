@@ -484,6 +484,22 @@ macro_rules! load_statement {
     }};
 }
 
+/// Runs `st` on a pooled connection in its own task and converts each
+/// row to its record.
+macro_rules! fetch {
+    ($db:expr, $st:expr, $row:ty => $rec:ty) => {{
+        let (db, st) = ($db.clone(), $st);
+        detached(async move {
+            let conn = &mut *db.conn().await?;
+            load_statement!(conn, &st, $row)?
+                .into_iter()
+                .map(<$rec>::try_from)
+                .collect()
+        })
+        .await
+    }};
+}
+
 // ---------------------------------------------------------------- Db
 
 /// Inserts `rows` into `table` in one transaction: SQLite (through the
@@ -626,16 +642,7 @@ impl Db {
         cursor: Option<Cursor>,
         limit: i64,
     ) -> StoreResult<Vec<SessionSummary>> {
-        let db = self.clone();
-        let st = user_sessions_sql(project, user, q, cursor.as_ref(), limit);
-        detached(async move {
-            let conn = &mut *db.conn().await?;
-            load_statement!(conn, &st, DbSessionSummary)?
-                .into_iter()
-                .map(SessionSummary::try_from)
-                .collect()
-        })
-        .await
+        fetch!(self, user_sessions_sql(project, user, q, cursor.as_ref(), limit), DbSessionSummary => SessionSummary)
     }
 
     /// A session's tool calls newest first, without payloads.
@@ -645,16 +652,7 @@ impl Db {
         cursor: Option<Cursor>,
         limit: i64,
     ) -> StoreResult<Vec<ToolCallSummary>> {
-        let db = self.clone();
-        let st = tool_calls_sql(session, cursor.as_ref(), limit);
-        detached(async move {
-            let conn = &mut *db.conn().await?;
-            load_statement!(conn, &st, DbToolCallSummary)?
-                .into_iter()
-                .map(ToolCallSummary::try_from)
-                .collect()
-        })
-        .await
+        fetch!(self, tool_calls_sql(session, cursor.as_ref(), limit), DbToolCallSummary => ToolCallSummary)
     }
 
     /// A session's tool calls newest first, whole.
@@ -664,16 +662,7 @@ impl Db {
         cursor: Option<Cursor>,
         limit: i64,
     ) -> StoreResult<Vec<ToolCall>> {
-        let db = self.clone();
-        let st = full_tool_calls_sql(session, cursor.as_ref(), limit);
-        detached(async move {
-            let conn = &mut *db.conn().await?;
-            load_statement!(conn, &st, DbToolCall)?
-                .into_iter()
-                .map(ToolCall::try_from)
-                .collect()
-        })
-        .await
+        fetch!(self, full_tool_calls_sql(session, cursor.as_ref(), limit), DbToolCall => ToolCall)
     }
 
     /// A session's support requests newest first.
@@ -683,16 +672,7 @@ impl Db {
         cursor: Option<Cursor>,
         limit: i64,
     ) -> StoreResult<Vec<SupportRequest>> {
-        let db = self.clone();
-        let st = support_requests_sql(session, cursor.as_ref(), limit);
-        detached(async move {
-            let conn = &mut *db.conn().await?;
-            load_statement!(conn, &st, DbSupportRequest)?
-                .into_iter()
-                .map(SupportRequest::try_from)
-                .collect()
-        })
-        .await
+        fetch!(self, support_requests_sql(session, cursor.as_ref(), limit), DbSupportRequest => SupportRequest)
     }
 
     /// One tool call.
