@@ -1,14 +1,21 @@
 //! The group-commit writer: the one path by which actors make state durable.
-//! Requests queue on a bounded channel; the writer takes everything waiting
-//! (up to a bound), commits it in one transaction, then answers each request
-//! in order. An actor acknowledges only after its answer arrives.
+//! Requests queue on a channel in the order they are made; the writer takes
+//! everything waiting (up to a bound), commits it in one transaction, then
+//! answers each request in order. An actor acknowledges only after its
+//! answer arrives.
+//!
+//! A request joins the queue when [`Writer::write`] is called, not when its
+//! future is first polled: an actor allocates seqs in call order, and actix
+//! polls an actor's spawned futures in no fixed order (a `ctx.wait` runs
+//! first, a finished item is swap-removed), so enqueueing on first poll let
+//! seq 67 commit in an earlier batch than 65 and a crash between the two
+//! left a gap. The queue is therefore unbounded; what waits in it is only
+//! ever writes whose callers wait for their answer.
 
 use crate::ports::{Store, StoreError, StoreResult, WriteOp};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-/// How many requests may wait before senders are made to wait (backpressure).
-pub const WRITE_QUEUE_CAPACITY: usize = 8192;
 /// Most ops committed in one transaction.
 pub const MAX_BATCH_OPS: usize = 4096;
 
@@ -19,29 +26,28 @@ struct WriteRequest {
 
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<WriteRequest>,
+    tx: mpsc::UnboundedSender<WriteRequest>,
 }
 
 impl Writer {
     /// Start the writer loop on the current tokio runtime.
     pub fn spawn(store: Arc<dyn Store>) -> Writer {
-        let (tx, rx) = mpsc::channel(WRITE_QUEUE_CAPACITY);
+        let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(run(store, rx));
         Writer { tx }
     }
 
     /// Commit `ops` (in a group with whatever else is waiting); resolves once
-    /// they are durable or have failed.
+    /// they are durable or have failed. Queued now, so two calls commit in
+    /// the order they were made whatever order their futures run in.
     pub fn write(
         &self,
         ops: Vec<WriteOp>,
     ) -> impl std::future::Future<Output = StoreResult<()>> + 'static {
-        let tx = self.tx.clone();
+        let (done, rx) = oneshot::channel();
+        let queued = self.tx.send(WriteRequest { ops, done });
         async move {
-            let (done, rx) = oneshot::channel();
-            tx.send(WriteRequest { ops, done })
-                .await
-                .map_err(|_| StoreError::Backend("writer stopped".into()))?;
+            queued.map_err(|_| StoreError::Backend("writer stopped".into()))?;
             rx.await
                 .map_err(|_| StoreError::Backend("writer stopped".into()))?
         }
@@ -53,7 +59,7 @@ impl Writer {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<WriteRequest>) {
+async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<WriteRequest>) {
     let mut batch: Vec<WriteRequest> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut n_ops = first.ops.len();
