@@ -407,3 +407,106 @@ async fn an_agent_explores_a_users_sessions_items_search_keys_exports_and_a_phon
     assert!(!displayed(&b, "#p-session").await);
     b.quit().await;
 }
+
+#[actix_rt::test]
+async fn the_explorer_picks_a_user_pages_sessions_retries_a_failed_pane_and_folds_on_a_tablet() {
+    let app = TestApp::start().await;
+    let project = app.create_project("Acme").await;
+    let agent = app.add_agent(&project, "Eve", 2).await;
+    const MANY: &str = "many@example.com";
+    // 23 sessions: a page of 20 and three more; the newest has items.
+    let mut newest = String::new();
+    for i in 0..23 {
+        newest = new_session(
+            &app,
+            &project,
+            MANY,
+            "Docs MCP",
+            Some(&format!("Visit {i:02}")),
+        )
+        .await;
+        app.advance(chrono::Duration::minutes(1)).await;
+    }
+    tool_call(
+        &app,
+        &project,
+        &newest,
+        "search_docs",
+        json!({ "query": "pricing" }),
+        json!([]),
+    )
+    .await;
+    record(
+        &app,
+        &project,
+        "/api/support-requests",
+        json!({ "activity_session_id": newest, "title": "Pricing unclear" }),
+    )
+    .await;
+
+    // Without a user in the address, the page asks for one.
+    let b = Browser::start().await;
+    b.goto(&app.url("/explorer")).await;
+    let email = b.wait_visible("#email").await;
+    b.type_into(&email, &agent.email).await;
+    let password = b.find("#password").await;
+    b.type_into(&password, "agent-password-1\u{E007}").await;
+    let user = b.wait_visible("#user").await;
+    b.wait_text("#project option", "Acme").await;
+    b.type_into(&user, &format!("{MANY}\u{E007}")).await;
+    b.wait_text("#who", MANY).await;
+    let url = b.eval("return location.search;").await;
+    assert_eq!(
+        url.as_str().unwrap_or_default(),
+        format!("?project={}&user=many%40example.com", project.id)
+    );
+
+    // A page of 20, then Load more.
+    b.wait_text("#sessions-h", "Sessions (20 shown)").await;
+    b.wait_text("#sessions .item", "Visit 22").await;
+    b.click_text("#sessions-more", "Load more").await;
+    b.wait_text("#sessions-h", "Sessions (23 shown)").await;
+    b.wait_text("#sessions .item", "Visit 00").await;
+    assert!(!displayed(&b, "#sessions-more").await, "no more to load");
+
+    // A request that fails shows its error in its own part of the pane,
+    // with Retry; the rest of the pane loads.
+    b.eval(
+        "var f = window.fetch, failed = false; \
+         window.fetch = function (u) { if (!failed && String(u).indexOf('/tool-calls') >= 0) { failed = true; return Promise.reject(new TypeError('Failed to fetch')); } return f.apply(this, arguments); }; \
+         return null;",
+    )
+    .await;
+    b.click_text("#sessions .item", "Visit 22").await;
+    b.wait_text("#tools-state", "Failed to fetch").await;
+    b.wait_text("#tickets .item", "Pricing unclear").await;
+    b.screenshots("explorer-error").await;
+    b.click_text("#tools-state button", "Retry").await;
+    b.wait_text("#tools .item", "search_docs").await;
+    b.wait_text("#tools-h", "Tool calls (1)").await;
+    assert_eq!(b.text(&b.find("#tools-state").await).await, "");
+
+    // A tablet: the sessions beside either the session or the item.
+    b.resize((1000, 800)).await;
+    assert!(displayed(&b, "#p-sessions").await);
+    assert!(displayed(&b, "#p-session").await);
+    assert!(!displayed(&b, "#p-item").await);
+    b.click_text("#tools .item", "search_docs").await;
+    b.wait_text("#item-input", "pricing").await;
+    assert!(displayed(&b, "#p-sessions").await);
+    assert!(!displayed(&b, "#p-session").await);
+    assert!(displayed(&b, "#p-item").await);
+    b.wait_visible("#back-session").await;
+    assert!(!b.overflows_horizontally().await);
+    b.screenshot("explorer-tablet-item").await;
+    b.keys("\u{E00C}").await; // Escape
+    b.wait_visible("#p-session").await;
+    assert!(!displayed(&b, "#p-item").await);
+    assert_eq!(
+        focused_pane(&b).await,
+        1,
+        "back on the session, at its call"
+    );
+    assert!(focused_text(&b).await.contains("search_docs"));
+    b.quit().await;
+}
