@@ -510,3 +510,41 @@ async fn the_explorer_picks_a_user_pages_sessions_retries_a_failed_pane_and_fold
     assert!(focused_text(&b).await.contains("search_docs"));
     b.quit().await;
 }
+
+#[actix_rt::test]
+async fn the_dashboards_customer_panel_links_to_the_customers_activity() {
+    let app = TestApp::start().await;
+    let project = app.create_project("Acme").await;
+    app.enable_handoff(&project, |_| {}).await;
+    let ana = app.add_agent(&project, "Ana", 2).await;
+    app.set_status(&ana, &project, "online").await;
+    app.assigned_conversation(&project, "visitor-77", &ana)
+        .await;
+    new_session(
+        &app,
+        &project,
+        "visitor-77",
+        "Widget MCP",
+        Some("Asked about plans"),
+    )
+    .await;
+
+    let b = Browser::start().await;
+    b.goto(&app.url("/dashboard")).await;
+    let email = b.wait_visible("#email").await;
+    b.type_into(&email, &ana.email).await;
+    let password = b.find("#password").await;
+    b.type_into(&password, "agent-password-1\u{E007}").await;
+    b.click_text("#list button", "visitor").await;
+    let link = b.wait_visible("#activity-link").await;
+    assert_eq!(
+        b.attribute(&link, "href").await.as_deref(),
+        Some(format!("/explorer?project={}&user=visitor-77", project.id).as_str())
+    );
+    b.click(&link).await;
+    // The same staff login carries over.
+    b.wait_text("#who", "visitor-77").await;
+    b.wait_text("#sessions .item", "Asked about plans").await;
+    b.wait_text("#sessions-h", "Sessions (1 shown)").await;
+    b.quit().await;
+}
