@@ -492,6 +492,9 @@
     ctx.appendChild(el("h2", null, "Customer"));
     var cu = c.customer || {};
     ctx.appendChild(el("p", null, cu.email ? (cu.name ? cu.name + " · " : "") + cu.email + " (identified)" : "Anonymous visitor " + (c.visitor_id || "").slice(0, 12)));
+    // The customer's AI sessions, tool calls and support tickets (seed 002).
+    var who = cu.email || c.visitor_id;
+    if (who) ctx.appendChild(el("p", null)).appendChild(el("a", { id: "activity-link", href: "/explorer?project=" + encodeURIComponent(c.project_id) + "&user=" + encodeURIComponent(who) }, "Activity"));
     if (cu.is_flagged) ctx.appendChild(el("p", { "class": "flag", id: "flag" }, "⚑ Flagged: " + (cu.flag_reason || "no reason given")));
     var dl = el("dl");
     [["First seen", cu.first_seen_at && cu.first_seen_at.slice(0, 10)], ["Total chats", cu.total_conversations], ["Page", cu.last_page_url],

@@ -14,6 +14,8 @@ const JOIN_HTML: &str = include_str!("join.html");
 const JOIN_JS: &str = include_str!("join.js");
 const SOLVER_HTML: &str = include_str!("solver.html");
 const SOLVER_JS: &str = include_str!("solver.js");
+const EXPLORER_HTML: &str = include_str!("explorer.html");
+const EXPLORER_JS: &str = include_str!("explorer.js");
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
@@ -26,6 +28,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/assets/solver.js",
             web::get().to(|| async { script(SOLVER_JS) }),
+        )
+        .route("/explorer", web::get().to(|| async { page(EXPLORER_HTML) }))
+        .route(
+            "/assets/explorer.js",
+            web::get().to(|| async { script(EXPLORER_JS) }),
         )
         .route("/widget.js", web::get().to(widget_js))
         .route("/widget/demo", web::get().to(widget_demo));
