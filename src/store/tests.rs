@@ -394,7 +394,8 @@ fn pg_objects(conn: &mut PgSync) -> Vec<SchemaObject> {
 }
 
 /// The tables schema.rs declares, in its (alphabetical) order.
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 20] = [
+    "activity_sessions",
     "agent_availability",
     "auth_tokens",
     "conversations",
@@ -410,7 +411,9 @@ const TABLES: [&str; 17] = [
     "session_messages",
     "session_sms",
     "sessions",
+    "support_requests",
     "tickets",
+    "tool_calls",
     "users",
 ];
 
@@ -554,6 +557,7 @@ macro_rules! declared_shape {
 /// Both backends' migrated databases must match it.
 fn declared_schema() -> Vec<TableShape> {
     let shapes = vec![
+        declared_shape!(activity_sessions),
         declared_shape!(agent_availability),
         declared_shape!(auth_tokens),
         declared_shape!(conversations),
@@ -569,7 +573,9 @@ fn declared_schema() -> Vec<TableShape> {
         declared_shape!(session_messages),
         declared_shape!(session_sms),
         declared_shape!(sessions),
+        declared_shape!(support_requests),
         declared_shape!(tickets),
+        declared_shape!(tool_calls),
         declared_shape!(users),
     ];
     let names: Vec<&str> = shapes.iter().map(|s| s.name.as_str()).collect();
