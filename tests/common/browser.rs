@@ -6,6 +6,7 @@
 use awc::Client;
 use base64::Engine as _;
 use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration as StdDuration;
@@ -44,7 +45,10 @@ impl Browser {
             );
         }
         let port = free_port();
+        // In a process group of its own, so a failed test can take the
+        // Chromium it started down with it (see Drop).
         let driver = Command::new(CHROMEDRIVER)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -350,18 +354,23 @@ impl Browser {
             .unwrap_or(true)
     }
 
-    pub async fn quit(mut self) {
+    /// Close the browser; Drop then stops chromedriver.
+    pub async fn quit(self) {
         let path = format!("/session/{}", self.session);
         let _ = self.raw("DELETE", &path, None).await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // A failed test never reaches `quit`: do not leave chromedriver behind.
+        // A failed test never reaches `quit`: do not leave chromedriver, or
+        // the Chromium it started (which outlives a killed chromedriver and
+        // kept spinning), behind. The group was made for this at spawn.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
     }
 }
 
