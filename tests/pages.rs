@@ -81,11 +81,9 @@ async fn a_customer_asks_the_ai_talks_to_a_human_and_rates_the_chat() {
         .await;
 
     let b = Browser::start().await;
-    b.goto(&app.url(&format!("/widget/demo?key={}", project.public_key)))
+    let input = b
+        .open_widget(&app.url(&format!("/widget/demo?key={}", project.public_key)))
         .await;
-    let launch = b.wait_visible(".sbw-launch").await;
-    b.click(&launch).await;
-    let input = b.wait_visible("#sbw-input").await;
     b.type_into(&input, "How long does shipping take?\u{E007}")
         .await;
     b.wait_text(".sbw-msg.customer", "How long does shipping take?")
@@ -176,11 +174,9 @@ async fn an_agent_in_the_dashboard_takes_over_from_the_ai_and_the_customer_rates
 
     // Ana logs in and goes online.
     let agent = Browser::start().await;
-    agent.goto(&app.url("/dashboard")).await;
-    let email = agent.wait_visible("#email").await;
-    agent.type_into(&email, &ana.email).await;
-    let password = agent.find("#password").await;
-    agent.type_into(&password, "agent-password-1\u{E007}").await;
+    agent
+        .log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
     agent.wait_visible("#dash").await;
     // Choosing an option of a closed <select> is not a click in headless
     // Chromium: pick it the way the browser reports a choice.
@@ -201,12 +197,9 @@ async fn an_agent_in_the_dashboard_takes_over_from_the_ai_and_the_customer_rates
 
     // The customer asks the AI, then a human.
     let customer = Browser::start().await;
-    customer
-        .goto(&app.url(&format!("/widget/demo?key={}", project.public_key)))
+    let input = customer
+        .open_widget(&app.url(&format!("/widget/demo?key={}", project.public_key)))
         .await;
-    let launch = customer.wait_visible(".sbw-launch").await;
-    customer.click(&launch).await;
-    let input = customer.wait_visible("#sbw-input").await;
     customer
         .type_into(&input, "How long does shipping take?\u{E007}")
         .await;

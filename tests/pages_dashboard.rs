@@ -33,11 +33,7 @@ const UNLABELLED: &str = "return Array.from(document.querySelectorAll('input, se
 
 /// Log `agent` in and wait for the inbox.
 async fn log_in(b: &Browser, app: &TestApp, agent: &Agent) {
-    b.goto(&app.url("/dashboard")).await;
-    let email = b.wait_visible("#email").await;
-    b.type_into(&email, &agent.email).await;
-    let password = b.find("#password").await;
-    b.type_into(&password, &format!("agent-password-1{ENTER}"))
+    b.log_in(&app.url("/dashboard"), &agent.email, AGENT_PASSWORD)
         .await;
     b.wait_visible("#dash").await;
     b.wait_visible("#status").await;
@@ -144,12 +140,9 @@ async fn a_waiting_customer_shows_in_the_queue_and_reaches_the_agent_when_a_slot
 
     // The customer asks the AI, then a human, and waits: Ana is full.
     let customer = Browser::start().await;
-    customer
-        .goto(&app.url(&format!("/widget/demo?key={}", project.public_key)))
+    let input = customer
+        .open_widget(&app.url(&format!("/widget/demo?key={}", project.public_key)))
         .await;
-    let launch = customer.wait_visible(".sbw-launch").await;
-    customer.click(&launch).await;
-    let input = customer.wait_visible("#sbw-input").await;
     customer
         .type_into(&input, &format!("How long does shipping take?{ENTER}"))
         .await;

@@ -171,12 +171,12 @@ async fn an_agent_explores_a_users_sessions_items_search_keys_exports_and_a_phon
 
     let b = Browser::start().await;
     let user = ADA.replace('@', "%40");
-    b.goto(&app.url(&format!("/explorer?project={}&user={user}", project.id)))
-        .await;
-    let email = b.wait_visible("#email").await;
-    b.type_into(&email, &agent.email).await;
-    let password = b.find("#password").await;
-    b.type_into(&password, "agent-password-1\u{E007}").await;
+    b.log_in(
+        &app.url(&format!("/explorer?project={}&user={user}", project.id)),
+        &agent.email,
+        AGENT_PASSWORD,
+    )
+    .await;
 
     // The sessions, newest first, with their counts.
     b.wait_text("#sessions-h", "Sessions (3 shown)").await;
@@ -446,11 +446,8 @@ async fn the_explorer_picks_a_user_pages_sessions_retries_a_failed_pane_and_fold
 
     // Without a user in the address, the page asks for one.
     let b = Browser::start().await;
-    b.goto(&app.url("/explorer")).await;
-    let email = b.wait_visible("#email").await;
-    b.type_into(&email, &agent.email).await;
-    let password = b.find("#password").await;
-    b.type_into(&password, "agent-password-1\u{E007}").await;
+    b.log_in(&app.url("/explorer"), &agent.email, AGENT_PASSWORD)
+        .await;
     let user = b.wait_visible("#user").await;
     b.wait_text("#project option", "Acme").await;
     b.type_into(&user, &format!("{MANY}\u{E007}")).await;
@@ -530,11 +527,8 @@ async fn the_dashboards_customer_panel_links_to_the_customers_activity() {
     .await;
 
     let b = Browser::start().await;
-    b.goto(&app.url("/dashboard")).await;
-    let email = b.wait_visible("#email").await;
-    b.type_into(&email, &ana.email).await;
-    let password = b.find("#password").await;
-    b.type_into(&password, "agent-password-1\u{E007}").await;
+    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
     b.click_text("#list button", "visitor").await;
     let link = b.wait_visible("#activity-link").await;
     assert_eq!(

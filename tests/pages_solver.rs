@@ -15,11 +15,8 @@ use serde_json::{json, Value};
 
 /// Log `agent` into the solver workspace.
 async fn log_in(b: &Browser, app: &TestApp, agent: &Agent) {
-    b.goto(&app.url("/solver")).await;
-    let email = b.wait_visible("#email").await;
-    b.type_into(&email, &agent.email).await;
-    let password = b.find("#password").await;
-    b.type_into(&password, "agent-password-1\u{E007}").await;
+    b.log_in(&app.url("/solver"), &agent.email, AGENT_PASSWORD)
+        .await;
     b.wait_visible("#nav").await;
 }
 

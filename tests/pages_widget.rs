@@ -14,11 +14,8 @@ use serde_json::json;
 
 async fn open_widget(app: &TestApp, project: &Project) -> Browser {
     let b = Browser::start().await;
-    b.goto(&app.url(&format!("/widget/demo?key={}", project.public_key)))
+    b.open_widget(&app.url(&format!("/widget/demo?key={}", project.public_key)))
         .await;
-    let launch = b.wait_visible(".sbw-launch").await;
-    b.click(&launch).await;
-    b.wait_visible("#sbw-input").await;
     b
 }
 

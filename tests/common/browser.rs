@@ -346,6 +346,25 @@ impl Browser {
         self.resize(DESKTOP).await;
     }
 
+    /// Open a staff page (`/dashboard`, `/solver`, `/explorer` share one
+    /// login form) at `url` and log in; the caller waits for its page.
+    pub async fn log_in(&self, url: &str, email: &str, password: &str) {
+        self.goto(url).await;
+        let field = self.wait_visible("#email").await;
+        self.type_into(&field, email).await;
+        let field = self.find("#password").await;
+        self.type_into(&field, &format!("{password}\u{E007}")).await;
+    }
+
+    /// Open the widget's demo host page at `url` and the chat panel; the
+    /// message input.
+    pub async fn open_widget(&self, url: &str) -> String {
+        self.goto(url).await;
+        let launch = self.wait_visible(".sbw-launch").await;
+        self.click(&launch).await;
+        self.wait_visible("#sbw-input").await
+    }
+
     /// Whether the page is wider than its window (it must not scroll sideways).
     pub async fn overflows_horizontally(&self) -> bool {
         self.eval("return document.documentElement.scrollWidth > window.innerWidth;")

@@ -35,6 +35,8 @@ use tempfile::TempDir;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
+/// The password every member made by [`TestApp::add_member`] accepts.
+pub const AGENT_PASSWORD: &str = "agent-password-1";
 /// Bound for effects that happen asynchronously in real time (the AI
 /// answer, queue processing after a command). Domain time never waits on
 /// this: it is driven by the ManualClock.
@@ -431,7 +433,7 @@ impl TestApp {
                 Method::POST,
                 "/api/invitations/accept",
                 Auth::None,
-                Some(json!({ "token": invite_token, "password": "agent-password-1" })),
+                Some(json!({ "token": invite_token, "password": AGENT_PASSWORD })),
             )
             .await;
         assert_eq!(status, 200, "accept invitation of {name}: {body}");
