@@ -6,39 +6,22 @@
    role="alert" regions, never in browser dialogs. */
 (function () {
   "use strict";
+  var el = Staff.el, api = Staff.api;
   var $ = function (id) { return document.getElementById(id); };
-  var s = { token: sessionStorage.getItem("sb_token"), me: null, project: null, ws: null, refs: 0,
+  var s = { me: null, project: null, ws: null, refs: 0,
             waiters: {}, tab: "mine", open: null, conv: null, seen: {}, typingTimer: null, typing: false,
             backoff: 1000, agents: [], skew: 0, audio: null, history: null };
   // The "Select a conversation" state, put back when a phone goes back to the list.
   var emptyView = $("empty");
 
-  function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
-    if (text != null) e.textContent = text;
-    return e;
-  }
+
   function button(label, attrs, fn) {
     var a = attrs || {}; a.type = a.type || "button";
     var b = el("button", a, label);
     if (fn) b.addEventListener("click", fn);
     return b;
   }
-  function api(method, path, body) {
-    var h = { "content-type": "application/json" };
-    if (s.token) h.authorization = "Bearer " + s.token;
-    return fetch(path, { method: method, headers: h, body: body ? JSON.stringify(body) : undefined }).then(function (r) {
-      if (r.status === 204) return {};
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) {
-          var e = new Error(j.message || "The server answered " + r.status + ".");
-          e.code = j.error; e.fields = j.fields; throw e;
-        }
-        return j;
-      });
-    });
-  }
+
   function op(body) {
     if (!s.ws || s.ws.readyState !== 1) return Promise.reject(new Error("Not connected to the server; retrying…"));
     body.ref = "d" + (++s.refs);
@@ -61,31 +44,18 @@
   function serverNow() { return Date.now() + s.skew; }
 
   // ------------------------------------------------------------ login
-  $("login").addEventListener("submit", function (ev) {
-    ev.preventDefault();
-    $("login-err").textContent = "";
-    api("POST", "/api/auth/login", { email: $("email").value, password: $("password").value })
-      .then(function (r) { s.token = r.token; sessionStorage.setItem("sb_token", r.token); start(); })
-      .catch(function (e) { $("login-err").textContent = e.message; });
-  });
-  $("logout").addEventListener("click", function () {
-    api("POST", "/api/auth/logout").catch(function () {}).then(function () {
-      sessionStorage.removeItem("sb_token"); location.reload();
-    });
-  });
-
   function start() {
     api("GET", "/api/auth/me").then(function (r) {
       s.me = r.user; s.project = r.projects[0];
       if (!s.project) throw new Error("You are not a member of any project.");
       $("login").hidden = true; $("dash").hidden = false; $("status-wrap").hidden = false; $("logout").hidden = false;
       connect(); refresh(); stats();
-    }).catch(function (e) { sessionStorage.removeItem("sb_token"); s.token = null; $("login-err").textContent = e.message; });
+    }).catch(function (e) { Staff.forget(); $("login-err").textContent = e.message; });
   }
 
   // ------------------------------------------------------------ live
   function connect() {
-    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(s.token));
+    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(Staff.token()));
     s.ws = ws;
     ws.onopen = function () {
       s.backoff = 1000;
@@ -543,5 +513,5 @@
     }).catch(function (e) { showError("view-err", e); });
   }
 
-  if (s.token) start();
+  Staff.login(start);
 })();

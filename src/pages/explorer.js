@@ -6,6 +6,7 @@
    text (textContent), never as HTML. */
 (function () {
   "use strict";
+  var el = Staff.el, api = Staff.api;
   var $ = function (id) { return document.getElementById(id); };
   var PANES = ["p-sessions", "p-session", "p-item"];
   var VIEWS = ["sessions", "session", "item"];
@@ -13,7 +14,7 @@
   var phone = window.matchMedia("(max-width: 767px)");
   var params = new URLSearchParams(location.search);
   var s = {
-    token: sessionStorage.getItem("sb_token"), projects: [],
+    projects: [],
     project: params.get("project") || "", user: params.get("user") || "",
     // Each pane's list and what it was asked for; `gen` drops late answers.
     sessions: { items: [], next: null, gen: 0 }, q: "",
@@ -21,26 +22,9 @@
     item: null, itemGen: 0, searchTimer: null
   };
 
-  function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
-    if (text != null) e.textContent = text;
-    return e;
-  }
-  function headers() {
-    var h = { "content-type": "application/json" };
-    if (s.token) h.authorization = "Bearer " + s.token;
-    return h;
-  }
-  function api(method, path, body) {
-    return fetch(path, { method: method, headers: headers(), body: body ? JSON.stringify(body) : undefined }).then(function (r) {
-      if (r.status === 204) return {};
-      return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) { var e = new Error(j.message || r.statusText || "Request failed (" + r.status + ")"); e.status = r.status; throw e; }
-        return j;
-      });
-    });
-  }
+
+
+
   function userBase() {
     return "/api/projects/" + encodeURIComponent(s.project) + "/users/" + encodeURIComponent(s.user);
   }
@@ -75,19 +59,7 @@
   function settled(box) { box.textContent = ""; }
 
   // ------------------------------------------------------------ login
-  $("login").addEventListener("submit", function (ev) {
-    ev.preventDefault();
-    $("login-err").textContent = "";
-    api("POST", "/api/auth/login", { email: $("email").value, password: $("password").value })
-      .then(function (r) { s.token = r.token; sessionStorage.setItem("sb_token", r.token); start(); })
-      .catch(function (e) { $("login-err").textContent = e.message; });
-  });
-  $("logout").addEventListener("click", function () {
-    api("POST", "/api/auth/logout").catch(function () {}).then(function () { sessionStorage.removeItem("sb_token"); location.reload(); });
-  });
-
   function start() {
-    if (!s.token) { $("login").hidden = false; return; }
     api("GET", "/api/auth/me").then(function (r) {
       $("login").hidden = true; $("logout").hidden = false;
       $("me").textContent = r.user.name;
@@ -96,7 +68,7 @@
       r.projects.forEach(function (p) { pick.appendChild(el("option", { value: p.id }, p.name)); });
       if (s.project && s.user) open(); else choose();
     }).catch(function (e) {
-      sessionStorage.removeItem("sb_token"); s.token = null;
+      Staff.forget();
       $("login").hidden = false; $("login-err").textContent = e.status === 401 ? "" : e.message;
     });
   }
@@ -211,7 +183,7 @@
     var box = $("export-state"), name = "activity-" + s.user.replace(/[^A-Za-z0-9._@-]/g, "_") + "." + format;
     box.textContent = "Preparing " + format.toUpperCase() + "…";
     var url = userBase() + "/sessions/export?format=" + format + (s.q ? "&q=" + encodeURIComponent(s.q) : "");
-    fetch(url, { headers: headers() }).then(function (r) {
+    fetch(url, { headers: Staff.headers() }).then(function (r) {
       if (!r.ok) return r.json().catch(function () { return {}; }).then(function (j) { throw new Error(j.message || "Export failed (" + r.status + ")"); });
       return r.blob();
     }).then(function (blob) {
@@ -424,5 +396,6 @@
     }
   });
 
-  start();
+  Staff.login(start);
+  if (!Staff.token()) $("login").hidden = false;
 })();

@@ -14,6 +14,7 @@ const JOIN_HTML: &str = include_str!("join.html");
 const JOIN_JS: &str = include_str!("join.js");
 const SOLVER_HTML: &str = include_str!("solver.html");
 const SOLVER_JS: &str = include_str!("solver.js");
+const STAFF_JS: &str = include_str!("staff.js");
 const EXPLORER_HTML: &str = include_str!("explorer.html");
 const EXPLORER_JS: &str = include_str!("explorer.js");
 
@@ -28,6 +29,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/assets/solver.js",
             web::get().to(|| async { script(SOLVER_JS) }),
+        )
+        .route(
+            "/assets/staff.js",
+            web::get().to(|| async { script(STAFF_JS) }),
         )
         .route("/explorer", web::get().to(|| async { page(EXPLORER_HTML) }))
         .route(

@@ -5,6 +5,7 @@
    address's hash: #/queue, #/sessions, #/session/<id>. */
 (function () {
   "use strict";
+  var el = Staff.el, api = Staff.api;
   var $ = function (id) { return document.getElementById(id); };
   // Seed 000's tiers: what the completion modal shows before the server
   // prices the session (the server's answer is what is charged).
@@ -14,24 +15,12 @@
     { id: "extended", name: "Deep Dive", price: 21900, included: 90 * 60, rate: 200 }
   ];
   var STATUS = { not_started: "Not started", active: "Active", paused: "Paused", completed: "Completed", cancelled: "Cancelled" };
-  var s = { token: sessionStorage.getItem("sb_token"), me: null, project: null, ws: null, refs: 0, backoff: 1000,
+  var s = { me: null, project: null, ws: null, refs: 0, backoff: 1000,
             sess: null, t: { elapsed: 0, running: false, at: 0 }, seen: {}, lastSeq: 0, cursor: null,
             notes: { saved: "", timer: null, busy: false }, typingTimer: null, typing: false };
 
-  function el(tag, attrs, text) {
-    var e = document.createElement(tag);
-    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
-    if (text != null) e.textContent = text;
-    return e;
-  }
-  function api(method, path, body) {
-    var h = { "content-type": "application/json" };
-    if (s.token) h.authorization = "Bearer " + s.token;
-    return fetch(path, { method: method, headers: h, body: body ? JSON.stringify(body) : undefined }).then(function (r) {
-      if (r.status === 204) return {};
-      return r.json().then(function (j) { if (!r.ok) { var e = new Error(j.message || r.statusText); e.code = j.error; throw e; } return j; });
-    });
-  }
+
+
   function money(cents) { return "$" + (cents / 100).toFixed(2); }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function clock(secs) {
@@ -42,17 +31,6 @@
   function fail(box) { return function (e) { $(box).textContent = e.message; }; }
 
   // ------------------------------------------------------------ login
-  $("login").addEventListener("submit", function (ev) {
-    ev.preventDefault();
-    $("login-err").textContent = "";
-    api("POST", "/api/auth/login", { email: $("email").value, password: $("password").value })
-      .then(function (r) { s.token = r.token; sessionStorage.setItem("sb_token", r.token); start(); })
-      .catch(fail("login-err"));
-  });
-  $("logout").addEventListener("click", function () {
-    api("POST", "/api/auth/logout").catch(function () {}).then(function () { sessionStorage.removeItem("sb_token"); location.hash = ""; location.reload(); });
-  });
-
   function start() {
     api("GET", "/api/auth/me").then(function (r) {
       s.me = r.user;
@@ -65,7 +43,7 @@
       $("login").hidden = true; $("nav").hidden = false; $("logout").hidden = false;
       $("me").textContent = s.me.name;
       connect(); route();
-    }).catch(function (e) { sessionStorage.removeItem("sb_token"); s.token = null; $("login-err").textContent = e.message; });
+    }).catch(function (e) { Staff.forget(); $("login-err").textContent = e.message; });
   }
   $("project").addEventListener("change", function () {
     s.project = { id: $("project").value };
@@ -173,7 +151,7 @@
 
   // ------------------------------------------------------------ live
   function connect() {
-    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(s.token));
+    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(Staff.token()));
     s.ws = ws;
     ws.onopen = function () { s.backoff = 1000; if (s.sess) subscribe(); };
     ws.onmessage = function (ev) {
@@ -482,5 +460,5 @@
   });
   $("d-queue").addEventListener("click", function () { $("complete-dialog").close(); });
 
-  if (s.token) start();
+  Staff.login(start);
 })();
