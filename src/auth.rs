@@ -8,8 +8,6 @@ use crate::state::AppState;
 use crate::store::{ProjectRow, TokenRow};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use base64::Engine as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -53,41 +51,13 @@ pub fn hashes_match(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// Slow, salted hash; runs off the async workers.
-pub async fn hash_password(password: String) -> ApiResult<String> {
-    web::block(move || {
-        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)
-}
-
-pub async fn verify_password(password: String, hash: String) -> bool {
-    web::block(move || {
-        PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-}
-
-fn bearer(req: &HttpRequest) -> Option<String> {
+/// The token of `Authorization: Bearer <token>`; the scheme's name is
+/// case-insensitive (RFC 9110 11.1), so `bearer` and `BEARER` are the same.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
     let h = req.headers().get(actix_web::http::header::AUTHORIZATION)?;
-    let s = h.to_str().ok()?;
-    let t = s
-        .strip_prefix("Bearer ")
-        .or_else(|| s.strip_prefix("bearer "))?;
-    let t = t.trim();
-    (!t.is_empty()).then(|| t.to_string())
+    let (scheme, token) = h.to_str().ok()?.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
 
 /// Resolve any token of the table in PROTOCOL.md section 2 into a caller.

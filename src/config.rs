@@ -66,10 +66,18 @@ pub struct Config {
     /// (unset: the built-in ones; see `providers.rs`);
     /// `SWITCHBOARD_EMAIL_WEBHOOK_URL`: the email provider (see `email.rs`).
     pub webhooks: crate::providers::WebhookUrls,
-    /// `SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES`, `SWITCHBOARD_RATE_LIMIT_DASHBOARD`,
-    /// `SWITCHBOARD_RATE_LIMIT_HEARTBEATS`: requests per minute (seed 003
-    /// 8.3; 0 turns one off). See `limits.rs`.
+    /// `SWITCHBOARD_RATE_LIMIT_*`: requests per minute of each limit (0
+    /// turns one off); `SWITCHBOARD_RATE_LIMITS=off` turns all off. See
+    /// `limits.rs`.
     pub rate_limits: crate::limits::RateLimits,
+    /// `SWITCHBOARD_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For`
+    /// names the client (comma-separated addresses or CIDR ranges); from
+    /// anyone else the header is ignored, so no client picks its own
+    /// address for the limits.
+    pub trusted_proxies: Vec<crate::http::client_addr::IpRange>,
+    /// `SWITCHBOARD_PASSWORD_HASHERS`: threads that hash passwords (each
+    /// hash takes about 19 MiB while it runs); see `passwords.rs`.
+    pub password_hashers: usize,
 }
 
 /// One line naming the variable and what is wrong with it.
@@ -215,23 +223,24 @@ impl Config {
                 get("SWITCHBOARD_EMAIL_WEBHOOK_URL"),
             )?,
         };
-        let defaults = crate::limits::RateLimits::default();
-        let rate_limits = crate::limits::RateLimits {
-            widget_messages: per_minute(
-                "SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES",
-                get("SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES"),
-                defaults.widget_messages,
-            )?,
-            dashboard: per_minute(
-                "SWITCHBOARD_RATE_LIMIT_DASHBOARD",
-                get("SWITCHBOARD_RATE_LIMIT_DASHBOARD"),
-                defaults.dashboard,
-            )?,
-            heartbeats: per_minute(
-                "SWITCHBOARD_RATE_LIMIT_HEARTBEATS",
-                get("SWITCHBOARD_RATE_LIMIT_HEARTBEATS"),
-                defaults.heartbeats,
-            )?,
+        let rate_limits = rate_limits(&get)?;
+        let trusted_proxies = match get("SWITCHBOARD_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(s) => crate::http::client_addr::parse_proxies(&s)
+                .map_err(|problem| err("SWITCHBOARD_TRUSTED_PROXIES", problem))?,
+        };
+        let password_hashers = match get("SWITCHBOARD_PASSWORD_HASHERS") {
+            None => crate::passwords::DEFAULT_HASHERS,
+            Some(s) => s
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| {
+                    err(
+                        "SWITCHBOARD_PASSWORD_HASHERS",
+                        format!("{s:?} is not a number from 1 to 64"),
+                    )
+                })?,
         };
         Ok(Config {
             bind,
@@ -242,6 +251,8 @@ impl Config {
             workers,
             webhooks,
             rate_limits,
+            trusted_proxies,
+            password_hashers,
         })
     }
 
@@ -268,8 +279,33 @@ impl Config {
             workers: 2,
             webhooks: crate::providers::WebhookUrls::default(),
             rate_limits: crate::limits::RateLimits::default(),
+            trusted_proxies: Vec::new(),
+            password_hashers: crate::passwords::DEFAULT_HASHERS,
         }
     }
+}
+
+/// Every limit from its variable, or all off with `SWITCHBOARD_RATE_LIMITS=off`.
+fn rate_limits(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::limits::RateLimits, ConfigError> {
+    use crate::limits::{LimitKind, RateLimits};
+    let all_off = match get("SWITCHBOARD_RATE_LIMITS").as_deref().map(str::trim) {
+        None | Some("on") => false,
+        Some("off") => true,
+        Some(other) => {
+            return Err(err(
+                "SWITCHBOARD_RATE_LIMITS",
+                format!("{other:?} is neither on nor off"),
+            ))
+        }
+    };
+    let mut limits = RateLimits::default();
+    for kind in LimitKind::ALL {
+        let n = per_minute(kind.variable(), get(kind.variable()), limits.get(kind))?;
+        limits = limits.with(kind, if all_off { 0 } else { n });
+    }
+    Ok(limits)
 }
 
 /// A rate limit variable: requests per minute, 0 (off) to 1,000,000.
@@ -338,11 +374,7 @@ mod tests {
         assert_eq!(e.variable, "SWITCHBOARD_ADMIN_PASSWORD");
         let e = cfg(&[("SWITCHBOARD_TOKEN_TTL_HOURS", "0")]).unwrap_err();
         assert_eq!(e.variable, "SWITCHBOARD_TOKEN_TTL_HOURS");
-        for var in [
-            "SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES",
-            "SWITCHBOARD_RATE_LIMIT_DASHBOARD",
-            "SWITCHBOARD_RATE_LIMIT_HEARTBEATS",
-        ] {
+        for var in crate::limits::LimitKind::ALL.map(|k| k.variable()) {
             let e = cfg(&[(var, "-1")]).unwrap_err();
             assert_eq!(e.variable, var);
             assert!(e.to_string().starts_with(&format!("{var}: \"-1\"")), "{e}");
@@ -366,9 +398,18 @@ mod tests {
             crate::limits::RateLimits {
                 widget_messages: 0,
                 dashboard: 250,
-                heartbeats: 6
+                heartbeats: 6,
+                ..crate::limits::RateLimits::default()
             }
         );
+        let c = cfg(&[
+            ("SWITCHBOARD_RATE_LIMITS", "off"),
+            ("SWITCHBOARD_RATE_LIMIT_DASHBOARD", "250"),
+        ])
+        .unwrap();
+        assert_eq!(c.rate_limits, crate::limits::RateLimits::OFF);
+        let e = cfg(&[("SWITCHBOARD_RATE_LIMITS", "maybe")]).unwrap_err();
+        assert_eq!(e.variable, "SWITCHBOARD_RATE_LIMITS");
     }
 
     #[test]

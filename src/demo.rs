@@ -33,7 +33,7 @@ async fn user(state: &AppState, email: &str, name: &str) -> ApiResult<UserRow> {
         id: UserId::new(),
         email: email.into(),
         name: name.into(),
-        password_hash: crate::auth::hash_password(DEMO_PASSWORD.into()).await?,
+        password_hash: state.passwords.hash(DEMO_PASSWORD.into()).await?,
         avatar_url: None,
         created_at: now,
         updated_at: now,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod limits;
 pub mod pages;
+pub mod passwords;
 pub mod providers;
 pub mod server;
 pub mod state;

@@ -1,10 +1,21 @@
-//! Rate limits (seed 003 8.3): token buckets keyed by `(kind, key)`.
+//! Rate limits: token buckets keyed by `(kind, key)`.
 //!
-//! | kind | key | default | burst |
+//! | kind | key | default per minute | variable |
 //! |---|---|---|---|
-//! | widget message send | the visitor (`project:visitor_id`) | 10/minute | 10 |
-//! | dashboard API (any REST call as staff) | the user | 100/minute | 100 |
-//! | agent heartbeat (REST and WebSocket) | the user | 2/minute | 3 |
+//! | widget message send (and the offline form) | the visitor | 10 | `SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES` |
+//! | dashboard API (any REST call as staff) | the user | 100 | `SWITCHBOARD_RATE_LIMIT_DASHBOARD` |
+//! | agent heartbeat (REST and WebSocket) | the user | 2 (burst 3) | `SWITCHBOARD_RATE_LIMIT_HEARTBEATS` |
+//! | login attempts | the account's email | 5 | `SWITCHBOARD_RATE_LIMIT_LOGIN` |
+//! | login and invitation attempts | the client address | 20 | `SWITCHBOARD_RATE_LIMIT_LOGIN_ADDRESS` |
+//! | new widget conversations | the client address | 20 | `SWITCHBOARD_RATE_LIMIT_CONVERSATIONS` |
+//! | new tickets with the project key | the client address | 20 | `SWITCHBOARD_RATE_LIMIT_TICKETS` |
+//! | a joined customer's session chat | the session | 30 | `SWITCHBOARD_RATE_LIMIT_SESSION_MESSAGES` |
+//! | WebRTC `signal` relay | the sender in the session | 240 | `SWITCHBOARD_RATE_LIMIT_SIGNALS` |
+//! | `typing` and `presence` | the sender in the conversation or session | 60 | `SWITCHBOARD_RATE_LIMIT_TYPING` |
+//!
+//! The first three are seed 003 8.3; the rest bound what a holder of only a
+//! public key, a join token or a guessed password can make the server do.
+//! `SWITCHBOARD_RATE_LIMITS=off` turns every one off at once (load tests).
 //!
 //! A bucket holds at most `burst` tokens and refills at `per_minute / 60`
 //! tokens per second; a request takes one token or is refused with the
@@ -38,15 +49,88 @@ pub const HEARTBEAT_SLACK: u32 = 1;
 /// The map is not swept below this size (sweeping a small map gains nothing).
 const MIN_SWEEP_LEN: usize = 1024;
 
+/// Every kind of limit, in the order of the table above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitKind {
+    WidgetMessage,
+    Dashboard,
+    Heartbeat,
+    LoginAccount,
+    AuthAddress,
+    ConversationCreate,
+    TicketCreate,
+    SessionMessage,
+    Signal,
+    Typing,
+}
+
+impl LimitKind {
+    pub const ALL: [LimitKind; 10] = [
+        LimitKind::WidgetMessage,
+        LimitKind::Dashboard,
+        LimitKind::Heartbeat,
+        LimitKind::LoginAccount,
+        LimitKind::AuthAddress,
+        LimitKind::ConversationCreate,
+        LimitKind::TicketCreate,
+        LimitKind::SessionMessage,
+        LimitKind::Signal,
+        LimitKind::Typing,
+    ];
+
+    /// The environment variable that sets this limit.
+    pub fn variable(self) -> &'static str {
+        match self {
+            LimitKind::WidgetMessage => "SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES",
+            LimitKind::Dashboard => "SWITCHBOARD_RATE_LIMIT_DASHBOARD",
+            LimitKind::Heartbeat => "SWITCHBOARD_RATE_LIMIT_HEARTBEATS",
+            LimitKind::LoginAccount => "SWITCHBOARD_RATE_LIMIT_LOGIN",
+            LimitKind::AuthAddress => "SWITCHBOARD_RATE_LIMIT_LOGIN_ADDRESS",
+            LimitKind::ConversationCreate => "SWITCHBOARD_RATE_LIMIT_CONVERSATIONS",
+            LimitKind::TicketCreate => "SWITCHBOARD_RATE_LIMIT_TICKETS",
+            LimitKind::SessionMessage => "SWITCHBOARD_RATE_LIMIT_SESSION_MESSAGES",
+            LimitKind::Signal => "SWITCHBOARD_RATE_LIMIT_SIGNALS",
+            LimitKind::Typing => "SWITCHBOARD_RATE_LIMIT_TYPING",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            LimitKind::WidgetMessage => "messages",
+            LimitKind::Dashboard => "dashboard requests",
+            LimitKind::Heartbeat => "heartbeats",
+            LimitKind::LoginAccount => "login attempts for this account",
+            LimitKind::AuthAddress => "login attempts from this address",
+            LimitKind::ConversationCreate => "new conversations from this address",
+            LimitKind::TicketCreate => "new tickets from this address",
+            LimitKind::SessionMessage => "session messages",
+            LimitKind::Signal => "signalling messages",
+            LimitKind::Typing => "typing and presence signals",
+        }
+    }
+
+    /// Requests allowed in a burst beyond the per-minute rate.
+    fn slack(self) -> u32 {
+        match self {
+            LimitKind::Heartbeat => HEARTBEAT_SLACK,
+            _ => 0,
+        }
+    }
+}
+
 /// The limits in requests per minute; 0 turns one off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
-    /// `SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES`.
     pub widget_messages: u32,
-    /// `SWITCHBOARD_RATE_LIMIT_DASHBOARD`.
     pub dashboard: u32,
-    /// `SWITCHBOARD_RATE_LIMIT_HEARTBEATS`.
     pub heartbeats: u32,
+    pub login_account: u32,
+    pub auth_address: u32,
+    pub conversations: u32,
+    pub tickets: u32,
+    pub session_messages: u32,
+    pub signals: u32,
+    pub typing: u32,
 }
 
 impl Default for RateLimits {
@@ -55,6 +139,13 @@ impl Default for RateLimits {
             widget_messages: DEFAULT_WIDGET_MESSAGES_PER_MINUTE,
             dashboard: DEFAULT_DASHBOARD_PER_MINUTE,
             heartbeats: DEFAULT_HEARTBEATS_PER_MINUTE,
+            login_account: 5,
+            auth_address: 20,
+            conversations: 20,
+            tickets: 20,
+            session_messages: 30,
+            signals: 240,
+            typing: 60,
         }
     }
 }
@@ -65,23 +156,40 @@ impl RateLimits {
         widget_messages: 0,
         dashboard: 0,
         heartbeats: 0,
+        login_account: 0,
+        auth_address: 0,
+        conversations: 0,
+        tickets: 0,
+        session_messages: 0,
+        signals: 0,
+        typing: 0,
     };
-}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LimitKind {
-    WidgetMessage,
-    Dashboard,
-    Heartbeat,
-}
-
-impl LimitKind {
-    fn what(self) -> &'static str {
-        match self {
-            LimitKind::WidgetMessage => "messages",
-            LimitKind::Dashboard => "dashboard requests",
-            LimitKind::Heartbeat => "heartbeats",
+    fn slot(&mut self, kind: LimitKind) -> &mut u32 {
+        match kind {
+            LimitKind::WidgetMessage => &mut self.widget_messages,
+            LimitKind::Dashboard => &mut self.dashboard,
+            LimitKind::Heartbeat => &mut self.heartbeats,
+            LimitKind::LoginAccount => &mut self.login_account,
+            LimitKind::AuthAddress => &mut self.auth_address,
+            LimitKind::ConversationCreate => &mut self.conversations,
+            LimitKind::TicketCreate => &mut self.tickets,
+            LimitKind::SessionMessage => &mut self.session_messages,
+            LimitKind::Signal => &mut self.signals,
+            LimitKind::Typing => &mut self.typing,
         }
+    }
+
+    /// Requests per minute of `kind` (0: off).
+    pub fn get(&self, kind: LimitKind) -> u32 {
+        let mut copy = *self;
+        *copy.slot(kind)
+    }
+
+    /// The same limits with `kind` set to `per_minute`.
+    pub fn with(mut self, kind: LimitKind, per_minute: u32) -> Self {
+        *self.slot(kind) = per_minute;
+        self
     }
 }
 
@@ -176,14 +284,10 @@ impl RateLimiter {
     }
 
     fn rule(&self, kind: LimitKind) -> Option<Rule> {
-        let (per_minute, slack) = match kind {
-            LimitKind::WidgetMessage => (self.limits.widget_messages, 0),
-            LimitKind::Dashboard => (self.limits.dashboard, 0),
-            LimitKind::Heartbeat => (self.limits.heartbeats, HEARTBEAT_SLACK),
-        };
+        let per_minute = self.limits.get(kind);
         (per_minute > 0).then_some(Rule {
             per_minute,
-            burst: per_minute + slack,
+            burst: per_minute + kind.slack(),
         })
     }
 

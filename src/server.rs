@@ -51,7 +51,8 @@ pub async fn open_store(config: &Config) -> Result<Db, StartError> {
 /// listener is bound and every live conversation is restored.
 pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, StartError> {
     let db = open_store(&config).await?;
-    bootstrap_admin(&db, &config, &clock).await?;
+    let passwords = Arc::new(crate::passwords::Passwords::start(config.password_hashers));
+    bootstrap_admin(&db, &config, &clock, &passwords).await?;
     let ai = Arc::new(KnowledgeResponder::new(db.clone()));
     let email = crate::email::from_config(&config, db.clone(), clock.clone());
     let engine = Engine::start(
@@ -77,6 +78,8 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
         token_ttl: config.token_ttl,
         limits: Arc::new(crate::limits::RateLimiter::new(config.rate_limits)),
         email,
+        passwords,
+        trusted_proxies: config.trusted_proxies.clone().into(),
     };
     if config.demo {
         crate::demo::seed(&state)
@@ -121,7 +124,12 @@ fn tracing_actix() -> actix_web::middleware::Logger {
     actix_web::middleware::Logger::new("%r %s %Dms").log_target("switchboard::http")
 }
 
-async fn bootstrap_admin(db: &Db, config: &Config, clock: &SharedClock) -> Result<(), StartError> {
+async fn bootstrap_admin(
+    db: &Db,
+    config: &Config,
+    clock: &SharedClock,
+    passwords: &crate::passwords::Passwords,
+) -> Result<(), StartError> {
     let Some(admin) = &config.admin else {
         return Ok(());
     };
@@ -132,7 +140,8 @@ async fn bootstrap_admin(db: &Db, config: &Config, clock: &SharedClock) -> Resul
     if n > 0 {
         return Ok(());
     }
-    let hash = crate::auth::hash_password(admin.password.clone())
+    let hash = passwords
+        .hash(admin.password.clone())
         .await
         .map_err(|e| StartError::Other(e.to_string()))?;
     let now = clock.now();

@@ -3,7 +3,9 @@
 use crate::ai::KnowledgeResponder;
 use crate::email::EmailProvider;
 use crate::error::ApiResult;
+use crate::http::client_addr::IpRange;
 use crate::limits::{LimitKind, RateLimiter};
+use crate::passwords::Passwords;
 use crate::store::Db;
 use std::sync::Arc;
 use switchboard_actors::engine::session::Sessions;
@@ -21,6 +23,10 @@ pub struct AppState {
     pub limits: Arc<RateLimiter>,
     /// Where email goes: the built-in outbox or a webhook (see `email.rs`).
     pub email: Arc<dyn EmailProvider>,
+    /// The password hashing threads (see `passwords.rs`).
+    pub passwords: Arc<Passwords>,
+    /// `SWITCHBOARD_TRUSTED_PROXIES` (see `http/client_addr.rs`).
+    pub trusted_proxies: Arc<[IpRange]>,
 }
 
 impl AppState {

@@ -2,12 +2,15 @@
 
 use crate::auth::{self as a, Auth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
+use crate::http::client_addr::ClientAddr;
 use crate::http::validate;
+use crate::limits::LimitKind;
 use crate::state::AppState;
 use crate::store::{MemberRole, TokenKind, TokenRow, UserRow};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use switchboard_actors::engine::Caller;
 use switchboard_actors::ids::UserId;
 use switchboard_actors::ports::AgentRecord;
 
@@ -48,18 +51,26 @@ struct Login {
     password: String,
 }
 
-async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> ApiResult<HttpResponse> {
+/// Every attempt takes a token from the client address's bucket and from
+/// the account's before any password is checked, so neither one address
+/// nor many can guess at one account faster than the limits allow, and a
+/// refused attempt costs no hashing.
+async fn login(
+    state: web::Data<AppState>,
+    client: ClientAddr,
+    body: web::Json<Login>,
+) -> ApiResult<HttpResponse> {
+    state.rate_limit(LimitKind::AuthAddress, &client.key())?;
+    let email = body.email.trim().to_lowercase();
+    state.rate_limit(LimitKind::LoginAccount, &email)?;
     let failed = || ApiError::unauthorized("wrong email or password");
-    let user = state
-        .db
-        .user_by_email(&body.email.trim().to_lowercase())
-        .await?;
+    let user = state.db.user_by_email(&email).await?;
     // Verify against a hash even for an unknown email, so timing says nothing.
     let (hash, user) = match user {
         Some(u) => (u.password_hash.clone(), Some(u)),
         None => (DUMMY_HASH.to_string(), None),
     };
-    let ok = a::verify_password(body.password.clone(), hash).await;
+    let ok = state.passwords.verify(body.password.clone(), hash).await?;
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => return Err(failed()),
@@ -77,13 +88,8 @@ async fn logout(
     req: HttpRequest,
     _auth: Auth,
 ) -> ApiResult<HttpResponse> {
-    if let Some(t) = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|s| s.strip_prefix("Bearer "))
-    {
-        state.db.delete_token(&a::hash_token(t.trim())).await?;
+    if let Some(t) = a::bearer(&req) {
+        state.db.delete_token(&a::hash_token(&t)).await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -107,34 +113,57 @@ async fn me(state: web::Data<AppState>, auth: StaffAuth) -> ApiResult<HttpRespon
 #[derive(Deserialize)]
 struct Accept {
     token: String,
-    password: String,
+    /// The new account's password; not asked of an existing account.
+    password: Option<String>,
     name: Option<String>,
 }
 
-async fn accept(state: web::Data<AppState>, body: web::Json<Accept>) -> ApiResult<HttpResponse> {
+/// Accepting an invitation creates the account, or, when its email already
+/// has one, joins that account to the project, which needs that account's
+/// own login (a staff token in `Authorization`). The endpoint never checks
+/// a password of an existing account, so it is no way to guess one.
+async fn accept(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    client: ClientAddr,
+    body: web::Json<Accept>,
+) -> ApiResult<HttpResponse> {
+    state.rate_limit(LimitKind::AuthAddress, &client.key())?;
     let member = state
         .db
         .member_by_invite_hash(&a::hash_token(body.token.trim()))
         .await?
         .ok_or_else(|| ApiError::not_found("invitation not found or already used"))?;
-    validate::password("password", &body.password)?;
     let now = state.now();
     let existing = state.db.user_by_email(&member.email).await?;
     let (user, create) = match existing {
         Some(u) => {
-            if !a::verify_password(body.password.clone(), u.password_hash.clone()).await {
-                return Err(ApiError::unauthorized(
-                    "this email already has an account: give its password to join",
-                ));
+            let token = a::bearer(&req).ok_or_else(|| {
+                ApiError::unauthorized(
+                    "this email already has an account: log in to it, then accept the invitation",
+                )
+            })?;
+            match a::authenticate(&state, &token).await? {
+                Caller::Staff(s) if s.user_id == u.id => {}
+                _ => {
+                    return Err(ApiError::forbidden(
+                        "this invitation is for another account",
+                    ))
+                }
             }
             (u, false)
         }
         None => {
+            let password = body
+                .password
+                .as_deref()
+                .ok_or_else(|| ApiError::field("password", "is required for a new account"))?;
+            validate::password("password", password)?;
             let name = match body.name.as_deref().or(member.name.as_deref()) {
                 Some(n) => validate::text("name", n, 1, 100)?,
                 None => member.email.clone(),
             };
-            let hash = a::hash_password(body.password.clone()).await?;
+            let hash = state.passwords.hash(password.to_string()).await?;
             (
                 UserRow {
                     id: UserId::new(),

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod agents;
 pub mod auth;
+pub mod client_addr;
 pub mod conversation_customer;
 pub mod conversations;
 pub mod cors;
