@@ -34,7 +34,9 @@ use switchboard_actors::engine::agent::{AgentActor, SubscribeAgent, UnsubscribeA
 use switchboard_actors::engine::conversation::{
     ConversationActor, Resolve, SubscribeConversation, Transfer, Typing, UnsubscribeConversation,
 };
-use switchboard_actors::engine::events::{Audience, Deliver, Evicted, Subscriber};
+use switchboard_actors::engine::events::{
+    event_frame, replay_page, Audience, Deliver, Evicted, Subscribed, Subscriber,
+};
 use switchboard_actors::engine::project::{
     Heartbeat, ProjectActor, ProjectChannel, SetAgentStatus, SubscribeProject, UnsubscribeProject,
 };
@@ -68,7 +70,8 @@ enum Owner {
     Agent(Addr<AgentActor>),
     /// A billable session's `session:<id>`.
     Session(Addr<SessionActor>),
-    /// A closed conversation: replayed, nothing live to unsubscribe from.
+    /// Nothing live to unsubscribe from: a closed conversation, or a
+    /// replay with pages still to come.
     Nothing,
 }
 
@@ -188,6 +191,28 @@ impl Handler<Evicted> for WsConn {
             description: Some("too slow: reconnect and resubscribe with after_seq".into()),
         }));
         ctx.stop();
+    }
+}
+
+/// The reply to a subscribe on a channel with a durable log: `{channel,
+/// last_seq}`, and with `after_seq` how far the replay went and whether
+/// more remains (PROTOCOL.md section 4; README "WebSocket").
+fn subscribed(channel: &str, done: &Subscribed) -> Value {
+    let mut v = json!({ "channel": channel, "last_seq": done.last_seq });
+    if let Some(to) = done.replayed_to {
+        v["replayed_to"] = json!(to);
+        v["more"] = json!(done.more);
+    }
+    v
+}
+
+/// What the connection is subscribed to after a subscribe: nothing live
+/// while pages remain (the owner did not add it).
+fn live_owner(done: &Subscribed, live: impl FnOnce() -> Owner) -> Owner {
+    if done.more {
+        Owner::Nothing
+    } else {
+        live()
     }
 }
 
@@ -608,7 +633,7 @@ impl WsConn {
                 let fut = async move {
                     match state.engine.conversation(cid).await {
                         Ok(ConversationRef::Live(addr)) => {
-                            let last = match addr
+                            let done = match addr
                                 .send(SubscribeConversation {
                                     caller,
                                     subscriber: sub,
@@ -616,7 +641,7 @@ impl WsConn {
                                 })
                                 .await?
                             {
-                                Ok(last) => last,
+                                Ok(done) => done,
                                 Err(EngineError::NotFound(_)) => {
                                     return Err(ApiError::forbidden(format!(
                                         "you may not subscribe to {name}"
@@ -624,10 +649,8 @@ impl WsConn {
                                 }
                                 Err(e) => return Err(e.into()),
                             };
-                            Ok((
-                                json!({ "channel": name, "last_seq": last }),
-                                Some((name, Owner::Conversation(addr))),
-                            ))
+                            let owner = live_owner(&done, || Owner::Conversation(addr));
+                            Ok((subscribed(&name, &done), Some((name, owner))))
                         }
                         Ok(ConversationRef::Closed(rec)) => {
                             if !caller.can_view(rec.project_id, &rec.visitor_id) {
@@ -638,29 +661,36 @@ impl WsConn {
                             let staff = matches!(caller, Caller::Staff(_));
                             let store = state.engine.store();
                             let last = store.last_seq(cid).await?;
+                            let mut done = Subscribed {
+                                last_seq: last,
+                                replayed_to: None,
+                                more: false,
+                            };
+                            // The same pages as a live conversation's, with
+                            // nothing live to join afterwards.
                             if let Some(after) = after_seq {
-                                let msgs = store.load_messages(cid, after, last - after).await?;
+                                let (upto, more) = replay_page(after, last);
+                                let msgs = if upto > after {
+                                    store.load_messages(cid, after, upto - after).await?
+                                } else {
+                                    Vec::new()
+                                };
                                 let frames = msgs
                                     .iter()
-                                    .filter(|m| staff || !m.internal)
+                                    .filter(|m| m.seq <= upto && (staff || !m.internal))
                                     .map(|m| {
-                                        switchboard_actors::engine::events::event_frame(
-                                            &name,
-                                            "message",
-                                            Some(m.seq),
-                                            &json!(m),
-                                            m.created_at,
-                                        )
-                                    })
-                                    .collect::<Vec<_>>();
-                                if !frames.is_empty() {
-                                    sub.deliver.do_send(Deliver { frames });
+                                        event_frame(&name, "message", Some(m.seq), m, m.created_at)
+                                    });
+                                if !sub.replay(frames) {
+                                    sub.evict(&name);
                                 }
+                                done = Subscribed {
+                                    last_seq: last,
+                                    replayed_to: Some(upto),
+                                    more,
+                                };
                             }
-                            Ok((
-                                json!({ "channel": name, "last_seq": last }),
-                                Some((name, Owner::Nothing)),
-                            ))
+                            Ok((subscribed(&name, &done), Some((name, Owner::Nothing))))
                         }
                         Err(EngineError::NotFound(_)) => Err(ApiError::forbidden(format!(
                             "you may not subscribe to {name}"
@@ -709,7 +739,7 @@ impl WsConn {
                         .map_err(|_| {
                             ApiError::forbidden(format!("you may not subscribe to {name}"))
                         })?;
-                    let last = match addr
+                    let done = match addr
                         .send(SubscribeSession {
                             caller,
                             subscriber: sub,
@@ -717,7 +747,7 @@ impl WsConn {
                         })
                         .await?
                     {
-                        Ok(last) => last,
+                        Ok(done) => done,
                         Err(EngineError::NotFound(_) | EngineError::Forbidden(_)) => {
                             return Err(ApiError::forbidden(format!(
                                 "you may not subscribe to {name}"
@@ -725,10 +755,8 @@ impl WsConn {
                         }
                         Err(e) => return Err(e.into()),
                     };
-                    Ok((
-                        json!({ "channel": name, "last_seq": last }),
-                        Some((name, Owner::Session(addr))),
-                    ))
+                    let owner = live_owner(&done, || Owner::Session(addr));
+                    Ok((subscribed(&name, &done), Some((name, owner))))
                 })
                 .boxed_local())
             }
