@@ -481,7 +481,9 @@ impl Scanner {
 /// (RFC 6455 5.5.1).
 fn check_close(masked: &[u8], mask: [u8; 4]) -> Result<(), Violation> {
     let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-    let payload = &mut payload[..masked.len()];
+    let Some(payload) = payload.get_mut(..masked.len()) else {
+        return Err(Violation::Protocol("control frame over 125 bytes"));
+    };
     for (i, (out, b)) in payload.iter_mut().zip(masked).enumerate() {
         *out = b ^ mask[i % 4];
     }
