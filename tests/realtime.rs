@@ -44,11 +44,11 @@ async fn messages_flow_live_both_ways() {
     let mut aws = app.ws(&ana.token).await;
     assert_eq!(
         cws.subscribe(&channel, Some(last)).await,
-        json!({ "channel": channel, "last_seq": last })
+        json!({ "channel": channel, "last_seq": last, "replayed_to": last, "more": false })
     );
     assert_eq!(
         aws.subscribe(&channel, Some(last)).await,
-        json!({ "channel": channel, "last_seq": last })
+        json!({ "channel": channel, "last_seq": last, "replayed_to": last, "more": false })
     );
 
     // Customer -> agent over the socket.
@@ -178,7 +178,10 @@ async fn seqs_are_gap_free_and_a_reconnect_replays_exactly_the_missed_events() {
     // Reconnect after seq 8: exactly 9, 10, 12, 13 (11 is staff-only).
     let mut cws = app.ws(&customer).await;
     let sub = cws.subscribe(&channel, Some(8)).await;
-    assert_eq!(sub, json!({ "channel": channel, "last_seq": 13 }));
+    assert_eq!(
+        sub,
+        json!({ "channel": channel, "last_seq": 13, "replayed_to": 13, "more": false })
+    );
     let replay = cws.collect_events(&channel, "message", 4).await;
     assert_eq!(message_seqs(&replay), [9, 10, 12, 13]);
     assert_eq!(

@@ -63,7 +63,7 @@
       op({ op: "subscribe", channel: "agent:" + s.me.id });
       op({ op: "subscribe", channel: "project:" + s.project.id + ":agents" });
       op({ op: "subscribe", channel: "presence:" + s.project.id });
-      if (s.open) op({ op: "subscribe", channel: "conversation:" + s.open, after_seq: lastSeq() });
+      if (s.open) subscribeConversation(s.open);
       heartbeat();
     };
     ws.onmessage = function (ev) {
@@ -227,6 +227,16 @@
 
   // ------------------------------------------------------------ a conversation
   function lastSeq() { var k = Object.keys(s.seen).map(Number); return k.length ? Math.max.apply(null, k) : 0; }
+  // Replay after what is on screen. It comes in pages of at most 200 seqs:
+  // while the server answers more, subscribe again from where the page
+  // stopped (unless another conversation was opened); then it is live.
+  function subscribeConversation(id) {
+    (function page(after) {
+      op({ op: "subscribe", channel: "conversation:" + id, after_seq: after }).then(function (d) {
+        if (d && d.more && s.open === id) page(d.replayed_to);
+      }).catch(function () {});
+    })(lastSeq());
+  }
 
   // Open `id` (`focus`: the user chose it, so the composer gets the focus);
   // reopening the one on screen redraws it and keeps drafts and focus.
@@ -246,7 +256,7 @@
       renderView(r[0]); r[1].items.forEach(render); context(r[0]);
       if (keep) restore(keep);
       else if (focus) { var c = $("composer"); if (c) c.focus(); else { var h = $("conv-title"); h.tabIndex = -1; h.focus(); } }
-      if (!same) op({ op: "subscribe", channel: "conversation:" + id, after_seq: lastSeq() }).catch(function () {});
+      if (!same) subscribeConversation(id);
       refresh();
     }).catch(function (e) { showError("err", e); });
   }

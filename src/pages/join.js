@@ -66,14 +66,20 @@
 
   function connect() {
     var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(token));
+    function subscribe(after) {
+      ws.send(JSON.stringify({ op: "subscribe", ref: "j" + (++refs), channel: "session:" + id, after_seq: after }));
+    }
     ws.onopen = function () {
       backoff = 1000;
-      ws.send(JSON.stringify({ op: "subscribe", ref: "j" + (++refs), channel: "session:" + id, after_seq: lastSeq }));
+      subscribe(lastSeq);
       // Missed status changes while away: read the session again.
       api("GET", "/api/sessions/" + id).then(fromView).catch(function () {});
     };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
+      // The chat's replay comes in pages: while the server answers more,
+      // subscribe again from where the page stopped; then it is live.
+      if (f.type === "reply" && f.ok && f.data && f.data.more && f.data.channel === "session:" + id) subscribe(f.data.replayed_to);
       if (f.type !== "event") return;
       if (f.event === "message") render(f.data);
       if (f.event === "session_status") sync(f.data.status, f.data.elapsed_seconds);

@@ -156,6 +156,9 @@
     ws.onopen = function () { s.backoff = 1000; if (s.sess) subscribe(); };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
+      // The chat's replay comes in pages: while the server answers more,
+      // subscribe again from where the page stopped; then it is live.
+      if (f.type === "reply" && f.ok && f.data && f.data.more && s.sess && f.data.channel === "session:" + s.sess.id) subscribe(f.data.replayed_to);
       if (f.type !== "event" || !s.sess || f.channel !== "session:" + s.sess.id) return;
       var d = f.data || {};
       if (f.event === "message") render(d);
@@ -173,7 +176,7 @@
     body.ref = "s" + (++s.refs);
     s.ws.send(JSON.stringify(body));
   }
-  function subscribe() { send({ op: "subscribe", channel: "session:" + s.sess.id, after_seq: s.lastSeq }); }
+  function subscribe(after) { send({ op: "subscribe", channel: "session:" + s.sess.id, after_seq: after == null ? s.lastSeq : after }); }
   function typingShown(d) {
     if (d.user_type !== "customer") return;
     $("typing").textContent = d.is_typing ? "Customer is typing…" : "";

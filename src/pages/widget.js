@@ -228,13 +228,22 @@
     return new Promise(function (resolve, reject) { state.waiters[body.ref] = { resolve: resolve, reject: reject }; });
   }
 
+  // A replay comes in pages of at most 200 seqs: while the server answers
+  // more, subscribe again from where the page stopped; then the socket is live.
+  function subscribePages(channel, after, stillWanted) {
+    return op({ op: "subscribe", channel: channel, after_seq: after }).then(function (d) {
+      return d && d.more && stillWanted() ? subscribePages(channel, d.replayed_to, stillWanted) : d;
+    });
+  }
+
   function connect() {
     var url = BASE.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(state.token);
     var ws = new WebSocket(url);
     state.ws = ws;
     ws.onopen = function () {
       state.backoff = 1000;
-      op({ op: "subscribe", channel: "conversation:" + state.conv, after_seq: state.lastSeq }).then(function (d) {
+      var conv = state.conv;
+      subscribePages("conversation:" + conv, state.lastSeq, function () { return state.conv === conv; }).then(function (d) {
         setStatusFromServer();
         return d;
       });

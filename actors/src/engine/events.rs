@@ -2,6 +2,11 @@
 //! and the same frame is handed to every subscriber; a subscriber whose
 //! mailbox is full is a slow consumer and is evicted (its connection closes
 //! and the client resyncs with `after_seq`), so no buffer grows without bound.
+//!
+//! Replays go through the same bounded mailbox, one frame per message, and
+//! a subscribe replays at most one page ([`REPLAY_PAGE`] seqs): a client
+//! that missed more is not live yet and asks for the next page (see
+//! [`replay_page`]), so no subscribe can queue a whole history.
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
@@ -39,6 +44,55 @@ pub struct Subscriber {
     pub deliver: Recipient<Deliver>,
     pub evicted: Recipient<Evicted>,
     pub audience: Audience,
+}
+
+/// Most seqs one `subscribe` replays (PROTOCOL.md section 4: "replays
+/// durable events with seq > after_seq in bounded pages, then live").
+pub const REPLAY_PAGE: i64 = 200;
+
+/// The answer to a subscribe on a channel with a durable log
+/// (`conversation:<id>`, `session:<id>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subscribed {
+    /// The channel's last durable seq when the subscriber was answered.
+    pub last_seq: i64,
+    /// When `after_seq` was given: every seq up to this one has been
+    /// replayed (or withheld from this audience, like a customer's view of
+    /// internal notes).
+    pub replayed_to: Option<i64>,
+    /// More remains: the subscriber is not live, and asks again with
+    /// `after_seq: replayed_to`. False once it is live.
+    pub more: bool,
+}
+
+/// The page a subscribe after `after` replays when the last durable seq is
+/// `last`: seqs `after + 1 ..= upto`, and whether more remain after it. A
+/// subscriber with more to come must not join the live channel yet: live
+/// events would overtake the rest of its replay.
+pub fn replay_page(after: i64, last: i64) -> (i64, bool) {
+    if last - after > REPLAY_PAGE {
+        (after + REPLAY_PAGE, true)
+    } else {
+        (last, false)
+    }
+}
+
+impl Subscriber {
+    /// Hand replayed frames over through the bounded mailbox, one message
+    /// each, as live events go: they count against the connection's
+    /// outbound bound. False when it is full: the caller evicts.
+    pub fn replay(&self, frames: impl IntoIterator<Item = Arc<str>>) -> bool {
+        frames
+            .into_iter()
+            .all(|f| self.deliver.try_send(Deliver { frames: vec![f] }).is_ok())
+    }
+
+    /// Drop the connection from `channel`: it could not keep up.
+    pub fn evict(&self, channel: &str) {
+        self.evicted.do_send(Evicted {
+            channel: channel.to_string(),
+        });
+    }
 }
 
 #[derive(Default)]
@@ -113,14 +167,28 @@ impl Subscribers {
         }
         for id in evicted {
             if let Some(sub) = self.subs.remove(&id) {
-                sub.evicted.do_send(Evicted {
-                    channel: channel.to_string(),
-                });
+                sub.evict(channel);
             }
         }
     }
 
     pub fn publish_all(&mut self, channel: &str, frame: &Arc<str>) {
         self.publish(channel, frame, |_| true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replay_is_one_page_at_most() {
+        assert_eq!(replay_page(0, 0), (0, false));
+        assert_eq!(replay_page(0, REPLAY_PAGE), (REPLAY_PAGE, false));
+        assert_eq!(replay_page(0, REPLAY_PAGE + 1), (REPLAY_PAGE, true));
+        assert_eq!(replay_page(2_200, 2_400), (2_400, false));
+        assert_eq!(replay_page(1_000, 2_400), (1_200, true));
+        // A client ahead of the log (it cannot be) is simply live.
+        assert_eq!(replay_page(50, 10), (10, false));
     }
 }

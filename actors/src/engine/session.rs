@@ -18,7 +18,7 @@
 
 use super::caller::Caller;
 use super::error::{EngineError, EngineResult};
-use super::events::{event_frame, Audience, Deliver, Subscriber, Subscribers};
+use super::events::{event_frame, replay_page, Audience, Subscribed, Subscriber, Subscribers};
 use super::supervisor::Engine;
 use super::MAILBOX_CAPACITY;
 use crate::domain::communication::{
@@ -947,10 +947,13 @@ impl Handler<SessionTyping> for SessionActor {
     }
 }
 
-/// Subscribe a connection to `session:<id>`; replays durable chat messages
-/// after `after_seq` first. Answers the last durable seq.
+/// Subscribe a connection to `session:<id>`. With `after_seq`, the durable
+/// chat messages after it are replayed first, one page at most
+/// ([`replay_page`]), through the connection's bounded mailbox; when more
+/// remain the connection is not made live and asks again from
+/// `replayed_to`.
 #[derive(Message)]
-#[rtype(result = "EngineResult<i64>")]
+#[rtype(result = "EngineResult<Subscribed>")]
 pub struct SubscribeSession {
     pub caller: Caller,
     pub subscriber: Subscriber,
@@ -958,7 +961,7 @@ pub struct SubscribeSession {
 }
 
 impl Handler<SubscribeSession> for SessionActor {
-    type Result = AtomicResponse<Self, EngineResult<i64>>;
+    type Result = AtomicResponse<Self, EngineResult<Subscribed>>;
 
     fn handle(&mut self, msg: SubscribeSession, _: &mut Context<Self>) -> Self::Result {
         let who = match self.who(&msg.caller) {
@@ -973,16 +976,28 @@ impl Handler<SubscribeSession> for SessionActor {
         };
         let Some(after) = msg.after_seq else {
             self.subs.insert(sub);
-            return AtomicResponse::new(fut::ready(Ok(self.durable_seq)).boxed_local());
+            return AtomicResponse::new(
+                fut::ready(Ok(Subscribed {
+                    last_seq: self.durable_seq,
+                    replayed_to: None,
+                    more: false,
+                }))
+                .boxed_local(),
+            );
         };
-        let upto = self.durable_seq;
+        let (upto, more) = replay_page(after, self.durable_seq);
         let covered = self
             .log
             .front()
             .map_or(upto <= after, |m| m.seq <= after + 1);
         let load: LocalBoxActorFuture<Self, EngineResult<Vec<Arc<SessionMessageRecord>>>> =
             if covered {
-                let msgs = self.log.iter().filter(|m| m.seq > after).cloned().collect();
+                let msgs = self
+                    .log
+                    .iter()
+                    .filter(|m| m.seq > after && m.seq <= upto)
+                    .cloned()
+                    .collect();
                 fut::ready(Ok(msgs)).boxed_local()
             } else {
                 let store = self.store.clone();
@@ -998,16 +1013,22 @@ impl Handler<SubscribeSession> for SessionActor {
         AtomicResponse::new(
             load.map(move |res, act, _| {
                 let msgs = res?;
-                let frames: Vec<Arc<str>> = msgs
+                // Already live (a resubscribe): off while it catches up.
+                act.subs.remove(sub.id);
+                let frames = msgs
                     .iter()
                     .filter(|m| m.seq <= upto)
-                    .map(|m| act.message_frame(m))
-                    .collect();
-                if !frames.is_empty() {
-                    sub.deliver.do_send(Deliver { frames });
+                    .map(|m| act.message_frame(m));
+                if !sub.replay(frames) {
+                    sub.evict(&act.channel);
+                } else if !more {
+                    act.subs.insert(sub);
                 }
-                act.subs.insert(sub);
-                Ok(act.durable_seq)
+                Ok(Subscribed {
+                    last_seq: act.durable_seq,
+                    replayed_to: Some(upto),
+                    more,
+                })
             })
             .boxed_local(),
         )

@@ -46,7 +46,7 @@ pub struct In<'a> {
 }
 
 /// The parts of a reply's or event's `data` the harness uses: a message
-/// object's and a pong's.
+/// object's, a pong's and a subscribe reply's.
 #[derive(Debug, Deserialize)]
 pub struct Data<'a> {
     #[serde(default)]
@@ -55,6 +55,10 @@ pub struct Data<'a> {
     pub client_msg_id: Option<Cow<'a, str>>,
     #[serde(default)]
     pub pong: Option<bool>,
+    #[serde(default)]
+    pub replayed_to: Option<i64>,
+    #[serde(default)]
+    pub more: Option<bool>,
 }
 
 /// What an awaited control op got back.
@@ -62,6 +66,8 @@ pub struct Data<'a> {
 pub struct OpReply {
     pub ok: bool,
     pub error: String,
+    /// A subscribe's replay stopped at this seq with more to come.
+    pub more_after: Option<i64>,
 }
 
 /// Called on the reader task for every frame that is not the answer to a
@@ -212,18 +218,25 @@ impl Sock {
         }
     }
 
-    /// Subscribe to `channel` (replaying from `after_seq` when given).
+    /// Subscribe to `channel` (replaying from `after_seq` when given, page
+    /// after page until the server says the socket is live).
     pub async fn subscribe(
         &self,
         channel: &str,
-        after_seq: Option<i64>,
+        mut after_seq: Option<i64>,
         within: Duration,
     ) -> Result<OpReply, String> {
-        let mut op = serde_json::json!({ "op": "subscribe", "channel": channel });
-        if let Some(a) = after_seq {
-            op["after_seq"] = serde_json::json!(a);
+        loop {
+            let mut op = serde_json::json!({ "op": "subscribe", "channel": channel });
+            if let Some(a) = after_seq {
+                op["after_seq"] = serde_json::json!(a);
+            }
+            let reply = self.op_ok(op, within).await?;
+            match reply.more_after {
+                Some(to) => after_seq = Some(to),
+                None => return Ok(reply),
+            }
         }
-        self.op_ok(op, within).await
     }
 
     /// Send a `ping` op without waiting; its `pong` is counted.
@@ -278,6 +291,11 @@ fn on_frame(sh: &Shared, idx: usize, f: &In<'_>, now: Instant, handler: Option<&
                             f.error.as_deref().unwrap_or(""),
                             f.message.as_deref().unwrap_or("")
                         ),
+                        more_after: f
+                            .data
+                            .as_ref()
+                            .filter(|d| d.more == Some(true))
+                            .and_then(|d| d.replayed_to),
                     });
                 }
                 return;

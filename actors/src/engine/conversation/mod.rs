@@ -18,7 +18,7 @@
 use super::agent::NotifyAgent;
 use super::caller::Caller;
 use super::error::{EngineError, EngineResult};
-use super::events::{event_frame, Audience, Deliver, Subscriber, Subscribers};
+use super::events::{event_frame, replay_page, Audience, Subscribed, Subscriber, Subscribers};
 use super::project::{Enqueue, HandoffDecision, LeftQueue, Released, RequestHandoff, Reserve};
 use super::supervisor::{read_settings, Engine, ProjectHandle};
 use super::views::{AgentInfo, ConversationView, HandoffOutcome};
@@ -1514,10 +1514,13 @@ impl Handler<QueuePositionChanged> for ConversationActor {
     }
 }
 
-/// Subscribe a connection; replays durable messages after `after_seq` first.
-/// Answers the last durable seq.
+/// Subscribe a connection. With `after_seq`, the durable messages after it
+/// are replayed first, one page at most ([`replay_page`]), through the
+/// connection's bounded mailbox; when more remain the connection is not
+/// made live (live events would overtake the rest) and asks again from
+/// `replayed_to`. A customer's replay leaves out internal notes.
 #[derive(Message)]
-#[rtype(result = "EngineResult<i64>")]
+#[rtype(result = "EngineResult<Subscribed>")]
 pub struct SubscribeConversation {
     pub caller: Caller,
     pub subscriber: Subscriber,
@@ -1525,7 +1528,7 @@ pub struct SubscribeConversation {
 }
 
 impl Handler<SubscribeConversation> for ConversationActor {
-    type Result = AtomicResponse<Self, EngineResult<i64>>;
+    type Result = AtomicResponse<Self, EngineResult<Subscribed>>;
 
     fn handle(&mut self, msg: SubscribeConversation, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_view(&msg.caller) {
@@ -1538,16 +1541,25 @@ impl Handler<SubscribeConversation> for ConversationActor {
         };
         let Some(after) = msg.after_seq else {
             self.subs.insert(sub);
-            return AtomicResponse::new(Box::pin(fut::ready(Ok(self.durable_seq))));
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(Subscribed {
+                last_seq: self.durable_seq,
+                replayed_to: None,
+                more: false,
+            }))));
         };
-        let upto = self.durable_seq;
+        let (upto, more) = replay_page(after, self.durable_seq);
         let covered = self
             .log
             .front()
             .map_or(upto <= after, |m| m.seq <= after + 1)
             || (self.log.front().map(|m| m.seq) == Some(1));
         let load: LocalBoxActorFuture<Self, EngineResult<Vec<Arc<MessageRecord>>>> = if covered {
-            let msgs = self.log.iter().filter(|m| m.seq > after).cloned().collect();
+            let msgs = self
+                .log
+                .iter()
+                .filter(|m| m.seq > after && m.seq <= upto)
+                .cloned()
+                .collect();
             fut::ready(Ok(msgs)).boxed_local()
         } else {
             let store = self.engine.store().clone();
@@ -1562,16 +1574,22 @@ impl Handler<SubscribeConversation> for ConversationActor {
         };
         AtomicResponse::new(Box::pin(load.map(move |res, act, _| {
             let msgs = res?;
-            let frames: Vec<Arc<str>> = msgs
+            // Already live (a resubscribe): off while it catches up.
+            act.subs.remove(sub.id);
+            let frames = msgs
                 .iter()
                 .filter(|m| m.seq <= upto && (sub.audience == Audience::Staff || !m.internal))
-                .map(|m| act.message_frame(m))
-                .collect();
-            if !frames.is_empty() {
-                sub.deliver.do_send(Deliver { frames });
+                .map(|m| act.message_frame(m));
+            if !sub.replay(frames) {
+                sub.evict(&act.channel);
+            } else if !more {
+                act.subs.insert(sub);
             }
-            act.subs.insert(sub);
-            Ok(act.durable_seq)
+            Ok(Subscribed {
+                last_seq: act.durable_seq,
+                replayed_to: Some(upto),
+                more,
+            })
         })))
     }
 }

@@ -237,22 +237,31 @@ async fn subscribe_probes(
     }
     let done: Vec<Result<(), String>> = futures::stream::iter(subs)
         .map(|(addr, caller, probe)| {
-            let req = addr.send(SubscribeConversation {
-                caller,
-                subscriber: Subscriber {
-                    id: world.engine.next_subscriber_id(),
-                    deliver: probe.clone().recipient(),
-                    evicted: probe.recipient(),
-                    // The engine sets the audience from the caller.
-                    audience: Audience::Customer,
-                },
-                after_seq: Some(0),
-            });
+            let subscriber = Subscriber {
+                id: world.engine.next_subscriber_id(),
+                deliver: probe.clone().recipient(),
+                evicted: probe.recipient(),
+                // The engine sets the audience from the caller.
+                audience: Audience::Customer,
+            };
             async move {
-                req.await
-                    .map_err(|e| format!("subscribe: {e}"))?
-                    .map(|_| ())
-                    .map_err(|e| format!("subscribe: {e}"))
+                // The replay comes in pages; the probe is live after the last.
+                let mut after = 0;
+                loop {
+                    let done = addr
+                        .send(SubscribeConversation {
+                            caller: caller.clone(),
+                            subscriber: subscriber.clone(),
+                            after_seq: Some(after),
+                        })
+                        .await
+                        .map_err(|e| format!("subscribe: {e}"))?
+                        .map_err(|e| format!("subscribe: {e}"))?;
+                    match done.replayed_to {
+                        Some(to) if done.more => after = to,
+                        _ => return Ok(()),
+                    }
+                }
             }
         })
         .buffered(64)

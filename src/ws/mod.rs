@@ -3,6 +3,11 @@
 //! frames with `try_send`, and a connection that cannot keep up is evicted
 //! and closed, so memory never grows for a slow client.
 //!
+//! Below the JSON, [`guard::FrameGuard`] checks every incoming frame before
+//! actix's codec buffers it (RFC 6455 framing, UTF-8, the 64 KiB message
+//! limit from the header) and tells this actor why it stopped a stream; the
+//! actor reassembles fragmented messages and answers pings and closes.
+//!
 //! All use of the deprecated `actix-web-actors` crate is in this file, so a
 //! move to `actix-ws` touches nothing else.
 #![allow(deprecated)]
@@ -13,11 +18,15 @@ use crate::http::agents::parse_status;
 use crate::http::conversations::{claim_conversation, send_message};
 use crate::state::AppState;
 use actix::prelude::*;
+use actix_http::ws::Item;
+use actix_web::web::BytesMut;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
+use guard::{FrameGuard, GuardCell, Violation};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 use switchboard_actors::domain::session::SessionAction;
@@ -25,7 +34,9 @@ use switchboard_actors::engine::agent::{AgentActor, SubscribeAgent, UnsubscribeA
 use switchboard_actors::engine::conversation::{
     ConversationActor, Resolve, SubscribeConversation, Transfer, Typing, UnsubscribeConversation,
 };
-use switchboard_actors::engine::events::{Audience, Deliver, Evicted, Subscriber};
+use switchboard_actors::engine::events::{
+    event_frame, replay_page, Audience, Deliver, Evicted, Subscribed, Subscriber,
+};
 use switchboard_actors::engine::project::{
     Heartbeat, ProjectActor, ProjectChannel, SetAgentStatus, SubscribeProject, UnsubscribeProject,
 };
@@ -36,7 +47,10 @@ use switchboard_actors::engine::session::{
 use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
 use switchboard_actors::ids::{ConversationId, ProjectId, SessionId, UserId};
 
-/// Largest text frame a client may send (PROTOCOL.md section 4).
+mod guard;
+
+/// Largest message a client may send, whole or fragmented (PROTOCOL.md
+/// section 4).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Frames waiting for a slow client before it is evicted.
 pub const OUTBOUND_CAPACITY: usize = 1024;
@@ -56,7 +70,8 @@ enum Owner {
     Agent(Addr<AgentActor>),
     /// A billable session's `session:<id>`.
     Session(Addr<SessionActor>),
-    /// A closed conversation: replayed, nothing live to unsubscribe from.
+    /// Nothing live to unsubscribe from: a closed conversation, or a
+    /// replay with pages still to come.
     Nothing,
 }
 
@@ -66,6 +81,19 @@ pub struct WsConn {
     id: u64,
     subs: HashMap<String, Owner>,
     last_seen: Instant,
+    /// Shared with the frame guard: why it ended the stream, and how many
+    /// frames this actor has taken (its room to release more).
+    guard: Rc<GuardCell>,
+    /// A fragmented message being put together (RFC 6455 5.4); the guard
+    /// keeps its total within [`MAX_FRAME_BYTES`].
+    fragments: Option<Fragments>,
+}
+
+/// The fragments of one message so far. A binary message's bytes are not
+/// kept: it is refused whole once its last fragment comes.
+struct Fragments {
+    text: bool,
+    bytes: BytesMut,
 }
 
 #[derive(Deserialize)]
@@ -93,13 +121,17 @@ pub async fn connect(
     } else {
         Identity::Caller(a::authenticate(&state, token).await?)
     };
+    let cell = Rc::new(GuardCell::default());
     let conn = WsConn {
         id: state.engine.next_subscriber_id(),
         state: state.get_ref().clone(),
         who,
         subs: HashMap::new(),
         last_seen: Instant::now(),
+        guard: cell.clone(),
+        fragments: None,
     };
+    let stream = FrameGuard::new(stream, cell, MAX_FRAME_BYTES);
     ws::WsResponseBuilder::new(conn, &req, stream)
         .codec(actix_http::ws::Codec::new().max_size(MAX_FRAME_BYTES))
         .frame_size(MAX_FRAME_BYTES)
@@ -162,6 +194,28 @@ impl Handler<Evicted> for WsConn {
     }
 }
 
+/// The reply to a subscribe on a channel with a durable log: `{channel,
+/// last_seq}`, and with `after_seq` how far the replay went and whether
+/// more remains (PROTOCOL.md section 4; README "WebSocket").
+fn subscribed(channel: &str, done: &Subscribed) -> Value {
+    let mut v = json!({ "channel": channel, "last_seq": done.last_seq });
+    if let Some(to) = done.replayed_to {
+        v["replayed_to"] = json!(to);
+        v["more"] = json!(done.more);
+    }
+    v
+}
+
+/// What the connection is subscribed to after a subscribe: nothing live
+/// while pages remain (the owner did not add it).
+fn live_owner(done: &Subscribed, live: impl FnOnce() -> Owner) -> Owner {
+    if done.more {
+        Owner::Nothing
+    } else {
+        live()
+    }
+}
+
 fn reply_ok(r: &Value, data: Value) -> String {
     json!({ "type": "reply", "ref": r, "ok": true, "data": data }).to_string()
 }
@@ -182,39 +236,113 @@ fn reply_err(r: &Value, e: &ApiError) -> String {
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConn {
     fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         self.last_seen = Instant::now();
-        match item {
-            Ok(ws::Message::Text(t)) => self.on_text(&t, ctx),
-            Ok(ws::Message::Binary(_)) => ctx.text(reply_err(
-                &Value::Null,
-                &ApiError::bad_request("binary frames are not supported; send JSON text"),
-            )),
-            Ok(ws::Message::Ping(p)) => ctx.pong(&p),
-            Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
-            Ok(ws::Message::Continuation(_)) => ctx.text(reply_err(
-                &Value::Null,
-                &ApiError::bad_request("fragmented frames are not supported"),
-            )),
-            Ok(ws::Message::Close(reason)) => {
-                ctx.close(reason);
-                ctx.stop();
+        let msg = match item {
+            Ok(msg) => {
+                self.guard.frame_handled();
+                msg
             }
-            Err(ws::ProtocolError::Overflow) => {
-                ctx.text(reply_err(
-                    &Value::Null,
-                    &ApiError::too_large(format!("frames are limited to {MAX_FRAME_BYTES} bytes")),
-                ));
-                ctx.close(Some(ws::CloseReason {
-                    code: ws::CloseCode::Size,
-                    description: Some("frame too large".into()),
-                }));
-                ctx.stop();
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "websocket protocol error");
+            Err(e) => return self.on_stream_error(e, ctx),
+        };
+        match msg {
+            ws::Message::Text(t) => self.on_text(&t, ctx),
+            ws::Message::Binary(_) => ctx.text(binary_refused()),
+            ws::Message::Continuation(item) => self.on_fragment(item, ctx),
+            ws::Message::Ping(p) => ctx.pong(&p),
+            ws::Message::Pong(_) | ws::Message::Nop => {}
+            ws::Message::Close(reason) => {
+                // RFC 6455 5.5.1: answer with a close that echoes the code
+                // (the guard has checked it is one a client may send).
+                ctx.close(reason.map(|r| ws::CloseReason::from(r.code)));
                 ctx.stop();
             }
         }
     }
+}
+
+fn binary_refused() -> String {
+    reply_err(
+        &Value::Null,
+        &ApiError::bad_request("binary frames are not supported; send JSON text"),
+    )
+}
+
+impl WsConn {
+    /// One fragment of a message; the last one hands on the whole message,
+    /// answered exactly as if it had come in one frame.
+    fn on_fragment(&mut self, item: Item, ctx: &mut ws::WebsocketContext<Self>) {
+        match item {
+            Item::FirstText(b) => {
+                self.fragments = Some(Fragments {
+                    text: true,
+                    bytes: BytesMut::from(&b[..]),
+                })
+            }
+            Item::FirstBinary(_) => {
+                self.fragments = Some(Fragments {
+                    text: false,
+                    bytes: BytesMut::new(),
+                })
+            }
+            Item::Continue(b) => {
+                if let Some(f) = self.fragments.as_mut().filter(|f| f.text) {
+                    f.bytes.extend_from_slice(&b);
+                }
+            }
+            Item::Last(b) => {
+                // The codec refuses a last fragment without a first one.
+                let Some(mut f) = self.fragments.take() else {
+                    return;
+                };
+                if !f.text {
+                    return ctx.text(binary_refused());
+                }
+                f.bytes.extend_from_slice(&b);
+                match std::str::from_utf8(&f.bytes) {
+                    Ok(text) => self.on_text(text, ctx),
+                    Err(_) => fail(Violation::InvalidUtf8, ctx),
+                }
+            }
+        }
+    }
+
+    /// The incoming stream failed: say why (the guard knows when it was
+    /// the guard) and end the connection.
+    fn on_stream_error(&mut self, e: ws::ProtocolError, ctx: &mut ws::WebsocketContext<Self>) {
+        let violation = match (self.guard.verdict(), e) {
+            (Some(v), _) => Some(v),
+            (None, ws::ProtocolError::Overflow) => Some(Violation::TooLarge),
+            // The transport failed (a reset, a read error): nobody to tell.
+            (None, ws::ProtocolError::Io(e)) => {
+                tracing::debug!(error = %e, "websocket stream failed");
+                None
+            }
+            (None, e) => {
+                tracing::debug!(error = %e, "websocket frame refused by the codec");
+                Some(Violation::Protocol("malformed frame"))
+            }
+        };
+        match violation {
+            Some(v) => fail(v, ctx),
+            None => ctx.stop(),
+        }
+    }
+}
+
+/// End the connection for a violation: an oversized message gets the error
+/// reply PROTOCOL.md section 4 asks for first, then every violation its
+/// close code (1009, 1002 or 1007).
+fn fail(v: Violation, ctx: &mut ws::WebsocketContext<WsConn>) {
+    if v == Violation::TooLarge {
+        ctx.text(reply_err(
+            &Value::Null,
+            &ApiError::too_large(format!("messages are limited to {MAX_FRAME_BYTES} bytes")),
+        ));
+    }
+    ctx.close(Some(ws::CloseReason {
+        code: v.close_code(),
+        description: Some(v.reason().into()),
+    }));
+    ctx.stop();
 }
 
 // A missing field or a wrong type is a malformed frame (BAD_REQUEST), as a
@@ -505,7 +633,7 @@ impl WsConn {
                 let fut = async move {
                     match state.engine.conversation(cid).await {
                         Ok(ConversationRef::Live(addr)) => {
-                            let last = match addr
+                            let done = match addr
                                 .send(SubscribeConversation {
                                     caller,
                                     subscriber: sub,
@@ -513,7 +641,7 @@ impl WsConn {
                                 })
                                 .await?
                             {
-                                Ok(last) => last,
+                                Ok(done) => done,
                                 Err(EngineError::NotFound(_)) => {
                                     return Err(ApiError::forbidden(format!(
                                         "you may not subscribe to {name}"
@@ -521,10 +649,8 @@ impl WsConn {
                                 }
                                 Err(e) => return Err(e.into()),
                             };
-                            Ok((
-                                json!({ "channel": name, "last_seq": last }),
-                                Some((name, Owner::Conversation(addr))),
-                            ))
+                            let owner = live_owner(&done, || Owner::Conversation(addr));
+                            Ok((subscribed(&name, &done), Some((name, owner))))
                         }
                         Ok(ConversationRef::Closed(rec)) => {
                             if !caller.can_view(rec.project_id, &rec.visitor_id) {
@@ -535,29 +661,36 @@ impl WsConn {
                             let staff = matches!(caller, Caller::Staff(_));
                             let store = state.engine.store();
                             let last = store.last_seq(cid).await?;
+                            let mut done = Subscribed {
+                                last_seq: last,
+                                replayed_to: None,
+                                more: false,
+                            };
+                            // The same pages as a live conversation's, with
+                            // nothing live to join afterwards.
                             if let Some(after) = after_seq {
-                                let msgs = store.load_messages(cid, after, last - after).await?;
+                                let (upto, more) = replay_page(after, last);
+                                let msgs = if upto > after {
+                                    store.load_messages(cid, after, upto - after).await?
+                                } else {
+                                    Vec::new()
+                                };
                                 let frames = msgs
                                     .iter()
-                                    .filter(|m| staff || !m.internal)
+                                    .filter(|m| m.seq <= upto && (staff || !m.internal))
                                     .map(|m| {
-                                        switchboard_actors::engine::events::event_frame(
-                                            &name,
-                                            "message",
-                                            Some(m.seq),
-                                            &json!(m),
-                                            m.created_at,
-                                        )
-                                    })
-                                    .collect::<Vec<_>>();
-                                if !frames.is_empty() {
-                                    sub.deliver.do_send(Deliver { frames });
+                                        event_frame(&name, "message", Some(m.seq), m, m.created_at)
+                                    });
+                                if !sub.replay(frames) {
+                                    sub.evict(&name);
                                 }
+                                done = Subscribed {
+                                    last_seq: last,
+                                    replayed_to: Some(upto),
+                                    more,
+                                };
                             }
-                            Ok((
-                                json!({ "channel": name, "last_seq": last }),
-                                Some((name, Owner::Nothing)),
-                            ))
+                            Ok((subscribed(&name, &done), Some((name, Owner::Nothing))))
                         }
                         Err(EngineError::NotFound(_)) => Err(ApiError::forbidden(format!(
                             "you may not subscribe to {name}"
@@ -606,7 +739,7 @@ impl WsConn {
                         .map_err(|_| {
                             ApiError::forbidden(format!("you may not subscribe to {name}"))
                         })?;
-                    let last = match addr
+                    let done = match addr
                         .send(SubscribeSession {
                             caller,
                             subscriber: sub,
@@ -614,7 +747,7 @@ impl WsConn {
                         })
                         .await?
                     {
-                        Ok(last) => last,
+                        Ok(done) => done,
                         Err(EngineError::NotFound(_) | EngineError::Forbidden(_)) => {
                             return Err(ApiError::forbidden(format!(
                                 "you may not subscribe to {name}"
@@ -622,10 +755,8 @@ impl WsConn {
                         }
                         Err(e) => return Err(e.into()),
                     };
-                    Ok((
-                        json!({ "channel": name, "last_seq": last }),
-                        Some((name, Owner::Session(addr))),
-                    ))
+                    let owner = live_owner(&done, || Owner::Session(addr));
+                    Ok((subscribed(&name, &done), Some((name, owner))))
                 })
                 .boxed_local())
             }
