@@ -100,7 +100,6 @@ async fn offline_form(
     body: web::Json<OfflineFormBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let message = body.message.trim().to_string();
     let Caller::Customer { .. } = &auth.0 else {
         return Err(ApiError::forbidden(
             "only the customer fills in the offline form",
@@ -123,9 +122,11 @@ async fn offline_form(
             caller: auth.0,
             email: email.clone(),
             name: name.clone(),
-            message: message.clone(),
+            // As sent: the actor checks the characters before it trims.
+            message: body.message.clone(),
         })
         .await??;
+    let message = body.message.trim().to_string();
     // After the conversation took the form: a refused form links nothing.
     customers::link_visitor_email(&state, project, &visitor, &email, name.as_deref()).await?;
     let now = state.now();

@@ -51,12 +51,12 @@ impl ConversationActor {
         {
             return Err(not_found());
         }
-        let content = msg.message.trim().to_string();
-        validate_content(&content).map_err(|_| {
-            field_error(
-                "message",
-                &format!("must be 1 to {} characters", super::MAX_CONTENT_CHARS),
-            )
+        let content = validate_content(&msg.message).map_err(|e| match e {
+            EngineError::Validation(mut fields) => {
+                let problem = fields.remove("content").unwrap_or_default();
+                field_error("message", &problem)
+            }
+            other => other,
         })?;
         let old = self.rec.status;
         let enqueue = match old {

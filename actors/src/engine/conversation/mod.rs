@@ -829,8 +829,7 @@ impl ConversationActor {
         ctx: &mut Context<Self>,
     ) -> EngineResult<ResponseFuture<EngineResult<Arc<MessageRecord>>>> {
         self.require_view(&msg.caller)?;
-        let content = msg.content.trim().to_string();
-        validate_content(&content)?;
+        let content = validate_content(&msg.content)?;
         if let Some(c) = &msg.client_msg_id {
             if c.is_empty() || c.len() > 100 {
                 return Err(field_error("client_msg_id", "must be 1 to 100 characters"));
@@ -955,7 +954,18 @@ fn field_error(field: &str, problem: &str) -> EngineError {
     EngineError::Validation(BTreeMap::from([(field.to_string(), problem.to_string())]))
 }
 
-fn validate_content(content: &str) -> EngineResult<()> {
+/// The one check of a message's text, for every way a conversation takes
+/// one (REST and WebSocket sends, notes, the offline form): no control or
+/// bidi override characters anywhere in what was sent
+/// ([`crate::domain::text`]; checked before trimming, which would quietly
+/// drop a trailing one that counts as white space, like U+0085), then
+/// not empty and not too long once trimmed. Answers the trimmed text, or
+/// the problem under `content`.
+fn validate_content(raw: &str) -> EngineResult<String> {
+    if let Some(problem) = crate::domain::text::problem(raw) {
+        return Err(field_error("content", problem));
+    }
+    let content = raw.trim().to_string();
     if content.is_empty() {
         return Err(field_error("content", "must not be empty"));
     }
@@ -965,7 +975,7 @@ fn validate_content(content: &str) -> EngineResult<()> {
             &format!("must be at most {MAX_CONTENT_CHARS} characters"),
         ));
     }
-    Ok(())
+    Ok(content)
 }
 
 /// An internal note: staff only, never shown to the customer.
@@ -988,10 +998,10 @@ impl Handler<PostNote> for ConversationActor {
                 })
             }
         };
-        let content = msg.content.trim().to_string();
-        if let Err(e) = validate_content(&content) {
-            return Box::pin(async move { Err(e) });
-        }
+        let content = match validate_content(&msg.content) {
+            Ok(c) => c,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
         let record = self.new_message(
             SenderType::Agent,
             Some(user),
