@@ -6,6 +6,7 @@ use crate::auth::{Auth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::cursor;
 use crate::http::customers;
+use crate::http::metadata;
 use crate::http::validate;
 use crate::state::AppState;
 use crate::store::ConversationFilter;
@@ -291,13 +292,20 @@ pub async fn send_message(
             &format!("{project_id}:{visitor_id}"),
         )?;
     }
-    if let Some(m) = &metadata {
-        if !m.is_object() {
-            return Err(ApiError::field("metadata", "must be an object"));
+    // A customer's metadata is kept to known keys (it is shown with the
+    // message and must not pass for an agent's or the AI's); staff and
+    // bots may attach any object (a bot's `confidence` drives handoffs).
+    match (&metadata, &caller) {
+        (Some(m), Caller::Customer { .. }) => metadata::check_customer(m, metadata::MESSAGE_KEYS)?,
+        (Some(m), _) => {
+            if !m.is_object() {
+                return Err(ApiError::field("metadata", "must be an object"));
+            }
+            if m.to_string().len() > crate::http::widget::MAX_METADATA_BYTES {
+                return Err(ApiError::too_large("metadata is larger than 16 KiB"));
+            }
         }
-        if m.to_string().len() > crate::http::widget::MAX_METADATA_BYTES {
-            return Err(ApiError::too_large("metadata is larger than 16 KiB"));
-        }
+        (None, _) => {}
     }
     match live(state, id).await? {
         Ok(addr) => Ok(addr

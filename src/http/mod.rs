@@ -12,6 +12,7 @@ pub mod cursor;
 pub mod customers;
 pub mod dashboard;
 pub mod leads;
+pub mod metadata;
 pub mod projects;
 pub mod sessions;
 pub mod tickets;

@@ -3,7 +3,7 @@
 
 use crate::auth::{self as a, ProjectKey};
 use crate::error::{ApiError, ApiResult};
-use crate::http::validate;
+use crate::http::{metadata, validate};
 use crate::state::AppState;
 use crate::store::{CustomerContext, CustomerRow, TokenKind, TokenRow};
 use actix_web::{web, HttpResponse};
@@ -15,7 +15,7 @@ use switchboard_actors::engine::Caller;
 use switchboard_actors::ports::ConversationRecord;
 
 pub const SOURCES: &[&str] = &["widget", "playground", "mcp", "api", "voice"];
-/// Largest `metadata` object a conversation may carry, serialized.
+/// Largest `metadata` object a message may carry, serialized.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -95,12 +95,7 @@ async fn create(
         ));
     }
     let metadata = body.metadata.unwrap_or_else(|| json!({}));
-    if !metadata.is_object() {
-        return Err(ApiError::field("metadata", "must be an object"));
-    }
-    if metadata.to_string().len() > MAX_METADATA_BYTES {
-        return Err(ApiError::too_large("metadata is larger than 16 KiB"));
-    }
+    metadata::check_customer(&metadata, metadata::CONVERSATION_KEYS)?;
     let now = state.now();
     let customer = state
         .db

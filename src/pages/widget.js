@@ -41,15 +41,19 @@
     document.cookie = name + "=" + v + ";max-age=" + 365 * 86400 + ";path=/;SameSite=Lax";
     return v;
   }
+  // The server takes only short, plain text in the visit's context.
+  function clean(v, max) {
+    return v == null ? null : String(v).replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g, "").slice(0, max);
+  }
   function context() {
     var ua = navigator.userAgent;
     return {
       browser: /Edg\//.test(ua) ? "Edge" : /Chrome/.test(ua) ? "Chrome" : /Firefox/.test(ua) ? "Firefox" : /Safari/.test(ua) ? "Safari" : "Other",
       device: /Tablet|iPad/i.test(ua) ? "Tablet" : /Mobile|Android|iPhone/i.test(ua) ? "Mobile" : "Desktop",
       os: /Windows/.test(ua) ? "Windows" : /iPhone|iPad|iOS/.test(ua) ? "iOS" : /Android/.test(ua) ? "Android" : /Mac/.test(ua) ? "macOS" : /Linux/.test(ua) ? "Linux" : "Other",
-      page_url: location.href, page_title: document.title, referrer: document.referrer || null,
-      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, language: navigator.language,
-      screen_resolution: screen.width + "x" + screen.height
+      page_url: clean(location.href, 2048), page_title: clean(document.title, 500), referrer: clean(document.referrer || null, 2048),
+      timezone: clean(Intl.DateTimeFormat().resolvedOptions().timeZone, 100), language: clean(navigator.language, 100),
+      screen_resolution: clean(screen.width + "x" + screen.height, 50)
     };
   }
 
