@@ -90,6 +90,7 @@ async fn tell_conversation(
         addr.send(LinkCustomer {
             customer_id: customer.id,
             email: customer.email.clone(),
+            email_verified: customer.email_verified,
             name: customer.name.clone(),
         })
         .await??;
@@ -118,6 +119,9 @@ pub fn staff_json(c: &CustomerRow) -> Value {
         "project_id": c.project_id,
         "visitor_id": c.visitor_id,
         "email": c.email,
+        // Proven by the host site's user_hash or a code; emails linked
+        // before proof was required are not.
+        "customer_email_verified": c.email.is_some() && c.email_verified,
         "name": c.name,
         "identified": c.email.is_some(),
         "merged_visitor_ids": c.merged_visitor_ids,
@@ -152,6 +156,8 @@ fn history_json(h: &CustomerConversation) -> Value {
         "resolved_at": time(&h.resolved_at),
         "closed_at": time(&h.closed_at),
         "satisfaction_rating": h.satisfaction_rating,
+        "customer_email": h.customer_email,
+        "customer_email_verified": h.customer_email_verified,
         "preview": h.preview.as_deref().map(preview),
     })
 }

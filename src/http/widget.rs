@@ -110,6 +110,7 @@ async fn create(
         now,
     );
     rec.customer_email = customer.email.clone();
+    rec.customer_email_verified = customer.email_verified;
     rec.customer_name = customer.name.clone();
     let caller = Caller::Customer {
         project_id: project.id,
@@ -127,6 +128,7 @@ async fn create(
             };
             rec.customer_id = Some(survivor.id);
             rec.customer_email = survivor.email.clone();
+            rec.customer_email_verified = survivor.email_verified;
             rec.customer_name = survivor.name.clone();
             (state.engine.create_conversation(rec).await?, survivor)
         }

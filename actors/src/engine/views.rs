@@ -32,6 +32,9 @@ pub struct ConversationView {
     pub customer_id: Option<CustomerId>,
     pub visitor_id: String,
     pub customer_email: Option<String>,
+    /// False when `customer_email` is only what someone typed: contact
+    /// information, not the customer's proven identity.
+    pub customer_email_verified: bool,
     pub customer_name: Option<String>,
     pub assigned_agent_id: Option<UserId>,
     pub handoff_reason: Option<String>,
@@ -86,6 +89,7 @@ impl ConversationView {
             customer_id: r.customer_id,
             visitor_id: r.visitor_id.clone(),
             customer_email: r.customer_email.clone(),
+            customer_email_verified: r.customer_email_verified,
             customer_name: r.customer_name.clone(),
             assigned_agent_id: r.assigned_agent_id,
             handoff_reason: r.handoff_reason.clone(),

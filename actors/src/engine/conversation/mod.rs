@@ -1428,15 +1428,19 @@ impl Handler<SetTags> for ConversationActor {
     }
 }
 
-/// The conversation's customer changed or became known (identify, offline
-/// form, handoff with an email, a merge of two visitors). The store has
-/// already moved `customer_id`; the actor takes the new identity into its
-/// view and writes its email and name.
+/// The conversation's customer changed or became known through a proven
+/// identify (the host site's user_hash or a one-time code), possibly a
+/// merge of two visitors. The store has already moved `customer_id`; the
+/// actor takes the new identity into its view and writes its email and
+/// name.
 #[derive(Message)]
 #[rtype(result = "EngineResult<ConversationView>")]
 pub struct LinkCustomer {
     pub customer_id: CustomerId,
     pub email: Option<String>,
+    /// Whether `email` is proven (customers linked before proof was
+    /// required keep unproven emails).
+    pub email_verified: bool,
     pub name: Option<String>,
 }
 
@@ -1447,6 +1451,7 @@ impl Handler<LinkCustomer> for ConversationActor {
         self.rec.customer_id = Some(msg.customer_id);
         if msg.email.is_some() {
             self.rec.customer_email = msg.email;
+            self.rec.customer_email_verified = msg.email_verified;
         }
         if msg.name.is_some() {
             self.rec.customer_name = msg.name;
