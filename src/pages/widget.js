@@ -24,22 +24,19 @@
   function get(k) { try { return localStorage.getItem(STORE + k); } catch (e) { return null; } }
   function put(k, v) { try { localStorage.setItem(STORE + k, v); } catch (e) { /* private mode */ } }
   function del(k) { try { localStorage.removeItem(STORE + k); } catch (e) { /* private mode */ } }
+  // Message ids for idempotent sends (client_msg_id); not an identity.
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx".replace(/[xy]/g, function (c) {
       var r = Math.random() * 16 | 0; return (c === "x" ? r : (r & 3 | 8)).toString(16);
     });
   }
-  function cookie(name) {
-    var m = document.cookie.match(new RegExp("(^| )" + name + "=([^;]+)"));
-    return m ? m[2] : null;
-  }
-  function visitorId() {
-    var name = "sb_visitor_" + KEY.replace(/[^A-Za-z0-9_]/g, "");
-    var v = get("visitor") || cookie(name) || uuid();
-    put("visitor", v);
-    document.cookie = name + "=" + v + ";max-age=" + 365 * 86400 + ";path=/;SameSite=Lax";
-    return v;
+  // The visitor is who the server said it is: the id and secret it issued
+  // on the first conversation (a visitor id alone opens nothing). Without
+  // both, the server makes a new visitor.
+  function visitor() {
+    var id = get("visitor"), secret = get("visitor_secret");
+    return id && secret ? { visitor_id: id, visitor_secret: secret } : {};
   }
   // The server takes only short, plain text in the visit's context.
   function clean(v, max) {
@@ -330,11 +327,23 @@
   });
 
   // ------------------------------------------------------------ flow
+  function start() {
+    var body = visitor(); body.source = "widget"; body.metadata = context();
+    return api("POST", "/api/widget/conversations", body, "key");
+  }
   function ensureConversation() {
     if (state.conv) return Promise.resolve();
-    return api("POST", "/api/widget/conversations", { visitor_id: visitorId(), source: "widget", metadata: context() }, "key")
+    return start()
+      .catch(function (e) {
+        // The server no longer knows this visitor's secret (or the visitor
+        // is from before secrets): forget it and start as a new visitor.
+        if (e.code !== "UNAUTHORIZED" || !get("visitor")) throw e;
+        del("visitor"); del("visitor_secret");
+        return start();
+      })
       .then(function (r) {
         state.conv = r.conversation.id; state.token = r.customer_token; state.projectId = r.conversation.project_id;
+        put("visitor", r.visitor_id); if (r.visitor_secret) put("visitor_secret", r.visitor_secret);
         put("conv", state.conv); put("token", state.token);
         onStatus(r.conversation.status);
         connect();
