@@ -68,7 +68,9 @@ pub struct Config {
     pub webhooks: crate::providers::WebhookUrls,
     /// `SWITCHBOARD_RATE_LIMIT_WIDGET_MESSAGES`, `SWITCHBOARD_RATE_LIMIT_DASHBOARD`,
     /// `SWITCHBOARD_RATE_LIMIT_HEARTBEATS`: requests per minute (seed 003
-    /// 8.3; 0 turns one off). See `limits.rs`.
+    /// 8.3; 0 turns one off); `SWITCHBOARD_RATE_LIMIT_IDENTITY_CODES`:
+    /// one-time codes per visitor and per email in ten minutes. See
+    /// `limits.rs`.
     pub rate_limits: crate::limits::RateLimits,
 }
 
@@ -232,6 +234,12 @@ impl Config {
                 get("SWITCHBOARD_RATE_LIMIT_HEARTBEATS"),
                 defaults.heartbeats,
             )?,
+            // Per ten minutes (see limits.rs), with the same bounds.
+            identity_codes: per_minute(
+                "SWITCHBOARD_RATE_LIMIT_IDENTITY_CODES",
+                get("SWITCHBOARD_RATE_LIMIT_IDENTITY_CODES"),
+                defaults.identity_codes,
+            )?,
         };
         Ok(Config {
             bind,
@@ -366,7 +374,8 @@ mod tests {
             crate::limits::RateLimits {
                 widget_messages: 0,
                 dashboard: 250,
-                heartbeats: 6
+                heartbeats: 6,
+                identity_codes: 3,
             }
         );
     }

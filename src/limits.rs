@@ -5,6 +5,7 @@
 //! | widget message send | the visitor (`project:visitor_id`) | 10/minute | 10 |
 //! | dashboard API (any REST call as staff) | the user | 100/minute | 100 |
 //! | agent heartbeat (REST and WebSocket) | the user | 2/minute | 3 |
+//! | identity code sent (issue 14) | the visitor, and the email | 3 per 10 minutes | 3 |
 //!
 //! A bucket holds at most `burst` tokens and refills at `per_minute / 60`
 //! tokens per second; a request takes one token or is refused with the
@@ -31,6 +32,12 @@ pub const DEFAULT_WIDGET_MESSAGES_PER_MINUTE: u32 = 10;
 pub const DEFAULT_DASHBOARD_PER_MINUTE: u32 = 100;
 /// Seed 003 8.3: heartbeats per agent and minute.
 pub const DEFAULT_HEARTBEATS_PER_MINUTE: u32 = 2;
+/// Issue 14: one-time identity codes mailed per visitor (and per email)
+/// in [`IDENTITY_CODE_PERIOD_MINUTES`] minutes.
+pub const DEFAULT_IDENTITY_CODES: u32 = 3;
+/// The period of the identity code limit: a code is good for ten minutes,
+/// so three of them cover a mistyped address and a slow inbox.
+pub const IDENTITY_CODE_PERIOD_MINUTES: u32 = 10;
 /// Extra heartbeats allowed in a burst ("with a little slack"): a client
 /// beating every 30 s whose timer fires a little early, or that beats once
 /// on reconnect, is not refused.
@@ -47,6 +54,9 @@ pub struct RateLimits {
     pub dashboard: u32,
     /// `SWITCHBOARD_RATE_LIMIT_HEARTBEATS`.
     pub heartbeats: u32,
+    /// `SWITCHBOARD_RATE_LIMIT_IDENTITY_CODES`: per ten minutes, not per
+    /// minute.
+    pub identity_codes: u32,
 }
 
 impl Default for RateLimits {
@@ -55,6 +65,7 @@ impl Default for RateLimits {
             widget_messages: DEFAULT_WIDGET_MESSAGES_PER_MINUTE,
             dashboard: DEFAULT_DASHBOARD_PER_MINUTE,
             heartbeats: DEFAULT_HEARTBEATS_PER_MINUTE,
+            identity_codes: DEFAULT_IDENTITY_CODES,
         }
     }
 }
@@ -65,6 +76,7 @@ impl RateLimits {
         widget_messages: 0,
         dashboard: 0,
         heartbeats: 0,
+        identity_codes: 0,
     };
 }
 
@@ -73,6 +85,7 @@ pub enum LimitKind {
     WidgetMessage,
     Dashboard,
     Heartbeat,
+    IdentityCode,
 }
 
 impl LimitKind {
@@ -81,6 +94,15 @@ impl LimitKind {
             LimitKind::WidgetMessage => "messages",
             LimitKind::Dashboard => "dashboard requests",
             LimitKind::Heartbeat => "heartbeats",
+            LimitKind::IdentityCode => "identity codes",
+        }
+    }
+
+    /// The minutes its count is per.
+    fn period_minutes(self) -> u32 {
+        match self {
+            LimitKind::IdentityCode => IDENTITY_CODE_PERIOD_MINUTES,
+            _ => 1,
         }
     }
 }
@@ -99,13 +121,21 @@ struct Bucket {
 
 #[derive(Debug, Clone, Copy)]
 struct Rule {
+    /// Tokens per period (a minute for all but identity codes).
     per_minute: u32,
     burst: u32,
+    period_minutes: u32,
 }
 
 impl Rule {
+    /// One token of this rule: refilling `per_minute` units a millisecond,
+    /// a longer period takes that many times longer per token.
+    fn token(self) -> i64 {
+        UNITS_PER_TOKEN * i64::from(self.period_minutes)
+    }
+
     fn full(self) -> i64 {
-        i64::from(self.burst) * UNITS_PER_TOKEN
+        i64::from(self.burst) * self.token()
     }
 
     /// The bucket's units at `now` (never above the burst).
@@ -119,7 +149,7 @@ impl Rule {
 
     /// Whole seconds (rounded up, at least 1) until `units` reach a token.
     fn wait_secs(self, units: i64) -> u64 {
-        let missing = UNITS_PER_TOKEN - units;
+        let missing = self.token() - units;
         let per_ms = i64::from(self.per_minute);
         let ms = (missing + per_ms - 1) / per_ms;
         ((ms + 999) / 1000).max(1) as u64
@@ -140,9 +170,13 @@ impl From<Limited> for ApiError {
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
             format!(
-                "Too many {}: at most {} per minute; retry in {} s",
+                "Too many {}: at most {} per {}; retry in {} s",
                 l.kind.what(),
                 l.per_minute,
+                match l.kind.period_minutes() {
+                    1 => "minute".to_string(),
+                    n => format!("{n} minutes"),
+                },
                 l.retry_after_secs
             ),
         );
@@ -180,10 +214,12 @@ impl RateLimiter {
             LimitKind::WidgetMessage => (self.limits.widget_messages, 0),
             LimitKind::Dashboard => (self.limits.dashboard, 0),
             LimitKind::Heartbeat => (self.limits.heartbeats, HEARTBEAT_SLACK),
+            LimitKind::IdentityCode => (self.limits.identity_codes, 0),
         };
         (per_minute > 0).then_some(Rule {
             per_minute,
             burst: per_minute + slack,
+            period_minutes: kind.period_minutes(),
         })
     }
 
@@ -201,7 +237,7 @@ impl RateLimiter {
             Some(b) => rule.units_at(b, now),
             None => rule.full(),
         };
-        if units < UNITS_PER_TOKEN {
+        if units < rule.token() {
             return Err(Limited {
                 kind,
                 per_minute: rule.per_minute,
@@ -212,7 +248,7 @@ impl RateLimiter {
         inner.map.insert(
             id,
             Bucket {
-                units: units - UNITS_PER_TOKEN,
+                units: units - rule.token(),
                 at: now,
             },
         );
@@ -317,6 +353,20 @@ mod tests {
         let later = t0() + Duration::seconds(60);
         l.check(LimitKind::Dashboard, "new", later).unwrap();
         assert_eq!(l.len(), 1);
+    }
+
+    #[test]
+    fn identity_codes_are_per_ten_minutes() {
+        let l = RateLimiter::new(RateLimits::default());
+        for _ in 0..3 {
+            l.check(LimitKind::IdentityCode, "v", t0()).unwrap();
+        }
+        let e = l.check(LimitKind::IdentityCode, "v", t0()).unwrap_err();
+        assert_eq!(e.retry_after_secs, 200);
+        let later = t0() + Duration::seconds(199);
+        l.check(LimitKind::IdentityCode, "v", later).unwrap_err();
+        l.check(LimitKind::IdentityCode, "v", t0() + Duration::seconds(200))
+            .unwrap();
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::auth::Auth;
 use crate::email::{EmailMessage, KIND_OFFLINE_CONFIRMATION};
 use crate::error::{ApiError, ApiResult};
 use crate::http::conversations::view_of;
-use crate::http::customers;
+use crate::http::identity::contact_name;
 use crate::http::validate;
 use crate::state::AppState;
 use crate::store::LeadRecord;
@@ -109,14 +109,16 @@ async fn offline_form(
     let name = body
         .name
         .as_deref()
-        .map(|n| validate::text("name", n, 1, 100))
+        .map(|n| contact_name("name", n))
         .transpose()?;
     let view = view_of(&state, &auth.0, *id).await?;
     let addr = match state.engine.conversation(view.id).await? {
         ConversationRef::Live(a) => a,
         ConversationRef::Closed(_) => return Err(closed()),
     };
-    let (project, visitor) = (view.project_id, view.visitor_id.clone());
+    let project = view.project_id;
+    // The email is contact information on this conversation (unverified),
+    // never linked to a customer: nothing proves the caller owns it.
     let view = addr
         .send(OfflineForm {
             caller: auth.0,
@@ -127,8 +129,6 @@ async fn offline_form(
         })
         .await??;
     let message = body.message.trim().to_string();
-    // After the conversation took the form: a refused form links nothing.
-    customers::link_visitor_email(&state, project, &visitor, &email, name.as_deref()).await?;
     let now = state.now();
     state
         .db

@@ -6,6 +6,7 @@ use crate::auth::{Auth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::cursor;
 use crate::http::customers;
+use crate::http::identity::contact_name;
 use crate::http::metadata;
 use crate::http::validate;
 use crate::state::AppState;
@@ -385,33 +386,20 @@ async fn handoff(
     let name = body
         .customer_name
         .as_deref()
-        .map(|n| validate::text("customer_name", n, 1, 100))
+        .map(|n| contact_name("customer_name", n))
         .transpose()?;
     let addr = live_or_closed_error(&state, &auth.0, *id).await?;
-    let identity = match (&auth.0, &email) {
-        (
-            Caller::Customer {
-                project_id,
-                visitor_id,
-            },
-            Some(email),
-        ) => Some((*project_id, visitor_id.clone(), email.clone())),
-        _ => None,
-    };
+    // The email and name are contact information on this conversation
+    // (marked unverified), never linked to a customer: nothing proves the
+    // caller owns the address.
     let outcome = addr
         .send(CustomerHandoff {
             caller: auth.0,
             reason,
             customer_email: email,
-            customer_name: name.clone(),
+            customer_name: name,
         })
         .await??;
-    // Only once the actor accepted the caller as this conversation's
-    // customer: a refused handoff links nothing. Both fields were checked
-    // above under this endpoint's names.
-    if let Some((project, visitor, email)) = identity {
-        customers::link_visitor_email(&state, project, &visitor, &email, name.as_deref()).await?;
-    }
     Ok(HttpResponse::Ok().json(outcome))
 }
 

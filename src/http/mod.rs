@@ -11,6 +11,7 @@ pub mod cors;
 pub mod cursor;
 pub mod customers;
 pub mod dashboard;
+pub mod identity;
 pub mod leads;
 pub mod metadata;
 pub mod projects;
@@ -78,6 +79,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(conversations::routes)
     .configure(conversation_customer::routes)
     .configure(customers::routes)
+    .configure(identity::routes)
     .configure(tickets::routes)
     .configure(sessions::routes)
     .configure(activity::routes)

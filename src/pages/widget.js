@@ -404,5 +404,15 @@
   } else {
     state.status = "ai_active"; setStatus("Ask us anything.");
   }
-  window.SwitchboardWidget = { open: open, close: shut };
+  // The host page says who its signed-in user is. With `user_hash` (the
+  // HMAC its server made with the project's identity secret) the visitor
+  // joins that customer and its history; without, the email is only
+  // contact information for the team.
+  function identify(who) {
+    who = who || {};
+    return ensureConversation().then(function () {
+      return api("POST", "/api/widget/identify", { email: who.email, name: who.name || null, user_hash: who.user_hash || null });
+    });
+  }
+  window.SwitchboardWidget = { open: open, close: shut, identify: identify };
 })();

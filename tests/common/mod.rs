@@ -1003,6 +1003,65 @@ impl Ws {
     }
 }
 
+// ----- identity proof ------------------------------------------------------------
+
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`, in hex: what a host
+/// site's server computes as `user_hash`. Written here from the RFC, not
+/// taken from the server, so tests check the server against it.
+pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    const BLOCK: usize = 64;
+    let mut k = if key.len() > BLOCK {
+        Sha256::digest(key).to_vec()
+    } else {
+        key.to_vec()
+    };
+    k.resize(BLOCK, 0);
+    let inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner_hash = Sha256::new()
+        .chain_update(&inner)
+        .chain_update(message)
+        .finalize();
+    let outer_hash = Sha256::new()
+        .chain_update(&outer)
+        .chain_update(inner_hash)
+        .finalize();
+    hex::encode(outer_hash)
+}
+
+/// The `user_hash` proving `email` under a project's identity secret.
+pub fn user_hash(secret: &str, email: &str) -> String {
+    hmac_sha256_hex(secret.as_bytes(), email.as_bytes())
+}
+
+impl TestApp {
+    /// The project's identity secret, as its admin reads it.
+    pub async fn identity_secret(&self, project: &Project) -> String {
+        let (status, body) = self
+            .get(&format!("/api/projects/{}", project.id), &self.admin)
+            .await;
+        assert_eq!(status, 200, "get project: {body}");
+        s(&body["identity_secret"])
+    }
+
+    /// Identify with proof (the host site's `user_hash`): `(status, body)`.
+    pub async fn identify_proven(
+        &self,
+        project: &Project,
+        token: &str,
+        email: &str,
+        name: Option<&str>,
+    ) -> (u16, Value) {
+        let secret = self.identity_secret(project).await;
+        let mut body = json!({ "email": email, "user_hash": user_hash(&secret, email) });
+        if let Some(name) = name {
+            body["name"] = json!(name);
+        }
+        self.post("/api/widget/identify", token, body).await
+    }
+}
+
 // ----- small JSON helpers ------------------------------------------------------
 
 /// A JSON string as an owned String (panics on anything else).

@@ -21,7 +21,8 @@ fn not_found() -> EngineError {
 
 /// Outside hours: the customer leaves an email and a message, and the
 /// conversation waits in the queue for the next opening. The email is
-/// linked to the customer by the caller beforehand.
+/// contact information on this conversation (unverified), never linked
+/// to a customer.
 #[derive(Message)]
 #[rtype(result = "EngineResult<ConversationView>")]
 pub struct OfflineForm {
@@ -73,10 +74,7 @@ impl ConversationActor {
             }
         };
         let now = self.now();
-        self.rec.customer_email = Some(msg.email.clone());
-        if msg.name.is_some() {
-            self.rec.customer_name = msg.name;
-        }
+        self.set_contact(Some(msg.email.clone()), msg.name);
         self.rec.customer_last_seen_at = Some(now);
         if !self.rec.metadata.is_object() {
             self.rec.metadata = json!({});

@@ -618,12 +618,7 @@ impl ConversationActor {
         if let Err(e) = self.check(Ev::Handoff) {
             return fut::ready(Err(e)).boxed_local();
         }
-        if let Some(email) = customer_email {
-            self.rec.customer_email = Some(email);
-        }
-        if let Some(name) = customer_name {
-            self.rec.customer_name = Some(name);
-        }
+        self.set_contact(customer_email, customer_name);
         let request = RequestHandoff {
             conversation_id: self.rec.id,
             preview: self.preview(),
@@ -714,6 +709,22 @@ impl ConversationActor {
                     .boxed_local()
             })
             .boxed_local()
+    }
+
+    /// Contact details someone typed (identify without proof, the
+    /// handoff, the offline form): shown to agents on this conversation,
+    /// marked unverified, and never an identity (nothing links or merges
+    /// on them). Giving the customer's proven email again keeps it proven.
+    fn set_contact(&mut self, email: Option<String>, name: Option<String>) {
+        if let Some(email) = email {
+            if self.rec.customer_email.as_deref() != Some(email.as_str()) {
+                self.rec.customer_email = Some(email);
+                self.rec.customer_email_verified = false;
+            }
+        }
+        if let Some(name) = name {
+            self.rec.customer_name = Some(name);
+        }
     }
 
     fn last_ai_confidence(&self) -> Option<f64> {
@@ -1456,6 +1467,32 @@ impl Handler<LinkCustomer> for ConversationActor {
         if msg.name.is_some() {
             self.rec.customer_name = msg.name;
         }
+        AtomicResponse::new(self.save_row())
+    }
+}
+
+/// The customer typed an email and maybe a name without proving the email
+/// (identify without user_hash or code): contact information on this
+/// conversation only, marked unverified (see `set_contact`).
+#[derive(Message)]
+#[rtype(result = "EngineResult<ConversationView>")]
+pub struct SetContact {
+    pub caller: Caller,
+    pub email: String,
+    pub name: Option<String>,
+}
+
+impl Handler<SetContact> for ConversationActor {
+    type Result = AtomicResponse<Self, EngineResult<ConversationView>>;
+
+    fn handle(&mut self, msg: SetContact, _: &mut Context<Self>) -> Self::Result {
+        if !matches!(msg.caller, Caller::Customer { .. }) || self.require_view(&msg.caller).is_err()
+        {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::NotFound(
+                "conversation not found".into(),
+            )))));
+        }
+        self.set_contact(Some(msg.email), msg.name);
         AtomicResponse::new(self.save_row())
     }
 }
