@@ -20,9 +20,9 @@ fn not_found() -> EngineError {
 }
 
 /// Outside hours: the customer leaves an email and a message, and the
-/// conversation waits in the queue for the next opening. The email is
-/// contact information on this conversation (unverified), never linked
-/// to a customer.
+/// conversation waits in the queue for the next opening. Once per
+/// conversation. The email is contact information on this conversation
+/// (unverified), never linked to a customer.
 #[derive(Message)]
 #[rtype(result = "EngineResult<ConversationView>")]
 pub struct OfflineForm {
@@ -59,6 +59,13 @@ impl ConversationActor {
             }
             other => other,
         })?;
+        // Once per conversation: each form sends an email to the address
+        // it names, so a second would let anyone mail anyone repeatedly.
+        if self.rec.metadata.get("offline_form").is_some() {
+            return Err(EngineError::InvalidTransition(
+                "the offline form was already sent for this conversation".into(),
+            ));
+        }
         let old = self.rec.status;
         let enqueue = match old {
             St::AiActive => {
