@@ -4,7 +4,7 @@
 use crate::auth::Auth;
 use crate::email::{EmailMessage, KIND_OFFLINE_CONFIRMATION};
 use crate::error::{ApiError, ApiResult};
-use crate::http::conversations::view_of;
+use crate::http::conversations::{view_body, view_of};
 use crate::http::identity::contact_name;
 use crate::http::validate;
 use crate::limits::LimitKind;
@@ -180,7 +180,7 @@ async fn offline_form(
     let view = view_of(&state, &Caller::System, view.id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "status": view.status,
-        "conversation": view,
+        "conversation": view_body(&auth.0, &view),
         "confirmation_sent": confirmation_sent,
         "message": format!("Thanks! We will get back to you {opening}."),
     })))

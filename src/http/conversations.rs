@@ -20,7 +20,7 @@ use switchboard_actors::engine::conversation::{
     Close, CustomerHandoff, GetConversation, PostMessage, PostNote, Resolve, SetTags, Transfer,
 };
 use switchboard_actors::engine::project::{Claim, QueueInfo};
-use switchboard_actors::engine::views::ConversationView;
+use switchboard_actors::engine::views::{ConversationView, CustomerConversationView};
 use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
 use switchboard_actors::ids::{ConversationId, ProjectId, UserId};
 use switchboard_actors::ports::MessageRecord;
@@ -44,6 +44,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 fn not_found() -> ApiError {
     ApiError::not_found("conversation not found")
+}
+
+/// The JSON of a conversation view for `caller`: its customer gets the
+/// whitelisted customer view (no tags, metadata, handoff or AI context),
+/// staff and bots the whole view. Every answer that carries a view to a
+/// caller who may be the customer goes through here.
+pub fn view_body(caller: &Caller, view: &ConversationView) -> Value {
+    match caller {
+        Caller::Customer { .. } => json!(CustomerConversationView::from(view)),
+        _ => json!(view),
+    }
 }
 
 /// The conversation's current view as `caller` may see it, with a fresh
@@ -200,7 +211,7 @@ async fn get(
     id: web::Path<ConversationId>,
 ) -> ApiResult<HttpResponse> {
     let view = view_of(&state, &auth.0, *id).await?;
-    let mut body = json!(view);
+    let mut body = view_body(&auth.0, &view);
     if let Caller::Staff(_) = &auth.0 {
         let by_id = match view.customer_id {
             Some(id) => state.db.customer(view.project_id, id).await?,
@@ -470,8 +481,12 @@ async fn close(
     id: web::Path<ConversationId>,
 ) -> ApiResult<HttpResponse> {
     let addr = live_or_closed_error(&state, &auth.0, *id).await?;
-    let v = addr.send(Close { caller: auth.0 }).await??;
-    Ok(HttpResponse::Ok().json(v))
+    let v = addr
+        .send(Close {
+            caller: auth.0.clone(),
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(view_body(&auth.0, &v)))
 }
 
 #[derive(Deserialize)]

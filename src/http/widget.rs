@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_actors::engine::conversation::GetConversation;
 use switchboard_actors::engine::project::GetAvailability;
+use switchboard_actors::engine::views::CustomerConversationView;
 use switchboard_actors::engine::Caller;
 use switchboard_actors::ids::ProjectId;
 use switchboard_actors::ports::ConversationRecord;
@@ -210,7 +211,7 @@ async fn create(
         })
         .await?;
     let mut body = json!({
-        "conversation": view,
+        "conversation": CustomerConversationView::from(&view),
         "customer_token": token,
         "visitor_id": visitor_id,
     });
