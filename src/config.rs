@@ -308,7 +308,7 @@ fn rate_limits(
     Ok(limits)
 }
 
-/// A rate limit variable: requests per minute, 0 (off) to 1,000,000.
+/// A rate limit variable: requests per period, 0 (off) to 1,000,000.
 fn per_minute(
     variable: &'static str,
     value: Option<String>,
@@ -324,7 +324,7 @@ fn per_minute(
         .ok_or_else(|| {
             err(
                 variable,
-                format!("{s:?} is not a number of requests per minute from 0 (off) to 1000000"),
+                format!("{s:?} is not a number of requests from 0 (off) to 1000000"),
             )
         })
 }

@@ -1,5 +1,6 @@
 //! The email port and its providers. The offline form (seed 003 5.8.4)
-//! sends its confirmation through `AppState::email`, which is one of:
+//! sends its confirmation, and identify its one-time codes, through
+//! `AppState::email`, which is one of:
 //!
 //! - the built-in [`OutboxEmail`] (the default): logs the email and keeps
 //!   it in the `outbound_emails` table, where a project admin can read it
@@ -24,6 +25,8 @@ use switchboard_actors::ids::{EmailId, ProjectId};
 
 /// What the offline form sends to confirm it has the customer's message.
 pub const KIND_OFFLINE_CONFIRMATION: &str = "offline_confirmation";
+/// A one-time code proving an email (`POST /api/widget/identify/code`).
+pub const KIND_IDENTITY_CODE: &str = "identity_code";
 
 /// One email to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,7 @@
 //! | a joined customer's session chat | the session | 30 | `SWITCHBOARD_RATE_LIMIT_SESSION_MESSAGES` |
 //! | WebRTC `signal` relay | the sender in the session | 240 | `SWITCHBOARD_RATE_LIMIT_SIGNALS` |
 //! | `typing` and `presence` | the sender in the conversation or session | 60 | `SWITCHBOARD_RATE_LIMIT_TYPING` |
+//! | one-time identity codes sent | the visitor, and the email | 3 per 10 minutes | `SWITCHBOARD_RATE_LIMIT_IDENTITY_CODES` |
 //!
 //! The first three are seed 003 8.3; the rest bound what a holder of only a
 //! public key, a join token or a guessed password can make the server do.
@@ -46,6 +47,12 @@ pub const DEFAULT_HEARTBEATS_PER_MINUTE: u32 = 2;
 /// beating every 30 s whose timer fires a little early, or that beats once
 /// on reconnect, is not refused.
 pub const HEARTBEAT_SLACK: u32 = 1;
+/// One-time identity codes sent per visitor (and per email address) in
+/// [`IDENTITY_CODE_PERIOD_MINUTES`] minutes.
+pub const DEFAULT_IDENTITY_CODES: u32 = 3;
+/// The period of the identity code limit: a code is good for ten minutes,
+/// so three per ten minutes is plenty for a person and little for a spammer.
+pub const IDENTITY_CODE_PERIOD_MINUTES: u32 = 10;
 /// The map is not swept below this size (sweeping a small map gains nothing).
 const MIN_SWEEP_LEN: usize = 1024;
 
@@ -62,10 +69,11 @@ pub enum LimitKind {
     SessionMessage,
     Signal,
     Typing,
+    IdentityCode,
 }
 
 impl LimitKind {
-    pub const ALL: [LimitKind; 10] = [
+    pub const ALL: [LimitKind; 11] = [
         LimitKind::WidgetMessage,
         LimitKind::Dashboard,
         LimitKind::Heartbeat,
@@ -76,6 +84,7 @@ impl LimitKind {
         LimitKind::SessionMessage,
         LimitKind::Signal,
         LimitKind::Typing,
+        LimitKind::IdentityCode,
     ];
 
     /// The environment variable that sets this limit.
@@ -91,6 +100,7 @@ impl LimitKind {
             LimitKind::SessionMessage => "SWITCHBOARD_RATE_LIMIT_SESSION_MESSAGES",
             LimitKind::Signal => "SWITCHBOARD_RATE_LIMIT_SIGNALS",
             LimitKind::Typing => "SWITCHBOARD_RATE_LIMIT_TYPING",
+            LimitKind::IdentityCode => "SWITCHBOARD_RATE_LIMIT_IDENTITY_CODES",
         }
     }
 
@@ -106,6 +116,15 @@ impl LimitKind {
             LimitKind::SessionMessage => "session messages",
             LimitKind::Signal => "signalling messages",
             LimitKind::Typing => "typing and presence signals",
+            LimitKind::IdentityCode => "identity codes",
+        }
+    }
+
+    /// The minutes its count is per.
+    pub fn period_minutes(self) -> u32 {
+        match self {
+            LimitKind::IdentityCode => IDENTITY_CODE_PERIOD_MINUTES,
+            _ => 1,
         }
     }
 
@@ -118,7 +137,8 @@ impl LimitKind {
     }
 }
 
-/// The limits in requests per minute; 0 turns one off.
+/// The limits in requests per period (a minute for all but identity
+/// codes); 0 turns one off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
     pub widget_messages: u32,
@@ -131,6 +151,7 @@ pub struct RateLimits {
     pub session_messages: u32,
     pub signals: u32,
     pub typing: u32,
+    pub identity_codes: u32,
 }
 
 impl Default for RateLimits {
@@ -146,6 +167,7 @@ impl Default for RateLimits {
             session_messages: 30,
             signals: 240,
             typing: 60,
+            identity_codes: DEFAULT_IDENTITY_CODES,
         }
     }
 }
@@ -163,6 +185,7 @@ impl RateLimits {
         session_messages: 0,
         signals: 0,
         typing: 0,
+        identity_codes: 0,
     };
 
     fn slot(&mut self, kind: LimitKind) -> &mut u32 {
@@ -177,6 +200,7 @@ impl RateLimits {
             LimitKind::SessionMessage => &mut self.session_messages,
             LimitKind::Signal => &mut self.signals,
             LimitKind::Typing => &mut self.typing,
+            LimitKind::IdentityCode => &mut self.identity_codes,
         }
     }
 
@@ -207,13 +231,21 @@ struct Bucket {
 
 #[derive(Debug, Clone, Copy)]
 struct Rule {
+    /// Tokens per period (a minute for all but identity codes).
     per_minute: u32,
     burst: u32,
+    period_minutes: u32,
 }
 
 impl Rule {
+    /// One token of this rule: refilling `per_minute` units a millisecond,
+    /// a longer period takes that many times longer per token.
+    fn token(self) -> i64 {
+        UNITS_PER_TOKEN * i64::from(self.period_minutes)
+    }
+
     fn full(self) -> i64 {
-        i64::from(self.burst) * UNITS_PER_TOKEN
+        i64::from(self.burst) * self.token()
     }
 
     /// The bucket's units at `now` (never above the burst).
@@ -227,7 +259,7 @@ impl Rule {
 
     /// Whole seconds (rounded up, at least 1) until `units` reach a token.
     fn wait_secs(self, units: i64) -> u64 {
-        let missing = UNITS_PER_TOKEN - units;
+        let missing = self.token() - units;
         let per_ms = i64::from(self.per_minute);
         let ms = (missing + per_ms - 1) / per_ms;
         ((ms + 999) / 1000).max(1) as u64
@@ -248,9 +280,13 @@ impl From<Limited> for ApiError {
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
             format!(
-                "Too many {}: at most {} per minute; retry in {} s",
+                "Too many {}: at most {} per {}; retry in {} s",
                 l.kind.what(),
                 l.per_minute,
+                match l.kind.period_minutes() {
+                    1 => "minute".to_string(),
+                    n => format!("{n} minutes"),
+                },
                 l.retry_after_secs
             ),
         );
@@ -288,6 +324,7 @@ impl RateLimiter {
         (per_minute > 0).then_some(Rule {
             per_minute,
             burst: per_minute + kind.slack(),
+            period_minutes: kind.period_minutes(),
         })
     }
 
@@ -305,7 +342,7 @@ impl RateLimiter {
             Some(b) => rule.units_at(b, now),
             None => rule.full(),
         };
-        if units < UNITS_PER_TOKEN {
+        if units < rule.token() {
             return Err(Limited {
                 kind,
                 per_minute: rule.per_minute,
@@ -316,7 +353,7 @@ impl RateLimiter {
         inner.map.insert(
             id,
             Bucket {
-                units: units - UNITS_PER_TOKEN,
+                units: units - rule.token(),
                 at: now,
             },
         );
@@ -421,6 +458,20 @@ mod tests {
         let later = t0() + Duration::seconds(60);
         l.check(LimitKind::Dashboard, "new", later).unwrap();
         assert_eq!(l.len(), 1);
+    }
+
+    #[test]
+    fn identity_codes_are_per_ten_minutes() {
+        let l = RateLimiter::new(RateLimits::default());
+        for _ in 0..3 {
+            l.check(LimitKind::IdentityCode, "v", t0()).unwrap();
+        }
+        let e = l.check(LimitKind::IdentityCode, "v", t0()).unwrap_err();
+        assert_eq!(e.retry_after_secs, 200);
+        let later = t0() + Duration::seconds(199);
+        l.check(LimitKind::IdentityCode, "v", later).unwrap_err();
+        l.check(LimitKind::IdentityCode, "v", t0() + Duration::seconds(200))
+            .unwrap();
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Customer identity (seed 003 5.11): the widget identifies its visitor by
-//! email, a second device with the same email merges both histories into
-//! one customer, the staff's customer context panel with its history,
-//! flags and notes, and the handoff's email linking the same way.
+//! a proven email (the host site's `user_hash` here; tests/security_identity.rs
+//! covers codes and what an unproven email may not do), a second device
+//! proving the same email merges both histories into one customer, the
+//! staff's customer context panel with its history, flags and notes, and
+//! the handoff's email kept as unverified contact information.
 
 mod common;
 
@@ -18,14 +20,18 @@ async fn identify(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     app.post("/api/widget/identify", token, body).await
 }
 
-/// Identify, asserting success; the widget's `customer`.
-async fn identify_ok(app: &TestApp, token: &str, email: &str, name: Option<&str>) -> Value {
-    let mut body = json!({ "email": email });
-    if let Some(name) = name {
-        body["name"] = json!(name);
-    }
-    let (status, body) = identify(app, token, body).await;
+/// Identify with proof (`user_hash`), asserting success; the widget's
+/// `customer`.
+async fn identify_ok(
+    app: &TestApp,
+    project: &Project,
+    token: &str,
+    email: &str,
+    name: Option<&str>,
+) -> Value {
+    let (status, body) = app.identify_proven(project, token, email, name).await;
     assert_eq!(status, 200, "identify {email}: {body}");
+    assert_eq!(body["verified"], json!(true), "{body}");
     body["customer"].clone()
 }
 
@@ -71,7 +77,7 @@ async fn identify_links_the_email_to_the_visitor_and_its_conversation() {
     let customer_id = s(&conv["customer_id"]);
     app.say(&id, &token, "Where is my order?").await;
 
-    let customer = identify_ok(&app, &token, "  Ana@Example.COM ", Some(" Ana ")).await;
+    let customer = identify_ok(&app, &project, &token, "  Ana@Example.COM ", Some(" Ana ")).await;
     // The widget sees who it is, not what staff wrote about it.
     assert_eq!(
         customer,
@@ -111,7 +117,7 @@ async fn identify_links_the_email_to_the_visitor_and_its_conversation() {
     );
 
     // Identifying again with the same email changes nothing but the name.
-    let again = identify_ok(&app, &token, "ana@example.com", Some("Ana B")).await;
+    let again = identify_ok(&app, &project, &token, "ana@example.com", Some("Ana B")).await;
     assert_eq!(
         (&again["id"], &again["name"]),
         (&json!(customer_id), &json!("Ana B"))
@@ -131,7 +137,7 @@ async fn a_second_visitor_with_the_same_email_merges_both_histories() {
     let survivor = s(&laptop_conv["customer_id"]);
     app.say(&laptop_id, &laptop, "How do I integrate the API?")
         .await;
-    identify_ok(&app, &laptop, "dee@example.com", None).await;
+    identify_ok(&app, &project, &laptop, "dee@example.com", None).await;
 
     app.advance(Duration::hours(2)).await;
     let (phone_conv, phone) = app.new_conversation(&project, "phone").await;
@@ -140,9 +146,10 @@ async fn a_second_visitor_with_the_same_email_merges_both_histories() {
     assert_ne!(phone_customer, survivor);
     app.say(&phone_id, &phone, "Billing question").await;
 
-    let merged = identify_ok(&app, &phone, "DEE@example.com", Some("Dee")).await;
+    let merged = identify_ok(&app, &project, &phone, "DEE@example.com", Some("Dee")).await;
     assert_eq!(merged["id"], json!(survivor));
-    assert_eq!(merged["visitor_id"], json!("laptop"));
+    // The caller's own visitor id, not the other device's.
+    assert_eq!(merged["visitor_id"], json!("phone"));
 
     let body = panel(&app, &project, &survivor).await;
     assert_fields(
@@ -211,12 +218,12 @@ async fn concurrent_identifies_of_one_email_end_as_one_customer() {
         conversations.push(s(&conv["id"]));
         tokens.push(token);
     }
-    let answers = futures_util::future::join_all(
-        tokens
-            .iter()
-            .map(|t| identify(&app, t, json!({"email": "same@example.com"}))),
-    )
-    .await;
+    let secret = app.identity_secret(&project).await;
+    let proven = json!({"email": "same@example.com",
+                        "user_hash": user_hash(&secret, "same@example.com")});
+    let answers =
+        futures_util::future::join_all(tokens.iter().map(|t| identify(&app, t, proven.clone())))
+            .await;
     let customers: Vec<Value> = answers
         .into_iter()
         .map(|(status, body)| {
@@ -252,12 +259,12 @@ async fn a_visit_during_an_identify_lands_on_the_merged_customer() {
     let project = app.create_project("Acme").await;
     let (laptop_conv, laptop) = app.new_conversation(&project, "laptop").await;
     let survivor = s(&laptop_conv["customer_id"]);
-    identify_ok(&app, &laptop, "eve@example.com", None).await;
+    identify_ok(&app, &project, &laptop, "eve@example.com", None).await;
     for i in 0..16 {
         let visitor = format!("phone-{i}");
         let (_first, token) = app.new_conversation(&project, &visitor).await;
         let (merged, (conv, _)) = futures_util::join!(
-            identify_ok(&app, &token, "eve@example.com", None),
+            identify_ok(&app, &project, &token, "eve@example.com", None),
             app.new_conversation(&project, &visitor),
         );
         assert_eq!(merged["id"], json!(survivor));
@@ -398,7 +405,7 @@ async fn staff_flag_a_customer_and_keep_notes() {
         json!(true)
     );
     // The widget never sees them.
-    let own = identify_ok(&app, &token, "v@example.com", None).await;
+    let own = identify_ok(&app, &project, &token, "v@example.com", None).await;
     assert_eq!(own.get("internal_notes"), None);
     assert_eq!(own.get("is_flagged"), None);
 
@@ -491,8 +498,8 @@ async fn another_projects_customer_is_not_found() {
     );
     // Emails are per project: the same email in Other is another customer.
     let (_c, other_token) = app.new_conversation(&other, "visitor-1").await;
-    let a = identify_ok(&app, &token, "same@example.com", None).await;
-    let b = identify_ok(&app, &other_token, "same@example.com", None).await;
+    let a = identify_ok(&app, &acme, &token, "same@example.com", None).await;
+    let b = identify_ok(&app, &other, &other_token, "same@example.com", None).await;
     assert_ne!(a["id"], b["id"]);
 }
 
@@ -535,8 +542,12 @@ async fn view_all_pages_the_history_newest_first() {
 
 // ----- the handoff's email ---------------------------------------------------------
 
+/// The handoff's email is contact information on the conversation (shown
+/// to agents as unverified), not an identity: it links the visitor to no
+/// customer and merges nothing; a device that later proves the same email
+/// becomes that email's customer on its own.
 #[actix_rt::test]
-async fn a_handoff_with_an_email_links_the_customer() {
+async fn a_handoff_with_an_email_keeps_it_as_unverified_contact_information() {
     let app = TestApp::start().await;
     let project = app.create_project("Acme").await;
     app.enable_handoff(&project, |_| {}).await;
@@ -559,23 +570,29 @@ async fn a_handoff_with_an_email_links_the_customer() {
     let body = panel(&app, &project, &customer).await;
     assert_fields(
         &body,
-        &json!({"email": "zed@example.com", "name": "Zed", "identified": true}),
+        &json!({"email": null, "name": null, "identified": false,
+                "customer_email_verified": false}),
+    );
+    assert_eq!(
+        body["conversations"]["items"][0]["customer_email"],
+        json!("zed@example.com")
     );
     let detail = staff_conversation(&app, &id).await;
     assert_fields(
         &detail,
         &json!({"status": "agent_active", "customer_email": "zed@example.com",
-                "customer_name": "Zed"}),
+                "customer_email_verified": false, "customer_name": "Zed",
+                "customer_id": customer}),
     );
 
-    // Another device giving the same email joins this customer, and the
-    // live, assigned conversation keeps it.
+    // Another device proving the same email does not join this visitor's
+    // customer: nothing proved that visitor owns it.
     let (_other, other_token) = app.new_conversation(&project, "visitor-2").await;
-    let merged = identify_ok(&app, &other_token, "zed@example.com", None).await;
-    assert_eq!(merged["id"], json!(customer));
+    let proven = identify_ok(&app, &project, &other_token, "zed@example.com", None).await;
+    assert_ne!(proven["id"], json!(customer));
     assert_eq!(
         panel(&app, &project, &customer).await["total_conversations"],
-        json!(2)
+        json!(1)
     );
 
     // A bad email is refused under the handoff's own field name, and the

@@ -28,7 +28,9 @@ async fn keyword_hands_off_immediately_and_assigns_the_online_agent() {
     assert_eq!(msg["seq"], json!(1));
     assert_eq!(msg["sender_type"], json!("customer"));
 
-    let conv = app.wait_for_status(&id, &customer, "agent_active").await;
+    let conv = app
+        .wait_for_status(&id, app.admin_token(), "agent_active")
+        .await;
     assert_eq!(conv["assigned_agent_id"], json!(ana.user_id));
     assert_eq!(conv["handoff_reason"], json!("keyword"));
     assert_eq!(conv["trigger_keyword"], json!("human"));
@@ -62,14 +64,16 @@ async fn keywords_match_whole_words_only() {
         .await;
     let answer = app.wait_for_sender(&id, &customer, "ai", 0).await;
     assert_eq!(answer["seq"], json!(2));
-    let conv = app.conversation(&id, &customer).await;
+    let conv = app.conversation(&id, app.admin_token()).await;
     assert_eq!(conv["status"], json!("ai_active"));
     assert_eq!(conv["handoff_reason"], json!(null));
 
     // A phrase keyword, in other case, inside a sentence.
     app.say(&id, &customer, "Please let me SPEAK TO SOMEONE now")
         .await;
-    let conv = app.wait_for_status(&id, &customer, "agent_active").await;
+    let conv = app
+        .wait_for_status(&id, app.admin_token(), "agent_active")
+        .await;
     assert_eq!(conv["handoff_reason"], json!("keyword"));
     assert_eq!(conv["trigger_keyword"], json!("speak to someone"));
     assert_eq!(conv["assigned_agent_id"], json!(ana.user_id));
@@ -100,7 +104,7 @@ async fn a_confident_answer_from_the_knowledge_base_keeps_the_ai_in_charge() {
     let second = app.wait_for_sender(&id, &customer, "ai", 3).await;
     assert_eq!(second["seq"], json!(4));
     assert_eq!(second["content"], json!(RESET_A));
-    let conv = app.conversation(&id, &customer).await;
+    let conv = app.conversation(&id, app.admin_token()).await;
     assert_eq!(conv["status"], json!("ai_active"));
     assert_eq!(conv["assigned_agent_id"], json!(null));
     assert_eq!(app.chat_counts(&project, &[&ana]).await, [0]);
@@ -123,7 +127,9 @@ async fn low_confidence_answer_hands_off_with_its_confidence() {
         "Which volcanoes erupted on Jupiter's moon Io?",
     )
     .await;
-    let conv = app.wait_for_status(&id, &customer, "agent_active").await;
+    let conv = app
+        .wait_for_status(&id, app.admin_token(), "agent_active")
+        .await;
     let msgs = app.get_messages(&id, &customer).await;
     assert_eq!(sender_types(&msgs), ["customer", "ai", "system", "system"]);
     assert_eq!(seqs(&msgs), [1, 2, 3, 4]);
@@ -162,7 +168,7 @@ async fn button_handoff_assigns_an_available_agent() {
             "assigned_agent": { "id": ana.user_id, "name": "Ana", "avatar_url": null }
         })
     );
-    let conv = app.conversation(&id, &customer).await;
+    let conv = app.conversation(&id, app.admin_token()).await;
     assert_eq!(conv["status"], json!("agent_active"));
     assert_eq!(conv["handoff_reason"], json!("button_click"));
     assert_eq!(conv["assigned_agent_id"], json!(ana.user_id));
@@ -204,7 +210,7 @@ async fn customer_request_waits_in_the_queue_when_every_agent_is_full() {
         "estimated_wait_minutes {wait}"
     );
 
-    let conv = app.conversation(&id, &customer).await;
+    let conv = app.conversation(&id, app.admin_token()).await;
     assert_eq!(conv["status"], json!("waiting"));
     assert_eq!(conv["handoff_reason"], json!("customer_request"));
     assert_eq!(conv["customer_email"], json!("john@example.com"));
@@ -217,7 +223,7 @@ async fn customer_request_waits_in_the_queue_when_every_agent_is_full() {
 
 /// The refusals leave the conversation with the AI and write nothing.
 async fn assert_still_with_ai(app: &TestApp, id: &str, customer: &str) {
-    let conv = app.conversation(id, customer).await;
+    let conv = app.conversation(id, app.admin_token()).await;
     assert_eq!(conv["status"], json!("ai_active"));
     assert_eq!(conv["handoff_reason"], json!(null));
     assert_eq!(conv["queue_entered_at"], json!(null));
@@ -439,12 +445,12 @@ async fn a_second_handoff_is_an_invalid_transition_and_changes_nothing() {
     let (waiting, waiting_customer) = app.waiting_conversation(&project, "visitor-2", 1).await;
 
     for (id, customer) in [(&active, &active_customer), (&waiting, &waiting_customer)] {
-        let before = app.conversation(id, customer).await;
+        let before = app.conversation(id, app.admin_token()).await;
         let msgs_before = app.get_messages(id, customer).await;
         app.clock.advance(Duration::seconds(30));
         let res = app.handoff(id, customer, "button_click").await;
         assert_error(&res, 400, "INVALID_TRANSITION");
-        let after = app.conversation(id, customer).await;
+        let after = app.conversation(id, app.admin_token()).await;
         for field in [
             "status",
             "assigned_agent_id",

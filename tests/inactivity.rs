@@ -338,7 +338,10 @@ async fn open_conversations_close_after_a_day_without_activity() {
     app.wait_for_sender(&busy, &busy_token, "ai", said["seq"].as_i64().unwrap_or(0))
         .await;
     app.advance(Duration::hours(12)).await;
-    let closed = app.wait_for_status(&quiet, &quiet_token, "closed").await;
+    app.wait_for_status(&quiet, &quiet_token, "closed").await;
+    // The close reason is staff information (a day on: a fresh login).
+    let staff = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let closed = app.conversation(&quiet, &staff).await;
     assert_eq!(closed["metadata"]["close_reason"], json!("no_activity"));
     assert_eq!(closed["closed_at"], json!("2026-11-17T10:00:00.000Z"));
     assert_eq!(
@@ -367,7 +370,10 @@ async fn a_resolved_conversation_closes_a_day_after_its_resolution() {
         json!("resolved")
     );
     app.advance(Duration::hours(1)).await;
-    let closed = app.wait_for_status(&a, &customer, "closed").await;
+    app.wait_for_status(&a, &customer, "closed").await;
+    // The close reason is staff information (a day on: a fresh login).
+    let staff = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let closed = app.conversation(&a, &staff).await;
     assert_eq!(
         closed["metadata"]["close_reason"],
         json!("resolved_timeout")
@@ -523,7 +529,8 @@ async fn a_warning_survives_a_restart_and_the_close_still_comes() {
         json!("agent_active")
     );
     pass(&app, &project, &[&ana], Duration::minutes(1)).await;
-    let closed = app.wait_for_status(&a, &customer, "closed").await;
+    // The close reason is staff information.
+    let closed = app.wait_for_status(&a, app.admin_token(), "closed").await;
     assert_eq!(
         closed["metadata"]["close_reason"],
         json!("customer_inactive")

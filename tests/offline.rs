@@ -104,21 +104,24 @@ async fn the_offline_form_in_tokyo_waits_for_the_morning() {
     assert_eq!(tail[0], ("customer".into(), "My invoice is wrong".into()));
     assert_eq!(tail[1].0, "system");
     assert!(tail[1].1.contains("jo@example.com"), "{tail:?}");
-    // The visitor is now an identified customer.
+    // The email is contact information on this conversation, unverified:
+    // the visitor is not linked to any customer by it.
+    let staff = app.conversation(&id, app.admin_token()).await;
+    assert_eq!(staff["customer_email_verified"], json!(false), "{staff}");
     let (st, panel) = app
         .get(
             &format!(
                 "/api/projects/{}/customers/{}",
                 project.id,
-                s(&conv["customer_id"])
+                s(&staff["customer_id"])
             ),
             app.admin_token(),
         )
         .await;
     assert_eq!(st, 200, "{panel}");
     assert_eq!(
-        (panel["email"].clone(), panel["name"].clone()),
-        (json!("jo@example.com"), json!("Jo"))
+        (panel["email"].clone(), panel["identified"].clone()),
+        (json!(null), json!(false))
     );
 
     assert_eq!(body["confirmation_sent"], json!(true), "{body}");

@@ -162,3 +162,62 @@ async fn a_dropped_connection_resyncs_without_missing_or_doubling_a_message() {
     assert_eq!(seen, ["first", "second", "third", "fourth"]);
     b.quit().await;
 }
+
+#[actix_rt::test]
+async fn the_widget_keeps_the_visitor_the_server_issued_and_comes_back_with_it() {
+    let app = TestApp::start().await;
+    let project = app.create_project("Acme").await;
+    let b = open_widget(&app, &project).await;
+    let input = b.find("#sbw-input").await;
+    b.type_into(&input, "Hello there\u{E007}").await;
+    b.wait_text(".sbw-msg.customer", "Hello there").await;
+    let store = format!("sb_{}_", project.public_key);
+    let kept = b
+        .eval(&format!(
+            "return [localStorage.getItem({v}), localStorage.getItem({s}), document.cookie];",
+            v = json!(format!("{store}visitor")),
+            s = json!(format!("{store}visitor_secret")),
+        ))
+        .await;
+    let (st, list) = app
+        .get(
+            &format!("/api/conversations?project_id={}", project.id),
+            app.admin_token(),
+        )
+        .await;
+    assert_eq!(st, 200, "{list}");
+    let first = list["items"][0].clone();
+    // The id is the server's, the secret is kept beside it, and neither
+    // goes into a cookie (which the host site's server would receive).
+    assert_eq!(kept[0], first["visitor_id"], "{kept}");
+    assert!(s(&kept[1]).starts_with("sbv_"), "{kept}");
+    assert!(!s(&kept[2]).contains("sb_visitor"), "{kept}");
+
+    // Closed by the team: the next message starts a new conversation of
+    // the same visitor, which only its secret allows.
+    let (st, body) = app.close(&s(&first["id"]), app.admin_token()).await;
+    assert_eq!(st, 200, "{body}");
+    b.wait_text(".sbw-status", "closed").await;
+    b.type_into(&input, "One more thing\u{E007}").await;
+    let deadline = std::time::Instant::now() + ASYNC_BOUND;
+    let second = loop {
+        let (_, list) = app
+            .get(
+                &format!("/api/conversations?project_id={}", project.id),
+                app.admin_token(),
+            )
+            .await;
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        if let Some(c) = items.into_iter().find(|c| c["id"] != first["id"]) {
+            break c;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no second conversation"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(second["visitor_id"], first["visitor_id"]);
+    assert_eq!(second["customer_id"], first["customer_id"]);
+    b.quit().await;
+}

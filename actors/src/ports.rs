@@ -136,6 +136,9 @@ pub struct ConversationRecord {
     pub customer_id: Option<CustomerId>,
     pub visitor_id: String,
     pub customer_email: Option<String>,
+    /// `customer_email` is the customer's proven email; false when it is
+    /// only what someone typed (contact information, never an identity).
+    pub customer_email_verified: bool,
     pub customer_name: Option<String>,
     pub status: ConversationStatus,
     pub assigned_agent_id: Option<UserId>,
@@ -182,6 +185,7 @@ impl ConversationRecord {
             customer_id,
             visitor_id,
             customer_email: None,
+            customer_email_verified: false,
             customer_name: None,
             status: ConversationStatus::AiActive,
             assigned_agent_id: None,

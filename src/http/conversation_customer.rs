@@ -4,9 +4,10 @@
 use crate::auth::Auth;
 use crate::email::{EmailMessage, KIND_OFFLINE_CONFIRMATION};
 use crate::error::{ApiError, ApiResult};
-use crate::http::conversations::view_of;
-use crate::http::customers;
+use crate::http::conversations::{view_body, view_of};
+use crate::http::identity::contact_name;
 use crate::http::validate;
+use crate::limits::LimitKind;
 use crate::state::AppState;
 use crate::store::LeadRecord;
 use actix_web::{web, HttpResponse};
@@ -100,34 +101,45 @@ async fn offline_form(
     body: web::Json<OfflineFormBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let message = body.message.trim().to_string();
-    let Caller::Customer { .. } = &auth.0 else {
+    let Caller::Customer {
+        project_id,
+        visitor_id,
+    } = &auth.0
+    else {
         return Err(ApiError::forbidden(
             "only the customer fills in the offline form",
         ));
     };
+    // The form is a message (and sends an email): it counts against the
+    // visitor's message limit like any send, before anything is looked at.
+    state.rate_limit(
+        LimitKind::WidgetMessage,
+        &format!("{project_id}:{visitor_id}"),
+    )?;
     let email = validate::email("email", &body.email)?;
     let name = body
         .name
         .as_deref()
-        .map(|n| validate::text("name", n, 1, 100))
+        .map(|n| contact_name("name", n))
         .transpose()?;
     let view = view_of(&state, &auth.0, *id).await?;
     let addr = match state.engine.conversation(view.id).await? {
         ConversationRef::Live(a) => a,
         ConversationRef::Closed(_) => return Err(closed()),
     };
-    let (project, visitor) = (view.project_id, view.visitor_id.clone());
+    let project = view.project_id;
+    // The actor takes it once per conversation; the email is contact
+    // information on it (unverified), never linked to a customer.
     let view = addr
         .send(OfflineForm {
-            caller: auth.0,
+            caller: auth.0.clone(),
             email: email.clone(),
             name: name.clone(),
-            message: message.clone(),
+            // As sent: the actor checks the characters before it trims.
+            message: body.message.clone(),
         })
         .await??;
-    // After the conversation took the form: a refused form links nothing.
-    customers::link_visitor_email(&state, project, &visitor, &email, name.as_deref()).await?;
+    let message = body.message.trim().to_string();
     let now = state.now();
     state
         .db
@@ -142,15 +154,17 @@ async fn offline_form(
         })
         .await?;
     let opening = next_opening_text(&state, project, now).await?;
+    // Nothing the sender wrote goes into the email (no name, no message):
+    // the address is unproven, so the form must not be a way to mail
+    // someone a text of one's choosing.
     let confirmation = EmailMessage {
         project_id: project,
         to: email,
         subject: "We received your message".into(),
         body: format!(
-            "Hello{},\n\nthanks for your message: our team is offline right now. \
-             We will answer {opening}, in the chat and by email.\n\nYour message:\n{}\n",
-            name.map(|n| format!(" {n}")).unwrap_or_default(),
-            message,
+            "Hello,\n\nthanks for your message: our team is offline right now. \
+             We will answer {opening}, in the chat and by email.\n\n\
+             If you did not write to us, ignore this email.\n"
         ),
         kind: KIND_OFFLINE_CONFIRMATION.into(),
     };
@@ -166,7 +180,7 @@ async fn offline_form(
     let view = view_of(&state, &Caller::System, view.id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "status": view.status,
-        "conversation": view,
+        "conversation": view_body(&auth.0, &view),
         "confirmation_sent": confirmation_sent,
         "message": format!("Thanks! We will get back to you {opening}."),
     })))

@@ -6,6 +6,8 @@ use crate::auth::{Auth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::cursor;
 use crate::http::customers;
+use crate::http::identity::contact_name;
+use crate::http::metadata;
 use crate::http::validate;
 use crate::state::AppState;
 use crate::store::ConversationFilter;
@@ -18,7 +20,7 @@ use switchboard_actors::engine::conversation::{
     Close, CustomerHandoff, GetConversation, PostMessage, PostNote, Resolve, SetTags, Transfer,
 };
 use switchboard_actors::engine::project::{Claim, QueueInfo};
-use switchboard_actors::engine::views::ConversationView;
+use switchboard_actors::engine::views::{ConversationView, CustomerConversationView};
 use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
 use switchboard_actors::ids::{ConversationId, ProjectId, UserId};
 use switchboard_actors::ports::MessageRecord;
@@ -42,6 +44,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 fn not_found() -> ApiError {
     ApiError::not_found("conversation not found")
+}
+
+/// The JSON of a conversation view for `caller`: its customer gets the
+/// whitelisted customer view (no tags, metadata, handoff or AI context),
+/// staff and bots the whole view. Every answer that carries a view to a
+/// caller who may be the customer goes through here.
+pub fn view_body(caller: &Caller, view: &ConversationView) -> Value {
+    match caller {
+        Caller::Customer { .. } => json!(CustomerConversationView::from(view)),
+        _ => json!(view),
+    }
 }
 
 /// The conversation's current view as `caller` may see it, with a fresh
@@ -198,7 +211,7 @@ async fn get(
     id: web::Path<ConversationId>,
 ) -> ApiResult<HttpResponse> {
     let view = view_of(&state, &auth.0, *id).await?;
-    let mut body = json!(view);
+    let mut body = view_body(&auth.0, &view);
     if let Caller::Staff(_) = &auth.0 {
         let by_id = match view.customer_id {
             Some(id) => state.db.customer(view.project_id, id).await?,
@@ -291,13 +304,20 @@ pub async fn send_message(
             &format!("{project_id}:{visitor_id}"),
         )?;
     }
-    if let Some(m) = &metadata {
-        if !m.is_object() {
-            return Err(ApiError::field("metadata", "must be an object"));
+    // A customer's metadata is kept to known keys (it is shown with the
+    // message and must not pass for an agent's or the AI's); staff and
+    // bots may attach any object (a bot's `confidence` drives handoffs).
+    match (&metadata, &caller) {
+        (Some(m), Caller::Customer { .. }) => metadata::check_customer(m, metadata::MESSAGE_KEYS)?,
+        (Some(m), _) => {
+            if !m.is_object() {
+                return Err(ApiError::field("metadata", "must be an object"));
+            }
+            if m.to_string().len() > crate::http::widget::MAX_METADATA_BYTES {
+                return Err(ApiError::too_large("metadata is larger than 16 KiB"));
+            }
         }
-        if m.to_string().len() > crate::http::widget::MAX_METADATA_BYTES {
-            return Err(ApiError::too_large("metadata is larger than 16 KiB"));
-        }
+        (None, _) => {}
     }
     match live(state, id).await? {
         Ok(addr) => Ok(addr
@@ -377,33 +397,20 @@ async fn handoff(
     let name = body
         .customer_name
         .as_deref()
-        .map(|n| validate::text("customer_name", n, 1, 100))
+        .map(|n| contact_name("customer_name", n))
         .transpose()?;
     let addr = live_or_closed_error(&state, &auth.0, *id).await?;
-    let identity = match (&auth.0, &email) {
-        (
-            Caller::Customer {
-                project_id,
-                visitor_id,
-            },
-            Some(email),
-        ) => Some((*project_id, visitor_id.clone(), email.clone())),
-        _ => None,
-    };
+    // The email and name are contact information on this conversation
+    // (marked unverified), never linked to a customer: nothing proves the
+    // caller owns the address.
     let outcome = addr
         .send(CustomerHandoff {
             caller: auth.0,
             reason,
             customer_email: email,
-            customer_name: name.clone(),
+            customer_name: name,
         })
         .await??;
-    // Only once the actor accepted the caller as this conversation's
-    // customer: a refused handoff links nothing. Both fields were checked
-    // above under this endpoint's names.
-    if let Some((project, visitor, email)) = identity {
-        customers::link_visitor_email(&state, project, &visitor, &email, name.as_deref()).await?;
-    }
     Ok(HttpResponse::Ok().json(outcome))
 }
 
@@ -474,8 +481,12 @@ async fn close(
     id: web::Path<ConversationId>,
 ) -> ApiResult<HttpResponse> {
     let addr = live_or_closed_error(&state, &auth.0, *id).await?;
-    let v = addr.send(Close { caller: auth.0 }).await??;
-    Ok(HttpResponse::Ok().json(v))
+    let v = addr
+        .send(Close {
+            caller: auth.0.clone(),
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(view_body(&auth.0, &v)))
 }
 
 #[derive(Deserialize)]

@@ -1,10 +1,12 @@
-//! Customer identity over HTTP (seed 003 5.11): the widget's identify, the
-//! staff's customer context panel (5.11.6, 5.11.7) with its conversation
-//! history, flags and notes, and [`link_visitor_email`], the one way an
-//! email reaches a visitor (identify, handoff, offline form), so the store
-//! and the live conversations always agree on who the customer is.
+//! Customer identity over HTTP (seed 003 5.11): the staff's customer
+//! context panel (5.11.6, 5.11.7) with its conversation history, flags and
+//! notes, and [`link_visitor_email`], the one way a *proven* email reaches
+//! a visitor (`identity.rs` checks the proof), so the store and the live
+//! conversations always agree on who the customer is. Emails given without
+//! proof (identify without proof, the handoff, the offline form) never come
+//! here: they stay contact information on their conversation.
 
-use crate::auth::{Auth, StaffAuth};
+use crate::auth::StaffAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{cursor, validate};
 use crate::state::AppState;
@@ -13,7 +15,6 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use switchboard_actors::engine::conversation::LinkCustomer;
-use switchboard_actors::engine::Caller;
 use switchboard_actors::ids::{ConversationId, CustomerId, ProjectId};
 use switchboard_actors::wire_time;
 
@@ -23,29 +24,27 @@ pub const PANEL_HISTORY: i64 = 20;
 pub const RECENT_CONVERSATIONS: i64 = 5;
 /// Longest preview of a conversation's first customer message.
 const PREVIEW_CHARS: usize = 140;
-const MAX_NAME_CHARS: usize = 100;
 const MAX_FLAG_REASON_CHARS: usize = 500;
 const MAX_NOTES_CHARS: usize = 10_000;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/widget/identify", web::post().to(identify))
-        .route(
-            "/api/projects/{id}/customers/{customer_id}",
-            web::get().to(get),
-        )
-        .route(
-            "/api/projects/{id}/customers/{customer_id}",
-            web::patch().to(patch),
-        )
-        .route(
-            "/api/projects/{id}/customers/{customer_id}/conversations",
-            web::get().to(conversations),
-        );
+    cfg.route(
+        "/api/projects/{id}/customers/{customer_id}",
+        web::get().to(get),
+    )
+    .route(
+        "/api/projects/{id}/customers/{customer_id}",
+        web::patch().to(patch),
+    )
+    .route(
+        "/api/projects/{id}/customers/{customer_id}/conversations",
+        web::get().to(conversations),
+    );
 }
 
-/// Links `email` (validated here, field `email`) and `name` (field `name`)
-/// to the project's visitor, merging customers when the email already
-/// belongs to another (seed 003 5.11.4), then tells every live
+/// Links a proven `email` (validated here, field `email`) and `name` (field
+/// `name`) to the project's visitor, merging customers when the email
+/// already belongs to another (seed 003 5.11.4), then tells every live
 /// conversation of the resulting customer its id, email and name, so their
 /// views and stored columns match the store. Returns the customer.
 ///
@@ -61,7 +60,7 @@ pub async fn link_visitor_email(
 ) -> ApiResult<CustomerRow> {
     let email = validate::email("email", email)?;
     let name = name
-        .map(|n| validate::text("name", n, 1, MAX_NAME_CHARS))
+        .map(|n| crate::http::identity::contact_name("name", n))
         .transpose()?;
     let linked = state
         .db
@@ -90,6 +89,7 @@ async fn tell_conversation(
         addr.send(LinkCustomer {
             customer_id: customer.id,
             email: customer.email.clone(),
+            email_verified: customer.email_verified,
             name: customer.name.clone(),
         })
         .await??;
@@ -97,11 +97,13 @@ async fn tell_conversation(
     Ok(())
 }
 
-/// What the customer's own widget may see of its customer record.
-pub fn public_json(c: &CustomerRow) -> Value {
+/// What a visitor that proved its email may see of its customer record:
+/// no flags or notes, and its own visitor id (not the id of the visitor
+/// the record started with, which belongs to another device).
+pub fn public_json(c: &CustomerRow, visitor_id: &str) -> Value {
     json!({
         "id": c.id,
-        "visitor_id": c.visitor_id,
+        "visitor_id": visitor_id,
         "email": c.email,
         "name": c.name,
         "identified": c.email.is_some(),
@@ -118,6 +120,9 @@ pub fn staff_json(c: &CustomerRow) -> Value {
         "project_id": c.project_id,
         "visitor_id": c.visitor_id,
         "email": c.email,
+        // Proven by the host site's user_hash or a code; emails linked
+        // before proof was required are not.
+        "customer_email_verified": c.email.is_some() && c.email_verified,
         "name": c.name,
         "identified": c.email.is_some(),
         "merged_visitor_ids": c.merged_visitor_ids,
@@ -152,6 +157,8 @@ fn history_json(h: &CustomerConversation) -> Value {
         "resolved_at": time(&h.resolved_at),
         "closed_at": time(&h.closed_at),
         "satisfaction_rating": h.satisfaction_rating,
+        "customer_email": h.customer_email,
+        "customer_email_verified": h.customer_email_verified,
         "preview": h.preview.as_deref().map(preview),
     })
 }
@@ -191,36 +198,6 @@ pub async fn detail_json(state: &AppState, c: &CustomerRow) -> ApiResult<Value> 
     let mut body = staff_json(c);
     body["recent_conversations"] = recent.iter().map(history_json).collect();
     Ok(body)
-}
-
-#[derive(Deserialize)]
-struct IdentifyBody {
-    email: String,
-    name: Option<String>,
-}
-
-async fn identify(
-    state: web::Data<AppState>,
-    auth: Auth,
-    body: web::Json<IdentifyBody>,
-) -> ApiResult<HttpResponse> {
-    let Caller::Customer {
-        project_id,
-        visitor_id,
-    } = auth.0
-    else {
-        return Err(ApiError::forbidden("only the widget's customer identifies"));
-    };
-    let body = body.into_inner();
-    let customer = link_visitor_email(
-        &state,
-        project_id,
-        &visitor_id,
-        &body.email,
-        body.name.as_deref(),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(json!({ "customer": public_json(&customer) })))
 }
 
 /// The project's customer, for a member of the project; another project's

@@ -12,7 +12,9 @@ pub mod cors;
 pub mod cursor;
 pub mod customers;
 pub mod dashboard;
+pub mod identity;
 pub mod leads;
+pub mod metadata;
 pub mod projects;
 pub mod sessions;
 pub mod tickets;
@@ -78,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(conversations::routes)
     .configure(conversation_customer::routes)
     .configure(customers::routes)
+    .configure(identity::routes)
     .configure(tickets::routes)
     .configure(sessions::routes)
     .configure(activity::routes)

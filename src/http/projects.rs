@@ -142,6 +142,10 @@ async fn get(
         .ok_or_else(|| ApiError::not_found("project not found"))?;
     let mut j = project_json(&p);
     j["role"] = json!(role.as_str());
+    // Admins only: host sites sign their users' emails with it (user_hash).
+    if role == switchboard_actors::engine::Role::Admin {
+        j["identity_secret"] = json!(crate::http::identity::secret_for_admin(&state, *id).await?);
+    }
     Ok(HttpResponse::Ok().json(j))
 }
 

@@ -474,6 +474,12 @@ pub async fn send_session_message(
     content: String,
     client_msg_id: Option<String>,
 ) -> ApiResult<Arc<SessionMessageRecord>> {
+    // The characters conversations refuse (control and bidi override
+    // characters, see domain::text), checked here where the REST and the
+    // WebSocket send meet; the actor checks length and emptiness.
+    if let Some(problem) = switchboard_actors::domain::text::problem(&content) {
+        return Err(ApiError::field("content", problem));
+    }
     Ok(actor(state, id)
         .await?
         .send(PostSessionMessage {

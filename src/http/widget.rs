@@ -1,9 +1,18 @@
 //! The widget's own endpoints, authenticated by the project's public key:
 //! availability (seed 003 5.10.2) and starting a conversation.
+//!
+//! The public key is in every page that embeds the widget, so it proves
+//! nothing about who is asking. A visitor is therefore identified by an id
+//! *and a secret the server issued it*: a new visitor (no `visitor_id`, or
+//! a host site's own id never seen before) gets a random secret, stored
+//! only as its hash; a customer token for an existing visitor needs that
+//! secret. Otherwise anyone who learnt a visitor id (the README's
+//! `visitor-1`, a merged id shown after identify) would get a token that
+//! reads and writes that visitor's conversations.
 
 use crate::auth::{self as a, ProjectKey};
 use crate::error::{ApiError, ApiResult};
-use crate::http::validate;
+use crate::http::{metadata, validate};
 use crate::state::AppState;
 use crate::store::{CustomerContext, CustomerRow, TokenKind, TokenRow};
 use actix_web::{web, HttpResponse};
@@ -11,12 +20,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_actors::engine::conversation::GetConversation;
 use switchboard_actors::engine::project::GetAvailability;
+use switchboard_actors::engine::views::CustomerConversationView;
 use switchboard_actors::engine::Caller;
+use switchboard_actors::ids::ProjectId;
 use switchboard_actors::ports::ConversationRecord;
 
 pub const SOURCES: &[&str] = &["widget", "playground", "mcp", "api", "voice"];
-/// Largest `metadata` object a conversation may carry, serialized.
+/// Largest `metadata` object a message may carry, serialized.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+/// Prefix of a visitor's secret.
+pub const VISITOR_SECRET_PREFIX: &str = "sbv_";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/widget/availability", web::get().to(availability))
@@ -36,9 +49,52 @@ async fn availability(state: web::Data<AppState>, key: ProjectKey) -> ApiResult<
 
 #[derive(Deserialize)]
 struct NewConversation {
-    visitor_id: String,
+    /// Absent for a new visitor (the server picks a random id); a host
+    /// site's own id is taken for a visitor that does not exist yet.
+    visitor_id: Option<String>,
+    /// Needed for an existing visitor: what this endpoint answered when
+    /// the visitor was new.
+    visitor_secret: Option<String>,
     source: Option<String>,
     metadata: Option<Value>,
+}
+
+/// Who the visitor is: `(visitor_id, Some(secret))` for a new one (the
+/// secret is shown this once), `(visitor_id, None)` for a returning one
+/// that showed its secret. 401 for an existing visitor without the right
+/// secret (visitors from before secrets have none and cannot come back:
+/// their widget starts a new visitor).
+async fn visitor_of(
+    state: &AppState,
+    project: ProjectId,
+    visitor_id: Option<String>,
+    secret: Option<&str>,
+) -> ApiResult<(String, Option<String>)> {
+    let refused = || ApiError::unauthorized("unknown visitor or wrong visitor_secret");
+    let visitor_id = match visitor_id {
+        Some(v) => validate::text("visitor_id", &v, 1, 200)?,
+        None => format!("v_{}", uuid::Uuid::new_v4().simple()),
+    };
+    if let Some(stored) = state.db.visitor_secret_hash(project, &visitor_id).await? {
+        let presented = secret.map(a::hash_token).ok_or_else(refused)?;
+        return if a::hashes_match(&stored, &presented) {
+            Ok((visitor_id, None))
+        } else {
+            Err(refused())
+        };
+    }
+    let fresh = a::new_token(VISITOR_SECRET_PREFIX);
+    if state
+        .db
+        .register_visitor(project, &visitor_id, &a::hash_token(&fresh), state.now())
+        .await?
+    {
+        Ok((visitor_id, Some(fresh)))
+    } else {
+        // It exists without a secret (from before secrets), or another
+        // request registered it a moment ago: either way not this caller's.
+        Err(refused())
+    }
 }
 
 fn context_of(metadata: &Value) -> CustomerContext {
@@ -86,7 +142,6 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     let project = key.0;
     let body = body.into_inner();
-    let visitor_id = validate::text("visitor_id", &body.visitor_id, 1, 200)?;
     let source = body.source.unwrap_or_else(|| "widget".into());
     if !SOURCES.contains(&source.as_str()) {
         return Err(ApiError::field(
@@ -95,12 +150,14 @@ async fn create(
         ));
     }
     let metadata = body.metadata.unwrap_or_else(|| json!({}));
-    if !metadata.is_object() {
-        return Err(ApiError::field("metadata", "must be an object"));
-    }
-    if metadata.to_string().len() > MAX_METADATA_BYTES {
-        return Err(ApiError::too_large("metadata is larger than 16 KiB"));
-    }
+    metadata::check_customer(&metadata, metadata::CONVERSATION_KEYS)?;
+    let (visitor_id, new_secret) = visitor_of(
+        &state,
+        project.id,
+        body.visitor_id,
+        body.visitor_secret.as_deref(),
+    )
+    .await?;
     let now = state.now();
     let customer = state
         .db
@@ -115,6 +172,7 @@ async fn create(
         now,
     );
     rec.customer_email = customer.email.clone();
+    rec.customer_email_verified = customer.email_verified;
     rec.customer_name = customer.name.clone();
     let caller = Caller::Customer {
         project_id: project.id,
@@ -132,6 +190,7 @@ async fn create(
             };
             rec.customer_id = Some(survivor.id);
             rec.customer_email = survivor.email.clone();
+            rec.customer_email_verified = survivor.email_verified;
             rec.customer_name = survivor.name.clone();
             (state.engine.create_conversation(rec).await?, survivor)
         }
@@ -145,11 +204,19 @@ async fn create(
             kind: TokenKind::Customer,
             user_id: None,
             project_id: Some(project.id),
-            visitor_id: Some(visitor_id),
+            visitor_id: Some(visitor_id.clone()),
             customer_id: Some(customer.id),
             expires_at: now + chrono::Duration::days(a::CUSTOMER_TOKEN_DAYS),
             created_at: now,
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({ "conversation": view, "customer_token": token })))
+    let mut body = json!({
+        "conversation": CustomerConversationView::from(&view),
+        "customer_token": token,
+        "visitor_id": visitor_id,
+    });
+    if let Some(secret) = new_secret {
+        body["visitor_secret"] = json!(secret);
+    }
+    Ok(HttpResponse::Created().json(body))
 }

@@ -471,7 +471,12 @@
     var ctx = $("ctx"); ctx.textContent = "";
     ctx.appendChild(el("h2", null, "Customer"));
     var cu = c.customer || {};
-    ctx.appendChild(el("p", null, cu.email ? (cu.name ? cu.name + " · " : "") + cu.email + " (identified)" : "Anonymous visitor " + (c.visitor_id || "").slice(0, 12)));
+    // A customer's email is an identity only when proven (user_hash or a
+    // code); an email typed in this chat is contact information, shown as such.
+    ctx.appendChild(el("p", null, cu.email ? (cu.name ? cu.name + " · " : "") + cu.email + (cu.customer_email_verified ? " (identified)" : " (unverified)") : "Anonymous visitor " + (c.visitor_id || "").slice(0, 12)));
+    if (c.customer_email && !c.customer_email_verified && c.customer_email !== cu.email) {
+      ctx.appendChild(el("p", { id: "contact-email" }, "Gave the email " + c.customer_email + " in this chat (unverified)"));
+    }
     // The customer's AI sessions, tool calls and support tickets (seed 002).
     var who = cu.email || c.visitor_id;
     if (who) ctx.appendChild(el("p", null)).appendChild(el("a", { id: "activity-link", href: "/explorer?project=" + encodeURIComponent(c.project_id) + "&user=" + encodeURIComponent(who) }, "Activity"));

@@ -24,22 +24,23 @@
   function get(k) { try { return localStorage.getItem(STORE + k); } catch (e) { return null; } }
   function put(k, v) { try { localStorage.setItem(STORE + k, v); } catch (e) { /* private mode */ } }
   function del(k) { try { localStorage.removeItem(STORE + k); } catch (e) { /* private mode */ } }
+  // Message ids for idempotent sends (client_msg_id); not an identity.
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx".replace(/[xy]/g, function (c) {
       var r = Math.random() * 16 | 0; return (c === "x" ? r : (r & 3 | 8)).toString(16);
     });
   }
-  function cookie(name) {
-    var m = document.cookie.match(new RegExp("(^| )" + name + "=([^;]+)"));
-    return m ? m[2] : null;
+  // The visitor is who the server said it is: the id and secret it issued
+  // on the first conversation (a visitor id alone opens nothing). Without
+  // both, the server makes a new visitor.
+  function visitor() {
+    var id = get("visitor"), secret = get("visitor_secret");
+    return id && secret ? { visitor_id: id, visitor_secret: secret } : {};
   }
-  function visitorId() {
-    var name = "sb_visitor_" + KEY.replace(/[^A-Za-z0-9_]/g, "");
-    var v = get("visitor") || cookie(name) || uuid();
-    put("visitor", v);
-    document.cookie = name + "=" + v + ";max-age=" + 365 * 86400 + ";path=/;SameSite=Lax";
-    return v;
+  // The server takes only short, plain text in the visit's context.
+  function clean(v, max) {
+    return v == null ? null : String(v).replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g, "").slice(0, max);
   }
   function context() {
     var ua = navigator.userAgent;
@@ -47,9 +48,9 @@
       browser: /Edg\//.test(ua) ? "Edge" : /Chrome/.test(ua) ? "Chrome" : /Firefox/.test(ua) ? "Firefox" : /Safari/.test(ua) ? "Safari" : "Other",
       device: /Tablet|iPad/i.test(ua) ? "Tablet" : /Mobile|Android|iPhone/i.test(ua) ? "Mobile" : "Desktop",
       os: /Windows/.test(ua) ? "Windows" : /iPhone|iPad|iOS/.test(ua) ? "iOS" : /Android/.test(ua) ? "Android" : /Mac/.test(ua) ? "macOS" : /Linux/.test(ua) ? "Linux" : "Other",
-      page_url: location.href, page_title: document.title, referrer: document.referrer || null,
-      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, language: navigator.language,
-      screen_resolution: screen.width + "x" + screen.height
+      page_url: clean(location.href, 2048), page_title: clean(document.title, 500), referrer: clean(document.referrer || null, 2048),
+      timezone: clean(Intl.DateTimeFormat().resolvedOptions().timeZone, 100), language: clean(navigator.language, 100),
+      screen_resolution: clean(screen.width + "x" + screen.height, 50)
     };
   }
 
@@ -335,11 +336,23 @@
   });
 
   // ------------------------------------------------------------ flow
+  function start() {
+    var body = visitor(); body.source = "widget"; body.metadata = context();
+    return api("POST", "/api/widget/conversations", body, "key");
+  }
   function ensureConversation() {
     if (state.conv) return Promise.resolve();
-    return api("POST", "/api/widget/conversations", { visitor_id: visitorId(), source: "widget", metadata: context() }, "key")
+    return start()
+      .catch(function (e) {
+        // The server no longer knows this visitor's secret (or the visitor
+        // is from before secrets): forget it and start as a new visitor.
+        if (e.code !== "UNAUTHORIZED" || !get("visitor")) throw e;
+        del("visitor"); del("visitor_secret");
+        return start();
+      })
       .then(function (r) {
         state.conv = r.conversation.id; state.token = r.customer_token; state.projectId = r.conversation.project_id;
+        put("visitor", r.visitor_id); if (r.visitor_secret) put("visitor_secret", r.visitor_secret);
         put("conv", state.conv); put("token", state.token);
         onStatus(r.conversation.status);
         connect();
@@ -400,5 +413,15 @@
   } else {
     state.status = "ai_active"; setStatus("Ask us anything.");
   }
-  window.SwitchboardWidget = { open: open, close: shut };
+  // The host page says who its signed-in user is. With `user_hash` (the
+  // HMAC its server made with the project's identity secret) the visitor
+  // joins that customer and its history; without, the email is only
+  // contact information for the team.
+  function identify(who) {
+    who = who || {};
+    return ensureConversation().then(function () {
+      return api("POST", "/api/widget/identify", { email: who.email, name: who.name || null, user_hash: who.user_hash || null });
+    });
+  }
+  window.SwitchboardWidget = { open: open, close: shut, identify: identify };
 })();

@@ -69,6 +69,7 @@ conflict_clause!(
         created_at,
         updated_at,
         last_message_at,
+        customer_email_verified,
     ]
 );
 macro_rules! upsert_conversation {

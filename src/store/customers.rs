@@ -53,6 +53,10 @@ pub struct CustomerConversation {
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub satisfaction_rating: Option<i32>,
+    /// The email given in that conversation, and whether it was proven
+    /// (an unproven one is contact information only).
+    pub customer_email: Option<String>,
+    pub customer_email_verified: bool,
     /// The first message the customer wrote, if any.
     pub preview: Option<String>,
 }
@@ -89,6 +93,7 @@ pub(super) fn new_customer(project: &str, visitor: &str, at: NaiveDateTime) -> D
         internal_notes: None,
         created_at: at,
         updated_at: at,
+        email_verified: false,
     }
 }
 
@@ -181,8 +186,11 @@ fn merge_rows(target: &mut DbCustomer, source: &DbCustomer) -> StoreResult<()> {
 }
 
 impl Db {
-    /// Links `email` (trimmed and lowercased here; the caller validates
-    /// it) to the project's visitor, in one transaction (seed 003 5.11.4):
+    /// Links a *proven* `email` (trimmed and lowercased here; the caller
+    /// validates it and checked the proof: the host site's user_hash or a
+    /// one-time code) to the project's visitor, in one transaction (seed
+    /// 003 5.11.4). An email without proof never comes here: it would let
+    /// anyone who knows an address merge into, and learn of, its customer.
     ///
     /// - the email's customer is the visitor's: the name is updated if given;
     /// - both exist and differ: the visitor's customer is merged into the
@@ -193,7 +201,7 @@ impl Db {
     /// - only the visitor's exists: it gets the email (and name if given);
     /// - neither: a new customer with both.
     ///
-    /// Either way the visitor is seen at `at`.
+    /// Either way the visitor is seen at `at` and the email is verified.
     pub async fn link_email(
         &self,
         project: ProjectId,
@@ -252,6 +260,7 @@ impl Db {
                     if name.is_some() {
                         row.name.clone_from(&name);
                     }
+                    row.email_verified = true;
                     row.last_seen_at = row.last_seen_at.max(at);
                     row.updated_at = at;
                     q::update_customer(c, &row).await?;
@@ -279,6 +288,36 @@ impl Db {
                 customer: CustomerRow::try_from(row)?,
                 conversations,
             })
+        })
+        .await
+    }
+
+    /// The visitor's conversations that are not closed, oldest first: where
+    /// an email given without proof is written, as contact information.
+    pub async fn open_conversations_of_visitor(
+        &self,
+        project: ProjectId,
+        visitor: &str,
+    ) -> StoreResult<Vec<ConversationId>> {
+        let (db, visitor) = (self.clone(), visitor.to_string());
+        detached(async move {
+            let project = project.to_string();
+            let mut conn = db.conn().await?;
+            let ids: Vec<String> = with_conn!(&mut *conn, |c| conversations::table
+                .filter(conversations::project_id.eq(&project))
+                .filter(conversations::visitor_id.eq(&visitor))
+                .filter(conversations::status.ne(CONVERSATION_CLOSED))
+                .order((conversations::created_at.asc(), conversations::id.asc()))
+                .select(conversations::id)
+                .load(c)
+                .await
+                .store())?;
+            ids.iter()
+                .map(|s| {
+                    s.parse::<ConversationId>()
+                        .map_err(|e| corrupt("conversations.id", format!("{s:?}: {e}")))
+                })
+                .collect()
         })
         .await
     }
@@ -375,7 +414,8 @@ impl Db {
             let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
             let previews = first_customer_messages(&mut conn, &ids).await?;
             rows.into_iter()
-                .map(|(id, status, created, last, resolved, closed, rating)| {
+                .map(|(id, status, times, rating, email, verified)| {
+                    let (created, last, resolved, closed) = times;
                     let preview = previews
                         .iter()
                         .find(|(c, _)| *c == id)
@@ -391,6 +431,8 @@ impl Db {
                         resolved_at: resolved.map(|t| t.and_utc()),
                         closed_at: closed.map(|t| t.and_utc()),
                         satisfaction_rating: rating,
+                        customer_email: email,
+                        customer_email_verified: verified,
                         preview,
                     })
                 })
@@ -466,18 +508,19 @@ async fn name_closed_conversations(conn: &mut DbConn, row: &DbCustomer) -> Store
             .filter(conversations::customer_id.eq(&row.id))
             .filter(conversations::status.eq(CONVERSATION_CLOSED))
     };
+    let email = (
+        conversations::customer_email.eq(&row.email),
+        conversations::customer_email_verified.eq(row.email_verified),
+    );
     match &row.name {
         Some(name) => with_conn!(conn, |c| diesel::update(closed())
-            .set((
-                conversations::customer_email.eq(&row.email),
-                conversations::customer_name.eq(name),
-            ))
+            .set((email, conversations::customer_name.eq(name)))
             .execute(c)
             .await
             .store()
             .map(drop)),
         None => with_conn!(conn, |c| diesel::update(closed())
-            .set(conversations::customer_email.eq(&row.email))
+            .set(email)
             .execute(c)
             .await
             .store()
@@ -500,11 +543,15 @@ async fn open_conversations(conn: &mut DbConn, customer: &str) -> StoreResult<Ve
 type HistoryRow = (
     String,
     String,
-    NaiveDateTime,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
+    (
+        NaiveDateTime,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    ),
     Option<i32>,
+    Option<String>,
+    bool,
 );
 
 async fn history_page(
@@ -521,11 +568,15 @@ async fn history_page(
             .select((
                 conversations::id,
                 conversations::status,
-                conversations::created_at,
-                conversations::last_message_at,
-                conversations::resolved_at,
-                conversations::closed_at,
+                (
+                    conversations::created_at,
+                    conversations::last_message_at,
+                    conversations::resolved_at,
+                    conversations::closed_at,
+                ),
                 conversations::satisfaction_rating,
+                conversations::customer_email,
+                conversations::customer_email_verified,
             ))
             .into_boxed();
         if let Some((at, id)) = &cursor {

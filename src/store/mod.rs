@@ -10,7 +10,8 @@
 //! `conn` (the backend enum, the `with_conn!` macro, the pool manager,
 //! transactions), `db` (the [`Db`] handle and the HTTP side's operations),
 //! `port` (the engine's `Store` port), `records` (the HTTP side's records),
-//! `customers` (identity: linking emails, merging customers, history).
+//! `customers` (identity: linking emails, merging customers, history),
+//! `identity` (the proofs identity needs: visitor secrets, codes).
 
 /// The activity explorer: sessions, tool calls, support requests.
 pub mod activity;
@@ -19,6 +20,8 @@ mod conn;
 mod customers;
 mod db;
 mod error;
+/// Proof of identity: visitors' secrets, one-time codes, identity secrets.
+mod identity;
 /// Leads of the offline form and the built-in email outbox.
 pub mod leads;
 mod port;
@@ -41,6 +44,7 @@ pub use conn::{DbConn, Target};
 pub use customers::{CustomerConversation, CustomerPatch, LinkedCustomer};
 pub use db::{Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use error::map_diesel;
+pub use identity::{CodeCheck, IdentityCode};
 pub use leads::{EmailRecord, LeadRecord};
 pub use records::{
     ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,

@@ -157,6 +157,9 @@ pub struct CustomerRow {
     pub project_id: ProjectId,
     pub visitor_id: String,
     pub email: Option<String>,
+    /// The email was proven (the host site's user_hash or a one-time code),
+    /// not only typed. Emails linked before proof was required are not.
+    pub email_verified: bool,
     pub name: Option<String>,
     /// Other visitor ids known to be this customer.
     pub merged_visitor_ids: Vec<String>,

@@ -567,6 +567,7 @@ pub struct DbCustomer {
     pub internal_notes: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub email_verified: bool,
 }
 
 impl DbCustomer {
@@ -601,6 +602,7 @@ impl DbCustomer {
             internal_notes: c.internal_notes.clone(),
             created_at: ts(c.created_at),
             updated_at: ts(c.updated_at),
+            email_verified: c.email_verified,
         })
     }
 }
@@ -633,6 +635,7 @@ impl TryFrom<DbCustomer> for CustomerRow {
             internal_notes: r.internal_notes,
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),
+            email_verified: r.email_verified,
         })
     }
 }
@@ -677,6 +680,7 @@ pub struct DbConversation {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_message_at: NaiveDateTime,
+    pub customer_email_verified: bool,
 }
 
 impl DbConversation {
@@ -712,6 +716,7 @@ impl DbConversation {
             created_at: ts(c.created_at),
             updated_at: ts(c.updated_at),
             last_message_at: ts(c.last_message_at),
+            customer_email_verified: c.customer_email_verified,
         })
     }
 }
@@ -737,6 +742,7 @@ impl TryFrom<DbConversation> for ConversationRecord {
             tags: from_json("conversations.tags", &r.tags)?,
             visitor_id: r.visitor_id,
             customer_email: r.customer_email,
+            customer_email_verified: r.customer_email_verified,
             customer_name: r.customer_name,
             handoff_reason: r.handoff_reason,
             handoff_triggered_at: utc_opt(r.handoff_triggered_at),

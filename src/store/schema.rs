@@ -74,6 +74,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_message_at -> Timestamp,
+        customer_email_verified -> Bool,
     }
 }
 
@@ -103,6 +104,7 @@ diesel::table! {
         internal_notes -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        email_verified -> Bool,
     }
 }
 
@@ -124,6 +126,18 @@ diesel::table! {
         send_inactivity_warning -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    identity_codes (project_id, visitor_id) {
+        project_id -> Text,
+        visitor_id -> Text,
+        email -> Text,
+        code_hash -> Text,
+        attempts -> Integer,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
     }
 }
 
@@ -219,6 +233,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         solver_share_percent -> Integer,
+        identity_secret -> Nullable<Text>,
     }
 }
 
@@ -335,6 +350,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    visitors (project_id, visitor_id) {
+        project_id -> Text,
+        visitor_id -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(agent_availability -> projects (project_id));
 diesel::joinable!(activity_sessions -> projects (project_id));
 diesel::joinable!(agent_availability -> users (user_id));
@@ -345,6 +369,7 @@ diesel::joinable!(conversations -> users (assigned_agent_id));
 diesel::joinable!(customers -> projects (project_id));
 diesel::joinable!(customers -> users (flagged_by));
 diesel::joinable!(handoff_settings -> projects (project_id));
+diesel::joinable!(identity_codes -> projects (project_id));
 diesel::joinable!(knowledge_entries -> projects (project_id));
 diesel::joinable!(leads -> projects (project_id));
 diesel::joinable!(messages -> conversations (conversation_id));
@@ -365,6 +390,7 @@ diesel::joinable!(tickets -> projects (project_id));
 diesel::joinable!(tickets -> users (solver_id));
 diesel::joinable!(tool_calls -> activity_sessions (activity_session_id));
 diesel::joinable!(tool_calls -> projects (project_id));
+diesel::joinable!(visitors -> projects (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activity_sessions,
@@ -373,6 +399,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     customers,
     handoff_settings,
+    identity_codes,
     knowledge_entries,
     leads,
     messages,
@@ -387,4 +414,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     tickets,
     tool_calls,
     users,
+    visitors,
 );

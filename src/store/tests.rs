@@ -239,6 +239,7 @@ fn conversation(project: ProjectId, last_message_at: DateTime<Utc>) -> Conversat
         customer_id: None,
         visitor_id: format!("v-{}", Uuid::new_v4()),
         customer_email: None,
+        customer_email_verified: false,
         customer_name: None,
         status: ConversationStatus::AiActive,
         assigned_agent_id: None,
@@ -276,6 +277,7 @@ fn full_conversation(
     ConversationRecord {
         customer_id: Some(customer),
         customer_email: Some("jane@customer.test".into()),
+        customer_email_verified: true,
         customer_name: Some("Jane".into()),
         status: ConversationStatus::Resolved,
         assigned_agent_id: Some(agent),
@@ -394,13 +396,14 @@ fn pg_objects(conn: &mut PgSync) -> Vec<SchemaObject> {
 }
 
 /// The tables schema.rs declares, in its (alphabetical) order.
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 22] = [
     "activity_sessions",
     "agent_availability",
     "auth_tokens",
     "conversations",
     "customers",
     "handoff_settings",
+    "identity_codes",
     "knowledge_entries",
     "leads",
     "messages",
@@ -415,6 +418,7 @@ const TABLES: [&str; 20] = [
     "tickets",
     "tool_calls",
     "users",
+    "visitors",
 ];
 
 /// One body for both backends: applies the migrations one at a time, each
@@ -563,6 +567,7 @@ fn declared_schema() -> Vec<TableShape> {
         declared_shape!(conversations),
         declared_shape!(customers),
         declared_shape!(handoff_settings),
+        declared_shape!(identity_codes),
         declared_shape!(knowledge_entries),
         declared_shape!(leads),
         declared_shape!(messages),
@@ -577,6 +582,7 @@ fn declared_schema() -> Vec<TableShape> {
         declared_shape!(tickets),
         declared_shape!(tool_calls),
         declared_shape!(users),
+        declared_shape!(visitors),
     ];
     let names: Vec<&str> = shapes.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, TABLES, "TABLES and declared_schema disagree");
@@ -1527,6 +1533,7 @@ async fn customers_are_touched_and_found_by_merged_visitor_ids(db: Db) {
         project_id: p.id,
         visitor_id: "v-main".into(),
         email: Some("jane@customer.test".into()),
+        email_verified: true,
         name: Some("Jane".into()),
         merged_visitor_ids: vec!["v-phone".into(), "v-tablet".into()],
         first_seen_at: t(0),
@@ -2033,6 +2040,9 @@ on_both_backends! {
 
 /// Customer identity's store tests, on both backends.
 mod customers;
+
+/// Visitor secrets, one-time codes and identity secrets, on both backends.
+mod identity;
 
 /// Billable sessions' store tests, on both backends.
 mod sessions;

@@ -22,8 +22,8 @@ use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde_json::{json, Value};
-use std::cell::Cell;
-use std::collections::VecDeque;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,6 +79,9 @@ pub struct TestApp {
     client: Client,
     admin: String,
     counter: Cell<u32>,
+    /// Each visitor's secret, by (project id, visitor id), as the server
+    /// issued it: a visitor comes back with it, as the widget does.
+    visitor_secrets: RefCell<HashMap<(String, String), String>>,
 }
 
 /// The test config on `url`, with the rate limits off: the clock is frozen
@@ -144,6 +147,7 @@ impl TestApp {
             client,
             admin: String::new(),
             counter: Cell::new(0),
+            visitor_secrets: RefCell::new(HashMap::new()),
         };
         app.admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
         app
@@ -502,18 +506,39 @@ impl TestApp {
     // ----- widget and conversations ----------------------------------------
 
     /// A new conversation from the widget: `(conversation, customer_token)`.
+    /// The visitor id is the host site's own; the first conversation of a
+    /// visitor keeps the secret the server issues it, and later ones show
+    /// it, as the widget does.
     pub async fn new_conversation(&self, project: &Project, visitor: &str) -> (Value, String) {
+        let key = (project.id.clone(), visitor.to_string());
+        let mut request = json!({ "visitor_id": visitor });
+        if let Some(secret) = self.visitor_secrets.borrow().get(&key) {
+            request["visitor_secret"] = json!(secret);
+        }
         let (status, body) = self
             .call(
                 Method::POST,
                 "/api/widget/conversations",
                 Auth::ProjectKey(&project.public_key),
-                Some(json!({ "visitor_id": visitor })),
+                Some(request),
             )
             .await;
         assert_eq!(status, 201, "new conversation: {body}");
+        if let Some(secret) = body["visitor_secret"].as_str() {
+            self.visitor_secrets
+                .borrow_mut()
+                .insert(key, secret.to_string());
+        }
         let token = s(&body["customer_token"]);
         (body["conversation"].clone(), token)
+    }
+
+    /// The secret the server issued `visitor` of `project`, if any.
+    pub fn visitor_secret(&self, project: &Project, visitor: &str) -> Option<String> {
+        self.visitor_secrets
+            .borrow()
+            .get(&(project.id.clone(), visitor.to_string()))
+            .cloned()
     }
 
     pub async fn availability(&self, project: &Project) -> Value {
@@ -975,6 +1000,65 @@ impl Ws {
 
     pub async fn close(mut self) {
         let _ = self.conn.send(Message::Close(None)).await;
+    }
+}
+
+// ----- identity proof ------------------------------------------------------------
+
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`, in hex: what a host
+/// site's server computes as `user_hash`. Written here from the RFC, not
+/// taken from the server, so tests check the server against it.
+pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    const BLOCK: usize = 64;
+    let mut k = if key.len() > BLOCK {
+        Sha256::digest(key).to_vec()
+    } else {
+        key.to_vec()
+    };
+    k.resize(BLOCK, 0);
+    let inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner_hash = Sha256::new()
+        .chain_update(&inner)
+        .chain_update(message)
+        .finalize();
+    let outer_hash = Sha256::new()
+        .chain_update(&outer)
+        .chain_update(inner_hash)
+        .finalize();
+    hex::encode(outer_hash)
+}
+
+/// The `user_hash` proving `email` under a project's identity secret.
+pub fn user_hash(secret: &str, email: &str) -> String {
+    hmac_sha256_hex(secret.as_bytes(), email.as_bytes())
+}
+
+impl TestApp {
+    /// The project's identity secret, as its admin reads it.
+    pub async fn identity_secret(&self, project: &Project) -> String {
+        let (status, body) = self
+            .get(&format!("/api/projects/{}", project.id), &self.admin)
+            .await;
+        assert_eq!(status, 200, "get project: {body}");
+        s(&body["identity_secret"])
+    }
+
+    /// Identify with proof (the host site's `user_hash`): `(status, body)`.
+    pub async fn identify_proven(
+        &self,
+        project: &Project,
+        token: &str,
+        email: &str,
+        name: Option<&str>,
+    ) -> (u16, Value) {
+        let secret = self.identity_secret(project).await;
+        let mut body = json!({ "email": email, "user_hash": user_hash(&secret, email) });
+        if let Some(name) = name {
+            body["name"] = json!(name);
+        }
+        self.post("/api/widget/identify", token, body).await
     }
 }
 

@@ -13,4 +13,5 @@ pub mod pricing;
 pub mod queue;
 pub mod session;
 pub mod settings;
+pub mod text;
 pub mod ticket;

@@ -32,6 +32,9 @@ pub struct ConversationView {
     pub customer_id: Option<CustomerId>,
     pub visitor_id: String,
     pub customer_email: Option<String>,
+    /// False when `customer_email` is only what someone typed: contact
+    /// information, not the customer's proven identity.
+    pub customer_email_verified: bool,
     pub customer_name: Option<String>,
     pub assigned_agent_id: Option<UserId>,
     pub handoff_reason: Option<String>,
@@ -86,6 +89,7 @@ impl ConversationView {
             customer_id: r.customer_id,
             visitor_id: r.visitor_id.clone(),
             customer_email: r.customer_email.clone(),
+            customer_email_verified: r.customer_email_verified,
             customer_name: r.customer_name.clone(),
             assigned_agent_id: r.assigned_agent_id,
             handoff_reason: r.handoff_reason.clone(),
@@ -118,6 +122,74 @@ impl ConversationView {
             queue_position: None,
             estimated_wait_minutes: None,
             last_seq,
+        }
+    }
+}
+
+/// What a conversation's own customer sees of it. A whitelist, not the
+/// staff view minus some fields: tags, metadata, the handoff and AI
+/// context, internal ids and times stay with staff, and a field added to
+/// [`ConversationView`] stays staff-only until someone adds it here.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerConversationView {
+    pub id: ConversationId,
+    pub project_id: ProjectId,
+    pub status: ConversationStatus,
+    /// The customer's own record (the id a proven identify answers too).
+    pub customer_id: Option<CustomerId>,
+    pub visitor_id: String,
+    pub customer_email: Option<String>,
+    pub customer_email_verified: bool,
+    pub customer_name: Option<String>,
+    pub assigned_agent_id: Option<UserId>,
+    #[serde(with = "crate::wire_time::option")]
+    pub resolved_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::wire_time::option")]
+    pub closed_at: Option<DateTime<Utc>>,
+    pub satisfaction_rating: Option<i32>,
+    pub satisfaction_feedback: Option<String>,
+    /// The widget shows "Are you still there?" again after a reload.
+    #[serde(with = "crate::wire_time::option")]
+    pub auto_close_warning_sent_at: Option<DateTime<Utc>>,
+    pub source: String,
+    #[serde(with = "crate::wire_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::wire_time")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(with = "crate::wire_time")]
+    pub last_message_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_position: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_wait_minutes: Option<Option<u32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<i64>,
+}
+
+impl From<&ConversationView> for CustomerConversationView {
+    fn from(v: &ConversationView) -> Self {
+        CustomerConversationView {
+            id: v.id,
+            project_id: v.project_id,
+            status: v.status,
+            customer_id: v.customer_id,
+            visitor_id: v.visitor_id.clone(),
+            customer_email: v.customer_email.clone(),
+            customer_email_verified: v.customer_email_verified,
+            customer_name: v.customer_name.clone(),
+            assigned_agent_id: v.assigned_agent_id,
+            resolved_at: v.resolved_at,
+            closed_at: v.closed_at,
+            satisfaction_rating: v.satisfaction_rating,
+            satisfaction_feedback: v.satisfaction_feedback.clone(),
+            auto_close_warning_sent_at: v.auto_close_warning_sent_at,
+            source: v.source.clone(),
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            last_message_at: v.last_message_at,
+            queue_position: v.queue_position,
+            estimated_wait_minutes: v.estimated_wait_minutes,
+            last_seq: v.last_seq,
         }
     }
 }

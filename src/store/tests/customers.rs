@@ -53,6 +53,8 @@ async fn link_email_creates_or_completes_a_customer(db: Db) {
     assert_eq!(fresh.visitor_id, "v-new");
     assert_eq!(fresh.email.as_deref(), Some("ana@example.com"));
     assert_eq!(fresh.name.as_deref(), Some("Ana"));
+    // Only proven emails are linked, so a linked email is verified.
+    assert!(fresh.email_verified);
     assert_eq!(fresh.total_conversations, 0);
     assert_eq!((fresh.first_seen_at, fresh.last_seen_at), (t(10), t(10)));
     assert!(conversations.is_empty());

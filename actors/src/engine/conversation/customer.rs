@@ -20,8 +20,9 @@ fn not_found() -> EngineError {
 }
 
 /// Outside hours: the customer leaves an email and a message, and the
-/// conversation waits in the queue for the next opening. The email is
-/// linked to the customer by the caller beforehand.
+/// conversation waits in the queue for the next opening. Once per
+/// conversation. The email is contact information on this conversation
+/// (unverified), never linked to a customer.
 #[derive(Message)]
 #[rtype(result = "EngineResult<ConversationView>")]
 pub struct OfflineForm {
@@ -51,13 +52,20 @@ impl ConversationActor {
         {
             return Err(not_found());
         }
-        let content = msg.message.trim().to_string();
-        validate_content(&content).map_err(|_| {
-            field_error(
-                "message",
-                &format!("must be 1 to {} characters", super::MAX_CONTENT_CHARS),
-            )
+        let content = validate_content(&msg.message).map_err(|e| match e {
+            EngineError::Validation(mut fields) => {
+                let problem = fields.remove("content").unwrap_or_default();
+                field_error("message", &problem)
+            }
+            other => other,
         })?;
+        // Once per conversation: each form sends an email to the address
+        // it names, so a second would let anyone mail anyone repeatedly.
+        if self.rec.metadata.get("offline_form").is_some() {
+            return Err(EngineError::InvalidTransition(
+                "the offline form was already sent for this conversation".into(),
+            ));
+        }
         let old = self.rec.status;
         let enqueue = match old {
             St::AiActive => {
@@ -73,10 +81,7 @@ impl ConversationActor {
             }
         };
         let now = self.now();
-        self.rec.customer_email = Some(msg.email.clone());
-        if msg.name.is_some() {
-            self.rec.customer_name = msg.name;
-        }
+        self.set_contact(Some(msg.email.clone()), msg.name);
         self.rec.customer_last_seen_at = Some(now);
         if !self.rec.metadata.is_object() {
             self.rec.metadata = json!({});

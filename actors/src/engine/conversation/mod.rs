@@ -618,12 +618,7 @@ impl ConversationActor {
         if let Err(e) = self.check(Ev::Handoff) {
             return fut::ready(Err(e)).boxed_local();
         }
-        if let Some(email) = customer_email {
-            self.rec.customer_email = Some(email);
-        }
-        if let Some(name) = customer_name {
-            self.rec.customer_name = Some(name);
-        }
+        self.set_contact(customer_email, customer_name);
         let request = RequestHandoff {
             conversation_id: self.rec.id,
             preview: self.preview(),
@@ -714,6 +709,22 @@ impl ConversationActor {
                     .boxed_local()
             })
             .boxed_local()
+    }
+
+    /// Contact details someone typed (identify without proof, the
+    /// handoff, the offline form): shown to agents on this conversation,
+    /// marked unverified, and never an identity (nothing links or merges
+    /// on them). Giving the customer's proven email again keeps it proven.
+    fn set_contact(&mut self, email: Option<String>, name: Option<String>) {
+        if let Some(email) = email {
+            if self.rec.customer_email.as_deref() != Some(email.as_str()) {
+                self.rec.customer_email = Some(email);
+                self.rec.customer_email_verified = false;
+            }
+        }
+        if let Some(name) = name {
+            self.rec.customer_name = Some(name);
+        }
     }
 
     fn last_ai_confidence(&self) -> Option<f64> {
@@ -829,8 +840,7 @@ impl ConversationActor {
         ctx: &mut Context<Self>,
     ) -> EngineResult<ResponseFuture<EngineResult<Arc<MessageRecord>>>> {
         self.require_view(&msg.caller)?;
-        let content = msg.content.trim().to_string();
-        validate_content(&content)?;
+        let content = validate_content(&msg.content)?;
         if let Some(c) = &msg.client_msg_id {
             if c.is_empty() || c.len() > 100 {
                 return Err(field_error("client_msg_id", "must be 1 to 100 characters"));
@@ -955,7 +965,18 @@ fn field_error(field: &str, problem: &str) -> EngineError {
     EngineError::Validation(BTreeMap::from([(field.to_string(), problem.to_string())]))
 }
 
-fn validate_content(content: &str) -> EngineResult<()> {
+/// The one check of a message's text, for every way a conversation takes
+/// one (REST and WebSocket sends, notes, the offline form): no control or
+/// bidi override characters anywhere in what was sent
+/// ([`crate::domain::text`]; checked before trimming, which would quietly
+/// drop a trailing one that counts as white space, like U+0085), then
+/// not empty and not too long once trimmed. Answers the trimmed text, or
+/// the problem under `content`.
+fn validate_content(raw: &str) -> EngineResult<String> {
+    if let Some(problem) = crate::domain::text::problem(raw) {
+        return Err(field_error("content", problem));
+    }
+    let content = raw.trim().to_string();
     if content.is_empty() {
         return Err(field_error("content", "must not be empty"));
     }
@@ -965,7 +986,7 @@ fn validate_content(content: &str) -> EngineResult<()> {
             &format!("must be at most {MAX_CONTENT_CHARS} characters"),
         ));
     }
-    Ok(())
+    Ok(content)
 }
 
 /// An internal note: staff only, never shown to the customer.
@@ -988,10 +1009,10 @@ impl Handler<PostNote> for ConversationActor {
                 })
             }
         };
-        let content = msg.content.trim().to_string();
-        if let Err(e) = validate_content(&content) {
-            return Box::pin(async move { Err(e) });
-        }
+        let content = match validate_content(&msg.content) {
+            Ok(c) => c,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
         let record = self.new_message(
             SenderType::Agent,
             Some(user),
@@ -1418,15 +1439,19 @@ impl Handler<SetTags> for ConversationActor {
     }
 }
 
-/// The conversation's customer changed or became known (identify, offline
-/// form, handoff with an email, a merge of two visitors). The store has
-/// already moved `customer_id`; the actor takes the new identity into its
-/// view and writes its email and name.
+/// The conversation's customer changed or became known through a proven
+/// identify (the host site's user_hash or a one-time code), possibly a
+/// merge of two visitors. The store has already moved `customer_id`; the
+/// actor takes the new identity into its view and writes its email and
+/// name.
 #[derive(Message)]
 #[rtype(result = "EngineResult<ConversationView>")]
 pub struct LinkCustomer {
     pub customer_id: CustomerId,
     pub email: Option<String>,
+    /// Whether `email` is proven (customers linked before proof was
+    /// required keep unproven emails).
+    pub email_verified: bool,
     pub name: Option<String>,
 }
 
@@ -1437,10 +1462,37 @@ impl Handler<LinkCustomer> for ConversationActor {
         self.rec.customer_id = Some(msg.customer_id);
         if msg.email.is_some() {
             self.rec.customer_email = msg.email;
+            self.rec.customer_email_verified = msg.email_verified;
         }
         if msg.name.is_some() {
             self.rec.customer_name = msg.name;
         }
+        AtomicResponse::new(self.save_row())
+    }
+}
+
+/// The customer typed an email and maybe a name without proving the email
+/// (identify without user_hash or code): contact information on this
+/// conversation only, marked unverified (see `set_contact`).
+#[derive(Message)]
+#[rtype(result = "EngineResult<ConversationView>")]
+pub struct SetContact {
+    pub caller: Caller,
+    pub email: String,
+    pub name: Option<String>,
+}
+
+impl Handler<SetContact> for ConversationActor {
+    type Result = AtomicResponse<Self, EngineResult<ConversationView>>;
+
+    fn handle(&mut self, msg: SetContact, _: &mut Context<Self>) -> Self::Result {
+        if !matches!(msg.caller, Caller::Customer { .. }) || self.require_view(&msg.caller).is_err()
+        {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::NotFound(
+                "conversation not found".into(),
+            )))));
+        }
+        self.set_contact(Some(msg.email), msg.name);
         AtomicResponse::new(self.save_row())
     }
 }
