@@ -170,7 +170,10 @@ async fn the_widget_keeps_the_visitor_the_server_issued_and_comes_back_with_it()
     let b = open_widget(&app, &project).await;
     let input = b.find("#sbw-input").await;
     b.type_into(&input, "Hello there\u{E007}").await;
-    b.wait_text(".sbw-msg.customer", "Hello there").await;
+    // The bubble shows at once as pending; the conversation (and with it
+    // the visitor the server issued) exists once the server has it.
+    b.wait_text(".sbw-msg.customer:not(.pending)", "Hello there")
+        .await;
     let store = format!("sb_{}_", project.public_key);
     let kept = b
         .eval(&format!(
