@@ -726,10 +726,12 @@ fn csv_row(out: &mut String, s: &SessionSummary, item: &[&str]) {
 }
 
 /// RFC 4180 quoting; a field a spreadsheet would run as a formula gets a
-/// leading `'`.
+/// leading `'`. Spreadsheets in locales whose list separator is `;` split
+/// unquoted fields there (`x;=1+1` would put a formula in a cell of its
+/// own), so a field with a delimiter of either kind, or a tab, is quoted.
 fn csv_field(out: &mut String, f: &str) {
     let formula = f.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let quote = formula || f.contains([',', '"', '\n', '\r']);
+    let quote = formula || f.contains([',', ';', '\t', '"', '\n', '\r']);
     if !quote {
         out.push_str(f);
         return;
@@ -758,6 +760,8 @@ mod tests {
         assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(cell("two\nlines"), "\"two\nlines\"");
         assert_eq!(cell("=SUM(A1)"), "\"'=SUM(A1)\"");
+        assert_eq!(cell("x;=1+1"), "\"x;=1+1\"");
+        assert_eq!(cell("a\tb"), "\"a\tb\"");
         assert_eq!(cell(""), "");
     }
 }
