@@ -1288,6 +1288,15 @@ impl Handler<Close> for ConversationActor {
                 "conversation not found".into(),
             )))));
         }
+        // Staff close what is theirs or no one's (spam in the queue); another
+        // agent's live conversation needs an admin (PROTOCOL.md section 3).
+        if let Caller::Staff(_) = &msg.caller {
+            if self.rec.assigned_agent_id.is_some() && !self.may_manage(&msg.caller) {
+                return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::Forbidden(
+                    "only the assigned agent or a project admin can close this conversation".into(),
+                )))));
+            }
+        }
         let old = self.rec.status;
         let next = match self.check(Ev::Close) {
             Ok(s) => s,
