@@ -2,7 +2,31 @@
 //! from files compiled into the binary: no build step, nothing to deploy
 //! beside it. Pages speak only the public contract (REST and WebSocket).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, HttpResponseBuilder};
+
+/// What the pages may load and who may frame them: only this server's own
+/// scripts (no inline script, so injected markup cannot run), styles inline
+/// as the pages write them, media from WebRTC streams, and no framing of a
+/// staff page by another site (clickjacking).
+pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; \
+connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+frame-ancestors 'none'";
+/// The widget's demo host page may be framed, as a customer's site may be.
+pub const HOST_PAGE_CSP: &str = "default-src 'self'; script-src 'self'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+object-src 'none'; base-uri 'none'";
+
+/// An HTML page's answer with its security headers. Pages carry tokens in
+/// their addresses (`/join/:id?token=`), so no Referer leaves them.
+fn html(csp: &'static str) -> HttpResponseBuilder {
+    let mut b = HttpResponse::Ok();
+    b.content_type("text/html; charset=utf-8")
+        .insert_header(("cache-control", "no-cache"))
+        .insert_header(("content-security-policy", csp))
+        .insert_header(("referrer-policy", "no-referrer"));
+    b
+}
 
 const INDEX_HTML: &str = include_str!("index.html");
 const APP_CSS: &str = include_str!("app.css");
@@ -75,14 +99,11 @@ async fn widget_demo(q: web::Query<DemoQuery>) -> HttpResponse {
     } else {
         "Add <code>?key=pk_...</code> (a project's public key) to this address to load the widget."
     };
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("cache-control", "no-cache"))
-        .body(
-            WIDGET_DEMO_HTML
-                .replace("{{note}}", note)
-                .replace("{{widget}}", &script),
-        )
+    html(HOST_PAGE_CSP).body(
+        WIDGET_DEMO_HTML
+            .replace("{{note}}", note)
+            .replace("{{widget}}", &script),
+    )
 }
 
 async fn index() -> HttpResponse {
@@ -114,11 +135,8 @@ fn script(js: &'static str) -> HttpResponse {
         .body(js)
 }
 
-fn page(html: &'static str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("cache-control", "no-cache"))
-        .body(html)
+fn page(body: &'static str) -> HttpResponse {
+    html(PAGE_CSP).body(body)
 }
 
 async fn app_css() -> HttpResponse {
@@ -138,15 +156,12 @@ pub fn pay_page(p: &switchboard_actors::session_ports::PaymentRecord) -> HttpRes
         "failed" => "Failed",
         _ => "Unknown",
     };
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("cache-control", "no-cache"))
-        .body(
-            PAY_HTML
-                .replace(
-                    "{{amount}}",
-                    &format!("${}.{:02}", p.amount / 100, p.amount % 100),
-                )
-                .replace("{{status}}", status),
-        )
+    html(PAGE_CSP).body(
+        PAY_HTML
+            .replace(
+                "{{amount}}",
+                &format!("${}.{:02}", p.amount / 100, p.amount % 100),
+            )
+            .replace("{{status}}", status),
+    )
 }
