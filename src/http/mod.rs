@@ -16,6 +16,7 @@ pub mod identity;
 pub mod leads;
 pub mod metadata;
 pub mod projects;
+pub mod redact;
 pub mod sessions;
 pub mod tickets;
 pub mod validate;
