@@ -62,7 +62,27 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
 
 /// Resolve any token of the table in PROTOCOL.md section 2 into a caller.
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
+    Ok(authenticate_token(state, token).await?.caller)
+}
+
+/// A caller with what a long-lived connection needs to know of its token.
+pub struct Authenticated {
+    pub caller: Caller,
+    /// The token's hash, the key by which a logout finds live sockets.
+    pub token_hash: String,
+    /// When a staff or customer token expires (other credentials last as
+    /// long as their project or session).
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// [`authenticate`], keeping the token's hash and expiry.
+pub async fn authenticate_token(state: &AppState, token: &str) -> ApiResult<Authenticated> {
     let hash = hash_token(token);
+    let plain = |caller: Caller, hash: String| Authenticated {
+        caller,
+        token_hash: hash,
+        expires_at: None,
+    };
     if token.starts_with(SECRET_KEY_PREFIX) {
         let project = state
             .db
@@ -70,9 +90,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
             .await?
             .filter(|p| hashes_match(&p.secret_key_hash, &hash))
             .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-        return Ok(Caller::Bot {
-            project_id: project.id,
-        });
+        return Ok(plain(
+            Caller::Bot {
+                project_id: project.id,
+            },
+            hash,
+        ));
     }
     if token.starts_with(SESSION_PREFIX) {
         let now = state.now();
@@ -85,10 +108,13 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
                 ended.is_none_or(|e| now - e < chrono::Duration::days(SESSION_TOKEN_DAYS_AFTER_END))
             })
             .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-        return Ok(Caller::SessionGuest {
-            project_id,
-            session_id,
-        });
+        return Ok(plain(
+            Caller::SessionGuest {
+                project_id,
+                session_id,
+            },
+            hash,
+        ));
     }
     let row: TokenRow = state
         .db
@@ -99,21 +125,26 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
     if row.expires_at <= state.now() {
         return Err(ApiError::unauthorized("invalid or expired token"));
     }
-    match (
+    let caller = match (
         row.kind.as_str(),
         row.user_id,
         row.project_id,
         row.visitor_id,
     ) {
         ("staff", Some(user_id), _, _) => {
-            Ok(Caller::Staff(Arc::new(load_staff(state, user_id).await?)))
+            Caller::Staff(Arc::new(load_staff(state, user_id).await?))
         }
-        ("customer", _, Some(project_id), Some(visitor_id)) => Ok(Caller::Customer {
+        ("customer", _, Some(project_id), Some(visitor_id)) => Caller::Customer {
             project_id,
             visitor_id,
-        }),
-        _ => Err(ApiError::unauthorized("invalid or expired token")),
-    }
+        },
+        _ => return Err(ApiError::unauthorized("invalid or expired token")),
+    };
+    Ok(Authenticated {
+        caller,
+        token_hash: hash,
+        expires_at: Some(row.expires_at),
+    })
 }
 
 pub async fn load_staff(state: &AppState, user_id: UserId) -> ApiResult<Staff> {

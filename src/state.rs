@@ -27,6 +27,9 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     /// `SWITCHBOARD_TRUSTED_PROXIES` (see `http/client_addr.rs`).
     pub trusted_proxies: Arc<[IpRange]>,
+    /// Live sockets by credential, closed when it is revoked (see
+    /// `ws/revoke.rs`).
+    pub sockets: Arc<crate::ws::revoke::Sockets>,
 }
 
 impl AppState {

@@ -89,7 +89,10 @@ async fn logout(
     _auth: Auth,
 ) -> ApiResult<HttpResponse> {
     if let Some(t) = a::bearer(&req) {
-        state.db.delete_token(&a::hash_token(&t)).await?;
+        let hash = a::hash_token(&t);
+        state.db.delete_token(&hash).await?;
+        // After the delete: a socket that reconnects now is refused.
+        state.sockets.revoke_token(&hash);
     }
     Ok(HttpResponse::NoContent().finish())
 }

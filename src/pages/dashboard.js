@@ -55,9 +55,11 @@
 
   // ------------------------------------------------------------ live
   function connect() {
-    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(Staff.token()));
+    // The token goes in the first frame, not the URL: addresses end up in logs.
+    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws");
     s.ws = ws;
     ws.onopen = function () {
+      ws.send(JSON.stringify({ op: "auth", ref: "auth", token: Staff.token() }));
       s.backoff = 1000;
       showError("err", null);
       op({ op: "subscribe", channel: "agent:" + s.me.id });

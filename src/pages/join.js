@@ -65,11 +65,13 @@
   }
 
   function connect() {
-    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(token));
+    // The token goes in the first frame, not the URL: addresses end up in logs.
+    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws");
     function subscribe(after) {
       ws.send(JSON.stringify({ op: "subscribe", ref: "j" + (++refs), channel: "session:" + id, after_seq: after }));
     }
     ws.onopen = function () {
+      ws.send(JSON.stringify({ op: "auth", ref: "auth", token: token }));
       backoff = 1000;
       subscribe(lastSeq);
       // Missed status changes while away: read the session again.

@@ -151,9 +151,13 @@
 
   // ------------------------------------------------------------ live
   function connect() {
-    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(Staff.token()));
+    // The token goes in the first frame, not the URL: addresses end up in logs.
+    var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws");
     s.ws = ws;
-    ws.onopen = function () { s.backoff = 1000; if (s.sess) subscribe(); };
+    ws.onopen = function () {
+      ws.send(JSON.stringify({ op: "auth", ref: "auth", token: Staff.token() }));
+      s.backoff = 1000; if (s.sess) subscribe();
+    };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
       // The chat's replay comes in pages: while the server answers more,

@@ -238,10 +238,11 @@
   }
 
   function connect() {
-    var url = BASE.replace(/^http/, "ws") + "/ws?token=" + encodeURIComponent(state.token);
-    var ws = new WebSocket(url);
+    // The token goes in the first frame, not the URL: addresses end up in logs.
+    var ws = new WebSocket(BASE.replace(/^http/, "ws") + "/ws");
     state.ws = ws;
     ws.onopen = function () {
+      ws.send(JSON.stringify({ op: "auth", ref: "auth", token: state.token }));
       state.backoff = 1000;
       var conv = state.conv;
       subscribePages("conversation:" + conv, state.lastSeq, function () { return state.conv === conv; }).then(function (d) {

@@ -16,6 +16,7 @@ use crate::auth::{self as a, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::agents::parse_status;
 use crate::http::conversations::{claim_conversation, send_message};
+use crate::limits::{caller_key, LimitKind};
 use crate::state::AppState;
 use actix::prelude::*;
 use actix_http::ws::Item;
@@ -48,6 +49,7 @@ use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
 use switchboard_actors::ids::{ConversationId, ProjectId, SessionId, UserId};
 
 mod guard;
+pub mod revoke;
 
 /// Largest message a client may send, whole or fragmented (PROTOCOL.md
 /// section 4).
@@ -56,9 +58,16 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 pub const OUTBOUND_CAPACITY: usize = 1024;
 pub const PING_INTERVAL: Duration = Duration::from_secs(30);
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a socket opened without `?token=` may take to send its
+/// `auth` frame before it is closed.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 enum Identity {
+    /// Opened without `?token=`: the first frame must be
+    /// `{"op": "auth", "token": ...}`, which keeps the token out of URLs
+    /// (and so out of proxies' and browsers' logs).
+    Unauthenticated,
     Caller(Caller),
     /// Only the project's public key: may watch `project:<id>:widget`.
     WidgetKey(ProjectId),
@@ -87,6 +96,41 @@ pub struct WsConn {
     /// A fragmented message being put together (RFC 6455 5.4); the guard
     /// keeps its total within [`MAX_FRAME_BYTES`].
     fragments: Option<Fragments>,
+    /// When the token the socket authenticated with expires (Clock time).
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The token's hash and staff user, by which the socket registers in
+    /// `AppState::sockets` (so a logout or a change of rights closes it).
+    revocable: Option<(String, Option<UserId>)>,
+}
+
+/// What a token proves, for a socket.
+struct Credential {
+    who: Identity,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    revocable: Option<(String, Option<UserId>)>,
+}
+
+/// Any token of PROTOCOL.md section 2, or the project's public key.
+async fn identify(state: &AppState, token: &str) -> ApiResult<Credential> {
+    if token.starts_with(a::PUBLIC_KEY_PREFIX) {
+        let p = state
+            .db
+            .project_by_public_key(token)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+        return Ok(Credential {
+            who: Identity::WidgetKey(p.id),
+            expires_at: None,
+            revocable: None,
+        });
+    }
+    let auth = a::authenticate_token(state, token).await?;
+    let user = auth.caller.user_id();
+    Ok(Credential {
+        who: Identity::Caller(auth.caller),
+        expires_at: auth.expires_at,
+        revocable: Some((auth.token_hash, user)),
+    })
 }
 
 /// The fragments of one message so far. A binary message's bytes are not
@@ -107,30 +151,29 @@ pub async fn connect(
     state: web::Data<AppState>,
     q: web::Query<WsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = q
-        .token
-        .as_deref()
-        .ok_or_else(|| ApiError::unauthorized("missing ?token="))?;
-    let who = if token.starts_with(a::PUBLIC_KEY_PREFIX) {
-        let p = state
-            .db
-            .project_by_public_key(token)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-        Identity::WidgetKey(p.id)
-    } else {
-        Identity::Caller(a::authenticate(&state, token).await?)
+    // A URL token is checked before the upgrade, so a wrong one is a plain
+    // 401; without one the socket opens and waits for its `auth` frame.
+    let credential = match q.token.as_deref() {
+        Some(token) => Some(identify(&state, token).await?),
+        None => None,
     };
     let cell = Rc::new(GuardCell::default());
-    let conn = WsConn {
+    let mut conn = WsConn {
         id: state.engine.next_subscriber_id(),
         state: state.get_ref().clone(),
-        who,
+        who: Identity::Unauthenticated,
         subs: HashMap::new(),
         last_seen: Instant::now(),
         guard: cell.clone(),
         fragments: None,
+        expires_at: None,
+        revocable: None,
     };
+    if let Some(c) = credential {
+        conn.who = c.who;
+        conn.expires_at = c.expires_at;
+        conn.revocable = c.revocable;
+    }
     let stream = FrameGuard::new(stream, cell, MAX_FRAME_BYTES);
     ws::WsResponseBuilder::new(conn, &req, stream)
         .codec(actix_http::ws::Codec::new().max_size(MAX_FRAME_BYTES))
@@ -144,16 +187,31 @@ impl Actor for WsConn {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(OUTBOUND_CAPACITY);
+        self.register(ctx);
         ctx.run_interval(PING_INTERVAL, |act, ctx| {
             if act.last_seen.elapsed() > CLIENT_TIMEOUT {
                 ctx.stop();
-            } else {
+            } else if act.check_expiry(ctx) {
                 ctx.ping(b"");
             }
         });
+        if matches!(self.who, Identity::Unauthenticated) {
+            ctx.run_later(AUTH_TIMEOUT, |act, ctx| {
+                if matches!(act.who, Identity::Unauthenticated) {
+                    ctx.close(Some(ws::CloseReason {
+                        code: ws::CloseCode::Policy,
+                        description: Some(
+                            "no auth frame: send {\"op\":\"auth\",\"token\":...} first".into(),
+                        ),
+                    }));
+                    ctx.stop();
+                }
+            });
+        }
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        self.state.sockets.remove(self.id);
         for (_, owner) in self.subs.drain() {
             unsubscribe(owner, self.id);
         }
@@ -180,6 +238,21 @@ impl Handler<Deliver> for WsConn {
             ctx.text(&*f);
         }
     }
+}
+
+impl Handler<revoke::Revoke> for WsConn {
+    type Result = ();
+    fn handle(&mut self, _: revoke::Revoke, ctx: &mut Self::Context) {
+        close_revoked(ctx, "credential revoked: log in again and reconnect");
+    }
+}
+
+fn close_revoked(ctx: &mut ws::WebsocketContext<WsConn>, why: &str) {
+    ctx.close(Some(ws::CloseReason {
+        code: ws::CloseCode::Other(revoke::REVOKED_CLOSE_CODE),
+        description: Some(why.into()),
+    }));
+    ctx.stop();
 }
 
 impl Handler<Evicted> for WsConn {
@@ -257,6 +330,10 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConn {
             }
         }
     }
+}
+
+fn not_authenticated() -> ApiError {
+    ApiError::unauthorized("authenticate first: send {\"op\": \"auth\", \"token\": \"...\"}")
 }
 
 fn binary_refused() -> String {
@@ -371,7 +448,59 @@ impl WsConn {
             Identity::WidgetKey(_) => Err(ApiError::forbidden(
                 "a project key may only subscribe to the widget channel",
             )),
+            Identity::Unauthenticated => Err(not_authenticated()),
         }
+    }
+
+    /// Join the registry of revocable sockets, once the credential is known.
+    fn register(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if let Some((hash, user)) = self.revocable.take() {
+            self.state
+                .sockets
+                .add(self.id, hash, user, ctx.address().recipient());
+        }
+    }
+
+    /// Whether the token is still valid; an expired one closes the socket.
+    fn check_expiry(&mut self, ctx: &mut ws::WebsocketContext<Self>) -> bool {
+        match self.expires_at {
+            Some(at) if at <= self.state.now() => {
+                close_revoked(ctx, "token expired: log in again and reconnect");
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// The `auth` frame of a socket opened without `?token=`.
+    fn authenticate(&mut self, r: Value, v: &Value, ctx: &mut ws::WebsocketContext<Self>) {
+        if !matches!(self.who, Identity::Unauthenticated) {
+            return ctx.text(reply_err(
+                &r,
+                &ApiError::bad_request("this socket is already authenticated"),
+            ));
+        }
+        let token = match str_field(v, "token") {
+            Ok(t) => t.to_string(),
+            Err(e) => return ctx.text(reply_err(&r, &e)),
+        };
+        let state = self.state.clone();
+        // `wait`: no other frame of this socket is handled before it knows
+        // who is speaking.
+        ctx.wait(
+            actix::fut::wrap_future::<_, Self>(async move { identify(&state, &token).await }).map(
+                move |res, act, ctx| match res {
+                    Ok(c) => {
+                        act.who = c.who;
+                        act.expires_at = c.expires_at;
+                        act.revocable = c.revocable;
+                        act.register(ctx);
+                        ctx.text(reply_ok(&r, json!({ "authenticated": true })));
+                    }
+                    Err(e) => ctx.text(reply_err(&r, &e)),
+                },
+            ),
+        );
     }
 
     fn staff(&self) -> ApiResult<StaffAuth> {
@@ -410,6 +539,15 @@ impl WsConn {
             ));
             return;
         };
+        if op == "auth" {
+            return self.authenticate(r, &v, ctx);
+        }
+        if !self.check_expiry(ctx) {
+            return;
+        }
+        if matches!(self.who, Identity::Unauthenticated) {
+            return ctx.text(reply_err(&r, &not_authenticated()));
+        }
         let fut = match self.dispatch(&op, v, ctx) {
             Ok(f) => f,
             Err(e) => {
@@ -489,6 +627,7 @@ impl WsConn {
             }
             "typing" if v.get("session_id").is_some() => {
                 let caller = self.caller()?;
+                state.rate_limit(LimitKind::Typing, &caller_key(&caller))?;
                 let id: SessionId = id_field(&v, "session_id")?;
                 let is_typing = field(&v, "is_typing")?
                     .as_bool()
@@ -503,6 +642,9 @@ impl WsConn {
             }
             "session_control" | "screen_share_answer" | "signal" => {
                 let caller = self.caller()?;
+                if op == "signal" {
+                    state.rate_limit(LimitKind::Signal, &caller_key(&caller))?;
+                }
                 let id: SessionId = id_field(&v, "session_id")?;
                 self.session_op(op, id, caller, &v)
             }
@@ -529,6 +671,7 @@ impl WsConn {
             }
             "typing" => {
                 let caller = self.caller()?;
+                state.rate_limit(LimitKind::Typing, &caller_key(&caller))?;
                 let id: ConversationId = id_field(&v, "conversation_id")?;
                 let is_typing = field(&v, "is_typing")?
                     .as_bool()
@@ -543,6 +686,7 @@ impl WsConn {
             }
             "presence" => {
                 let caller = self.caller()?;
+                state.rate_limit(LimitKind::Typing, &caller_key(&caller))?;
                 let id: ConversationId = id_field(&v, "conversation_id")?;
                 let status =
                     crate::http::conversation_customer::parse_presence(str_field(&v, "status")?)?;
@@ -564,7 +708,7 @@ impl WsConn {
                 let user_id = auth.1.user_id;
                 if status.is_none() {
                     // One bucket with the REST heartbeat: per agent.
-                    state.rate_limit(crate::limits::LimitKind::Heartbeat, &user_id.to_string())?;
+                    state.rate_limit(LimitKind::Heartbeat, &user_id.to_string())?;
                 }
                 Ok(plain(Box::pin(async move {
                     let p = state.engine.project(project).await?;

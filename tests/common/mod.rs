@@ -289,6 +289,40 @@ impl TestApp {
         (status, value, body)
     }
 
+    /// One request with extra headers; returns the status, the response's
+    /// headers and its body.
+    pub async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, awc::http::header::HeaderMap, Value) {
+        let mut req = self.request(method, path, auth);
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let send = match body {
+            Some(b) => req.send_json(&b),
+            None => req.send(),
+        };
+        let mut resp = match send.await {
+            Ok(r) => r,
+            Err(e) => panic!("request failed: {e}"),
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.body().limit(16 << 20).await.expect("response body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, headers, body)
+    }
+
     /// One request with a raw body sent as `application/json`, for
     /// malformed input.
     pub async fn call_raw(
@@ -797,9 +831,20 @@ impl TestApp {
         }
     }
 
+    /// Connect without a token in the URL (the first frame must be `auth`).
+    pub async fn ws_unauthenticated(&self) -> Ws {
+        self.ws_at(format!("ws://{}/ws", self.addr))
+            .await
+            .unwrap_or_else(|e| panic!("websocket connect failed: {e}"))
+    }
+
     /// Connect; on refusal the error names the HTTP status.
     pub async fn try_ws(&self, token: &str) -> Result<Ws, String> {
-        let url = format!("ws://{}/ws?token={}", self.addr, url_encode(token));
+        self.ws_at(format!("ws://{}/ws?token={}", self.addr, url_encode(token)))
+            .await
+    }
+
+    async fn ws_at(&self, url: String) -> Result<Ws, String> {
         match self.client.ws(url).max_frame_size(1 << 22).connect().await {
             Ok((_resp, conn)) => Ok(Ws {
                 conn: Box::new(conn),
