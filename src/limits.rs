@@ -217,6 +217,22 @@ impl RateLimits {
     }
 }
 
+/// The key of a caller's own buckets (typing, signals, session chat): who
+/// is speaking, whatever the transport.
+pub fn caller_key(c: &switchboard_actors::engine::Caller) -> String {
+    use switchboard_actors::engine::Caller;
+    match c {
+        Caller::Staff(s) => format!("user:{}", s.user_id),
+        Caller::Customer {
+            project_id,
+            visitor_id,
+        } => format!("visitor:{project_id}:{visitor_id}"),
+        Caller::Bot { project_id } => format!("bot:{project_id}"),
+        Caller::SessionGuest { session_id, .. } => format!("guest:{session_id}"),
+        Caller::System => "system".into(),
+    }
+}
+
 /// One token in bucket units: a bucket counts sixty-thousandths of a token,
 /// so a refill of `per_minute` units per millisecond is exact integer
 /// arithmetic (no float rounding at the edge of a refill).

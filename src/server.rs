@@ -80,6 +80,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
         email,
         passwords,
         trusted_proxies: config.trusted_proxies.clone().into(),
+        sockets: Arc::default(),
     };
     if config.demo {
         crate::demo::seed(&state)
@@ -93,6 +94,12 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
             .wrap(actix_web::middleware::from_fn(
                 crate::http::cors::middleware,
             ))
+            // No response is sniffed into another type (a JSON answer that
+            // echoes input must never run as a script or page).
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add(("x-content-type-options", "nosniff")),
+            )
             .wrap(tracing_actix())
             .configure(crate::http::configure)
     })
@@ -120,8 +127,12 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
     })
 }
 
+/// The access log: the request line with credentials redacted (see
+/// `http/redact.rs`), the status and the time taken.
 fn tracing_actix() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%r %s %Dms").log_target("switchboard::http")
+    actix_web::middleware::Logger::new("%{request}xi %s %Dms")
+        .custom_request_replace("request", crate::http::redact::request_line)
+        .log_target("switchboard::http")
 }
 
 async fn bootstrap_admin(

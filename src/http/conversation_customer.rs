@@ -83,6 +83,10 @@ async fn presence(
     body: web::Json<PresenceBody>,
 ) -> ApiResult<HttpResponse> {
     let status = parse_presence(&body.status)?;
+    state.rate_limit(
+        crate::limits::LimitKind::Typing,
+        &crate::limits::caller_key(&auth.0),
+    )?;
     report_presence(&state, auth.0, *id, status).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -480,6 +480,10 @@ pub async fn send_session_message(
     if let Some(problem) = switchboard_actors::domain::text::problem(&content) {
         return Err(ApiError::field("content", problem));
     }
+    state.rate_limit(
+        crate::limits::LimitKind::SessionMessage,
+        &crate::limits::caller_key(&caller),
+    )?;
     Ok(actor(state, id)
         .await?
         .send(PostSessionMessage {

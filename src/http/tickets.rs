@@ -7,8 +7,10 @@
 
 use crate::auth::{Auth, ProjectKey, StaffAuth};
 use crate::error::{ApiError, ApiResult};
+use crate::http::client_addr::ClientAddr;
 use crate::http::cursor;
 use crate::http::validate;
+use crate::limits::LimitKind;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
@@ -186,6 +188,10 @@ async fn create(
                 "the project key belongs to another project",
             ));
         }
+        // Staff calls count in the dashboard limit; the public key's in
+        // its client address's.
+        let client = ClientAddr::from_request(&req, &mut Payload::None).await?;
+        state.rate_limit(LimitKind::TicketCreate, &client.key())?;
     }
     let c = body.customer.validate(true)?;
     let now = state.now();

@@ -12,7 +12,9 @@
 
 use crate::auth::{self as a, ProjectKey};
 use crate::error::{ApiError, ApiResult};
+use crate::http::client_addr::ClientAddr;
 use crate::http::{metadata, validate};
+use crate::limits::LimitKind;
 use crate::state::AppState;
 use crate::store::{CustomerContext, CustomerRow, TokenKind, TokenRow};
 use actix_web::{web, HttpResponse};
@@ -138,8 +140,12 @@ async fn merged_away(
 async fn create(
     state: web::Data<AppState>,
     key: ProjectKey,
+    client: ClientAddr,
     body: web::Json<NewConversation>,
 ) -> ApiResult<HttpResponse> {
+    // Each conversation is a live actor: a public key alone must not be
+    // able to start them without bound.
+    state.rate_limit(LimitKind::ConversationCreate, &client.key())?;
     let project = key.0;
     let body = body.into_inner();
     let source = body.source.unwrap_or_else(|| "widget".into());
