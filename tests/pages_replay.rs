@@ -104,7 +104,10 @@ async fn the_widget_catches_up_on_450_missed_messages_page_by_page() {
         .filter(|m| m["sender_type"] == json!("agent"))
         .map(|m| s(&m["content"]))
         .collect();
-    b.eval("window.__block = false; return null;").await;
+    // Back online: the widget reconnects at once, whatever its backoff has
+    // grown to while the server was out of reach.
+    b.eval("window.__block = false; window.dispatchEvent(new Event('online')); return null;")
+        .await;
 
     // Back: every agent message once, in the order they were stored.
     let agent_texts = "return Array.from(document.querySelectorAll('.sbw-msg.agent'))

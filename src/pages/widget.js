@@ -240,7 +240,7 @@
   function connect() {
     // The token goes in the first frame, not the URL: addresses end up in logs.
     var ws = new WebSocket(BASE.replace(/^http/, "ws") + "/ws");
-    state.ws = ws;
+    state.ws = ws; state.retry = null;
     ws.onopen = function () {
       ws.send(JSON.stringify({ op: "auth", ref: "auth", token: state.token }));
       state.backoff = 1000;
@@ -275,15 +275,31 @@
     };
     ws.onclose = function () {
       state.ws = null;
-      Object.keys(state.waiters).forEach(function (r) { state.waiters[r].reject(new Error("disconnected")); });
-      state.waiters = {};
+      dropWaiters();
       if (state.status === "closed") return;
       setStatus("Reconnecting…");
       // Back off 1, 2, 4 ... 30 s; the resubscribe's after_seq fetches what was missed.
-      setTimeout(connect, state.backoff);
+      state.retry = setTimeout(connect, state.backoff);
       state.backoff = Math.min(state.backoff * 2, 30000);
     };
   }
+
+  function dropWaiters() {
+    Object.keys(state.waiters).forEach(function (r) { state.waiters[r].reject(new Error("disconnected")); });
+    state.waiters = {};
+  }
+
+  // Back online, or the tab in front again: reconnect now rather than at
+  // the end of a backoff that may have grown to 30 s.
+  function reconnectNow() {
+    if (!state.conv || state.status === "closed" || (state.ws && state.ws.readyState === 1)) return;
+    if (!state.retry && !state.ws) return;
+    clearTimeout(state.retry); state.retry = null; state.backoff = 1000;
+    // A connect still trying the old way is dropped, not waited for.
+    if (state.ws) { var old = state.ws; old.onclose = null; old.onmessage = null; old.onopen = null; try { old.close(); } catch (e) { /* closing */ } state.ws = null; dropWaiters(); }
+    connect();
+  }
+  window.addEventListener("online", reconnectNow);
 
   function setStatusFromServer() {
     return api("GET", "/api/conversations/" + state.conv).then(function (c) {
@@ -316,7 +332,10 @@
   ["mousedown", "keydown", "scroll", "touchstart"].forEach(function (t) {
     document.addEventListener(t, function () { state.lastActivity = Date.now(); }, { passive: true });
   });
-  document.addEventListener("visibilitychange", function () { presence(); });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") reconnectNow();
+    presence();
+  });
   window.addEventListener("beforeunload", function () { presence("offline"); });
   setInterval(function () { presence(); }, HEARTBEAT);
 
