@@ -173,6 +173,8 @@ async fn accept(
                     avatar_url: None,
                     created_at: now,
                     updated_at: now,
+                    can_create_projects: false,
+                    email_verified: false,
                 },
                 true,
             )

@@ -169,6 +169,8 @@ fn user(email: &str) -> UserRow {
         avatar_url: Some("https://example.com/a.png".into()),
         created_at: t(0),
         updated_at: t(1),
+        can_create_projects: false,
+        email_verified: false,
     }
 }
 
@@ -396,7 +398,7 @@ fn pg_objects(conn: &mut PgSync) -> Vec<SchemaObject> {
 }
 
 /// The tables schema.rs declares, in its (alphabetical) order.
-const TABLES: [&str; 22] = [
+const TABLES: [&str; 24] = [
     "activity_sessions",
     "agent_availability",
     "auth_tokens",
@@ -404,6 +406,7 @@ const TABLES: [&str; 22] = [
     "customers",
     "handoff_settings",
     "identity_codes",
+    "instance_emails",
     "knowledge_entries",
     "leads",
     "messages",
@@ -414,6 +417,7 @@ const TABLES: [&str; 22] = [
     "session_messages",
     "session_sms",
     "sessions",
+    "staff_email_codes",
     "support_requests",
     "tickets",
     "tool_calls",
@@ -568,6 +572,7 @@ fn declared_schema() -> Vec<TableShape> {
         declared_shape!(customers),
         declared_shape!(handoff_settings),
         declared_shape!(identity_codes),
+        declared_shape!(instance_emails),
         declared_shape!(knowledge_entries),
         declared_shape!(leads),
         declared_shape!(messages),
@@ -578,6 +583,7 @@ fn declared_schema() -> Vec<TableShape> {
         declared_shape!(session_messages),
         declared_shape!(session_sms),
         declared_shape!(sessions),
+        declared_shape!(staff_email_codes),
         declared_shape!(support_requests),
         declared_shape!(tickets),
         declared_shape!(tool_calls),
