@@ -767,3 +767,36 @@ async fn an_invitation_for_an_existing_account_needs_its_login_never_its_passwor
         unknown
     );
 }
+
+#[actix_rt::test]
+async fn the_demo_admin_creates_projects_and_the_demo_agents_do_not() {
+    let app = TestApp::start_with_config(ManualClock::at_default(), |c| c.demo = true).await;
+    let admin = app
+        .login(
+            switchboard::demo::DEMO_ADMIN,
+            switchboard::demo::DEMO_PASSWORD,
+        )
+        .await;
+    let alice = app
+        .login(
+            switchboard::demo::DEMO_AGENTS[0].0,
+            switchboard::demo::DEMO_PASSWORD,
+        )
+        .await;
+    let theirs = me(&app, &admin).await;
+    assert_eq!(theirs["can_create_projects"], json!(true), "{theirs}");
+    let hers = me(&app, &alice).await;
+    assert_eq!(hers["can_create_projects"], json!(false), "{hers}");
+    // The operator made both accounts: their emails count as proven.
+    assert_eq!(hers["email_verified"], json!(true), "{hers}");
+    let (status, body) = app
+        .post("/api/projects", &admin, json!({ "name": "Second shop" }))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_error(
+        &app.post("/api/projects", &alice, json!({ "name": "Mine" }))
+            .await,
+        403,
+        "FORBIDDEN",
+    );
+}
