@@ -24,7 +24,10 @@ const FAQ: &[(&str, &str)] = &[
     ("How do returns work?", "Returns are free within 30 days: print the label from Orders > Return and drop the parcel at any post office."),
 ];
 
-async fn user(state: &AppState, email: &str, name: &str) -> ApiResult<UserRow> {
+/// The demo account `email`, made by the operator's `--demo`: its email
+/// counts as proven; `creator` holds the instance's permission to create
+/// projects (the demo admin).
+async fn user(state: &AppState, email: &str, name: &str, creator: bool) -> ApiResult<UserRow> {
     if let Some(u) = state.db.user_by_email(email).await? {
         return Ok(u);
     }
@@ -37,6 +40,8 @@ async fn user(state: &AppState, email: &str, name: &str) -> ApiResult<UserRow> {
         avatar_url: None,
         created_at: now,
         updated_at: now,
+        can_create_projects: creator,
+        email_verified: true,
     };
     state.db.insert_user(&u).await?;
     Ok(u)
@@ -47,7 +52,7 @@ pub async fn seed(state: &AppState) -> ApiResult<()> {
         println!("Demo data already present. Log in as {DEMO_ADMIN} / {DEMO_PASSWORD}.");
         return Ok(());
     }
-    let admin = user(state, DEMO_ADMIN, "Demo Admin").await?;
+    let admin = user(state, DEMO_ADMIN, "Demo Admin", true).await?;
     let (project, secret) =
         crate::http::projects::create_project(state, &admin, "Demo Shop").await?;
     let handle = state.engine.project(project.id).await?;
@@ -61,7 +66,7 @@ pub async fn seed(state: &AppState) -> ApiResult<()> {
         .map_err(ApiError::from)??;
     let now = state.now();
     for (email, name) in DEMO_AGENTS {
-        let u = user(state, email, name).await?;
+        let u = user(state, email, name, false).await?;
         let member = MemberRow {
             id: uuid::Uuid::new_v4(),
             project_id: project.id,

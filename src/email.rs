@@ -4,10 +4,14 @@
 //!
 //! - the built-in [`OutboxEmail`] (the default): logs the email and keeps
 //!   it in the `outbound_emails` table, where a project admin can read it
-//!   (`GET /api/projects/:id/emails`). Nothing leaves the machine, so a
-//!   fresh install needs no mail server.
+//!   (`GET /api/projects/:id/emails`), or, for an email of no project (a
+//!   staff account's code), in `instance_emails`, where the holders of the
+//!   instance's permission to create projects read it
+//!   (`GET /api/instance/emails`). Nothing leaves the machine, so a fresh
+//!   install needs no mail server.
 //! - [`WebhookEmail`], when `SWITCHBOARD_EMAIL_WEBHOOK_URL` is set: POSTs
 //!   `{"type": "email", project_id, to, subject, body, kind}` to the URL
+//!   (`project_id` is `null` for an email of no project)
 //!   (through the shared [`WebhookClient`]); a 2xx answer is sent, and its
 //!   `id` (if any) is kept as the provider's reference. A non-2xx answer, a
 //!   timeout or an unreachable URL is a failure.
@@ -16,7 +20,7 @@
 
 use crate::config::Config;
 use crate::providers::WebhookClient;
-use crate::store::{Db, EmailRecord};
+use crate::store::{Db, EmailRecord, InstanceEmailRecord};
 use async_trait::async_trait;
 use serde_json::json;
 use std::sync::Arc;
@@ -27,12 +31,19 @@ use switchboard_actors::ids::{EmailId, ProjectId};
 pub const KIND_OFFLINE_CONFIRMATION: &str = "offline_confirmation";
 /// A one-time code proving an email (`POST /api/widget/identify/code`).
 pub const KIND_IDENTITY_CODE: &str = "identity_code";
+/// A one-time code proving a staff account's email
+/// (`POST /api/auth/email-verification`); sent for no project.
+pub const KIND_STAFF_EMAIL_CODE: &str = "staff_email_code";
 
 /// One email to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailMessage {
-    /// The project it is sent for (its outbox, its webhook payload).
-    pub project_id: ProjectId,
+    /// The project it is sent for (its outbox, its webhook payload); `None`
+    /// for an email of the instance, not of a project: a staff account's
+    /// own email, which no project's admins should read (a project admin
+    /// who could read a code sent to an account would prove an address
+    /// they do not own).
+    pub project_id: Option<ProjectId>,
     pub to: String,
     pub subject: String,
     /// Plain text.
@@ -70,28 +81,44 @@ pub struct OutboxEmail {
 #[async_trait]
 impl EmailProvider for OutboxEmail {
     async fn send(&self, email: &EmailMessage) -> Result<String, String> {
-        let record = EmailRecord {
-            id: EmailId::new(),
-            project_id: email.project_id,
-            to: email.to.clone(),
-            subject: email.subject.clone(),
-            body: email.body.clone(),
-            kind: email.kind.clone(),
-            created_at: self.clock.now(),
+        let id = EmailId::new();
+        let kept = match email.project_id {
+            Some(project_id) => {
+                self.db
+                    .insert_email(&EmailRecord {
+                        id,
+                        project_id,
+                        to: email.to.clone(),
+                        subject: email.subject.clone(),
+                        body: email.body.clone(),
+                        kind: email.kind.clone(),
+                        created_at: self.clock.now(),
+                    })
+                    .await
+            }
+            None => {
+                self.db
+                    .insert_instance_email(&InstanceEmailRecord {
+                        id,
+                        to: email.to.clone(),
+                        subject: email.subject.clone(),
+                        body: email.body.clone(),
+                        kind: email.kind.clone(),
+                        created_at: self.clock.now(),
+                    })
+                    .await
+            }
         };
-        self.db
-            .insert_email(&record)
-            .await
-            .map_err(|e| format!("could not keep the email: {e}"))?;
+        kept.map_err(|e| format!("could not keep the email: {e}"))?;
         tracing::info!(
-            project_id = %email.project_id,
+            project_id = ?email.project_id,
             to = %email.to,
             subject = %email.subject,
             kind = %email.kind,
-            id = %record.id,
+            id = %id,
             "email kept in the built-in outbox (set SWITCHBOARD_EMAIL_WEBHOOK_URL to send it)"
         );
-        Ok(format!("outbox-{}", record.id))
+        Ok(format!("outbox-{id}"))
     }
 }
 

@@ -164,6 +164,10 @@ async fn bootstrap_admin(
         avatar_url: None,
         created_at: now,
         updated_at: now,
+        // The operator configured this account: it holds the instance's
+        // permission to create projects, and its email counts as proven.
+        can_create_projects: true,
+        email_verified: true,
     })
     .await
     .map_err(|e| StartError::Database(e.to_string()))?;

@@ -267,7 +267,7 @@ fn webhook_variables_must_be_http_urls() {
 
 fn email_to(project: &Project, to: &str) -> EmailMessage {
     EmailMessage {
-        project_id: project.id.parse().unwrap(),
+        project_id: Some(project.id.parse().unwrap()),
         to: to.into(),
         subject: "We got your message".into(),
         body: "We will answer by email.".into(),

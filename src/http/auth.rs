@@ -21,8 +21,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/invitations/accept", web::post().to(accept));
 }
 
+/// A staff account as the API shows it to its owner: with whether its
+/// email is proven and whether it may create projects.
 pub fn user_json(u: &UserRow) -> Value {
-    json!({ "id": u.id, "email": u.email, "name": u.name, "avatar_url": u.avatar_url })
+    json!({
+        "id": u.id, "email": u.email, "name": u.name, "avatar_url": u.avatar_url,
+        "email_verified": u.email_verified, "can_create_projects": u.can_create_projects,
+    })
+}
+
+/// What every refused invitation token answers, whether unknown, used,
+/// expired or revoked: the answer tells nothing about which.
+fn invitation_not_found() -> ApiError {
+    ApiError::not_found("invitation not found, expired, revoked or already used")
 }
 
 /// Mint a staff token for `user`.
@@ -110,7 +121,12 @@ async fn me(state: web::Data<AppState>, auth: StaffAuth) -> ApiResult<HttpRespon
         .into_iter()
         .map(|(p, role)| json!({ "id": p.id, "name": p.name, "public_key": p.public_key, "role": role.as_str() }))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "user": user_json(&user), "projects": projects })))
+    Ok(HttpResponse::Ok().json(json!({
+        "user": user_json(&user),
+        "projects": projects,
+        "can_create_projects": user.can_create_projects,
+        "email_verified": user.email_verified,
+    })))
 }
 
 #[derive(Deserialize)]
@@ -125,6 +141,14 @@ struct Accept {
 /// has one, joins that account to the project, which needs that account's
 /// own login (a staff token in `Authorization`). The endpoint never checks
 /// a password of an existing account, so it is no way to guess one.
+///
+/// An invitation is good for `INVITATION_DAYS` days on the Clock; an
+/// expired or revoked one is refused like an unknown token. An account made
+/// by accepting an invitation has an unproven email (the inviter typed it,
+/// the token's holder chose the password), so it joins no other project
+/// until it proves the address (`POST /api/auth/email-verification`):
+/// otherwise whoever first accepted an invitation for an address nobody
+/// had used would be that address everywhere.
 async fn accept(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -136,8 +160,11 @@ async fn accept(
         .db
         .member_by_invite_hash(&a::hash_token(body.token.trim()))
         .await?
-        .ok_or_else(|| ApiError::not_found("invitation not found or already used"))?;
+        .ok_or_else(invitation_not_found)?;
     let now = state.now();
+    if crate::http::projects::invitation_expired(member.invited_at, now) {
+        return Err(invitation_not_found());
+    }
     let existing = state.db.user_by_email(&member.email).await?;
     let (user, create) = match existing {
         Some(u) => {
@@ -153,6 +180,14 @@ async fn accept(
                         "this invitation is for another account",
                     ))
                 }
+            }
+            if !u.email_verified {
+                return Err(ApiError::forbidden(
+                    "prove this account's email before joining another project: \
+                     POST /api/auth/email-verification sends a code to it, then \
+                     POST /api/auth/email-verification/confirm {\"code\"} proves it; \
+                     then accept the invitation again",
+                ));
             }
             (u, false)
         }
@@ -176,6 +211,8 @@ async fn accept(
                     avatar_url: None,
                     created_at: now,
                     updated_at: now,
+                    can_create_projects: false,
+                    email_verified: false,
                 },
                 true,
             )
@@ -191,10 +228,16 @@ async fn accept(
             now,
         )
     });
-    state
+    match state
         .db
         .accept_invite(member.id, &user, create, agent.as_ref(), now)
-        .await?;
+        .await
+    {
+        Ok(()) => {}
+        // Revoked (or accepted) while this request ran.
+        Err(switchboard_actors::ports::StoreError::NotFound) => return Err(invitation_not_found()),
+        Err(e) => return Err(e.into()),
+    }
     if let Some(record) = agent {
         let project = state.engine.project(member.project_id).await?;
         project

@@ -162,7 +162,7 @@ async fn offline_form(
     // the address is unproven, so the form must not be a way to mail
     // someone a text of one's choosing.
     let confirmation = EmailMessage {
-        project_id: project,
+        project_id: Some(project),
         to: email,
         subject: "We received your message".into(),
         body: format!(

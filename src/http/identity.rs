@@ -229,7 +229,7 @@ async fn send_code(
         ))
         .await?;
     let mail = EmailMessage {
-        project_id: project,
+        project_id: Some(project),
         to: email.clone(),
         subject: "Your verification code".into(),
         body: format!(

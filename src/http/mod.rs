@@ -12,7 +12,9 @@ pub mod cors;
 pub mod cursor;
 pub mod customers;
 pub mod dashboard;
+pub mod email_verification;
 pub mod identity;
+pub mod instance;
 pub mod leads;
 pub mod metadata;
 pub mod projects;
@@ -73,6 +75,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(path_error))
     .route("/healthz", web::get().to(healthz))
     .configure(auth::routes)
+    .configure(email_verification::routes)
+    .configure(instance::routes)
     .configure(projects::routes)
     .configure(agents::routes)
     .configure(leads::routes)

@@ -1,12 +1,18 @@
 //! Projects, members and invitations, handoff settings and the built-in
 //! responder's knowledge base.
+//!
+//! Creating a project needs the instance's permission (`can_create_projects`,
+//! see `http/instance.rs`). An invitation is good for [`INVITATION_DAYS`]
+//! days from `invited_at` on the server's Clock and can be revoked while
+//! pending; an expired or revoked token is refused like an unknown one.
 
 use crate::auth::{self as a, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::state::AppState;
-use crate::store::{KnowledgeRow, MemberRole, MemberRow, MemberStatus, ProjectRow};
+use crate::store::{KnowledgeRow, MemberRole, MemberRow, MemberStatus, ProjectRow, Revoked};
 use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_actors::domain::settings::HandoffSettings;
@@ -15,12 +21,29 @@ use switchboard_actors::ids::{KnowledgeId, ProjectId};
 use switchboard_actors::wire_time;
 use uuid::Uuid;
 
+/// How long an invitation can be accepted, from its `invited_at`.
+pub const INVITATION_DAYS: i64 = 7;
+
+/// The instant an invitation made at `invited_at` stops being accepted.
+pub fn invitation_expires_at(invited_at: DateTime<Utc>) -> DateTime<Utc> {
+    invited_at + chrono::Duration::days(INVITATION_DAYS)
+}
+
+/// Whether a pending invitation made at `invited_at` is past its time.
+pub fn invitation_expired(invited_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now >= invitation_expires_at(invited_at)
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/projects", web::post().to(create))
         .route("/api/projects", web::get().to(list))
         .route("/api/projects/{id}", web::get().to(get))
         .route("/api/projects/{id}/members", web::post().to(invite))
         .route("/api/projects/{id}/members", web::get().to(members))
+        .route(
+            "/api/projects/{id}/members/{member_id}",
+            web::delete().to(revoke),
+        )
         .route(
             "/api/projects/{id}/handoff-settings",
             web::get().to(get_settings),
@@ -50,12 +73,23 @@ fn project_json(p: &ProjectRow) -> Value {
     })
 }
 
-fn member_json(m: &MemberRow) -> Value {
+/// A member or invitation as the API shows it at `now`: a pending
+/// invitation past its time shows `status: "expired"` (it can no longer be
+/// accepted; invite the email again, or revoke it), and every pending one
+/// its `expires_at` (`null` otherwise).
+fn member_json(m: &MemberRow, now: DateTime<Utc>) -> Value {
+    let pending = m.status == MemberStatus::Pending;
+    let status = if pending && invitation_expired(m.invited_at, now) {
+        "expired"
+    } else {
+        m.status.as_str()
+    };
     json!({
         "id": m.id, "project_id": m.project_id, "user_id": m.user_id, "email": m.email,
-        "name": m.name, "role": m.role.as_str(), "status": m.status.as_str(),
+        "name": m.name, "role": m.role.as_str(), "status": status,
         "max_concurrent_chats": m.max_concurrent_chats,
         "invited_at": wire_time::format(&m.invited_at),
+        "expires_at": pending.then(|| wire_time::format(&invitation_expires_at(m.invited_at))),
         "accepted_at": m.accepted_at.as_ref().map(wire_time::format),
     })
 }
@@ -98,6 +132,9 @@ pub async fn create_project(
     Ok((project, secret))
 }
 
+/// Only holders of the instance's permission create projects: otherwise
+/// any staff account could make a project and invite (and so create an
+/// account for) any address.
 async fn create(
     state: web::Data<AppState>,
     auth: StaffAuth,
@@ -108,6 +145,12 @@ async fn create(
         .user_by_id(auth.1.user_id)
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    if !owner.can_create_projects {
+        return Err(ApiError::forbidden(
+            "creating projects needs the instance's permission; ask an instance admin \
+             to grant it (PUT /api/instance/project-creators)",
+        ));
+    }
     let (project, secret) = create_project(&state, &owner, &body.name).await?;
     let mut body = project_json(&project);
     body["secret_key"] = json!(secret);
@@ -201,7 +244,9 @@ async fn invite(
         created_at: now,
         updated_at: now,
     };
-    match state.db.insert_member(&member).await {
+    // An expired invitation of the same email makes way for this one.
+    let expired = now - chrono::Duration::days(INVITATION_DAYS);
+    match state.db.insert_invitation(&member, expired).await {
         Ok(()) => {}
         Err(switchboard_actors::ports::StoreError::Conflict(_)) => {
             return Err(ApiError::field("email", "is already a member or invited"))
@@ -209,7 +254,7 @@ async fn invite(
         Err(e) => return Err(e.into()),
     }
     Ok(HttpResponse::Created()
-        .json(json!({ "member": member_json(&member), "invite_token": token })))
+        .json(json!({ "member": member_json(&member, now), "invite_token": token })))
 }
 
 async fn members(
@@ -218,14 +263,36 @@ async fn members(
     id: web::Path<ProjectId>,
 ) -> ApiResult<HttpResponse> {
     auth.admin_of(*id)?;
+    let now = state.now();
     let items: Vec<Value> = state
         .db
         .members(*id)
         .await?
         .iter()
-        .map(member_json)
+        .map(|m| member_json(m, now))
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
+}
+
+/// Revokes a pending invitation (expired or not): its token is refused
+/// from now on like an unknown one. An accepted member is not removed
+/// here (400 INVALID_TRANSITION); another project's member is 404.
+async fn revoke(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    path: web::Path<(ProjectId, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (project, member) = path.into_inner();
+    auth.admin_of(project)?;
+    match state.db.revoke_invitation(project, member).await? {
+        Revoked::Revoked => Ok(HttpResponse::NoContent().finish()),
+        Revoked::NotFound => Err(ApiError::not_found("member not found")),
+        Revoked::NotPending => Err(ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "INVALID_TRANSITION",
+            "only a pending invitation can be revoked; this member has accepted",
+        )),
+    }
 }
 
 pub async fn project_settings(

@@ -11,7 +11,8 @@
 //! transactions), `db` (the [`Db`] handle and the HTTP side's operations),
 //! `port` (the engine's `Store` port), `records` (the HTTP side's records),
 //! `customers` (identity: linking emails, merging customers, history),
-//! `identity` (the proofs identity needs: visitor secrets, codes).
+//! `identity` (the proofs identity needs: visitor secrets, codes), `staff`
+//! (who may create projects, proving a staff email, invitations).
 
 /// The activity explorer: sessions, tool calls, support requests.
 pub mod activity;
@@ -33,6 +34,9 @@ mod rows;
 /// with a migrated SQLite file and a migrated PostgreSQL database).
 pub mod schema;
 pub mod sessions;
+/// Staff accounts beyond their login: who may create projects, proving an
+/// account's email, the instance outbox, invitations' lifecycle.
+mod staff;
 /// An agent's figures for a day (the dashboard's "Today's Stats").
 pub mod stats;
 mod upsert;
@@ -50,3 +54,4 @@ pub use records::{
     ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,
     MemberStatus, ProjectRow, TokenKind, TokenRow, UserRow,
 };
+pub use staff::{InstanceEmailRecord, Revoked, StaffEmailCode};

@@ -55,6 +55,13 @@ pub struct UserRow {
     pub avatar_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The instance-level permission to create projects (the bootstrap
+    /// and demo admins, and whoever a holder granted it to).
+    pub can_create_projects: bool,
+    /// The email was proven (a one-time code sent to it), or the operator
+    /// made the account (bootstrap, demo). Accounts made by accepting an
+    /// invitation start without: they join no other project until proven.
+    pub email_verified: bool,
 }
 
 string_enum!(

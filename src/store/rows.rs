@@ -97,6 +97,8 @@ pub struct DbUser {
     pub avatar_url: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub can_create_projects: bool,
+    pub email_verified: bool,
 }
 
 impl From<&UserRow> for DbUser {
@@ -109,6 +111,8 @@ impl From<&UserRow> for DbUser {
             avatar_url: u.avatar_url.clone(),
             created_at: ts(u.created_at),
             updated_at: ts(u.updated_at),
+            can_create_projects: u.can_create_projects,
+            email_verified: u.email_verified,
         }
     }
 }
@@ -124,6 +128,8 @@ impl TryFrom<DbUser> for UserRow {
             avatar_url: r.avatar_url,
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),
+            can_create_projects: r.can_create_projects,
+            email_verified: r.email_verified,
         })
     }
 }

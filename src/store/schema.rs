@@ -142,6 +142,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    instance_emails (id) {
+        id -> Text,
+        to_email -> Text,
+        subject -> Text,
+        body -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     knowledge_entries (id) {
         id -> Text,
         project_id -> Text,
@@ -295,6 +306,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    staff_email_codes (user_id) {
+        user_id -> Text,
+        email -> Text,
+        code_hash -> Text,
+        attempts -> Integer,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     support_requests (id) {
         id -> Text,
         project_id -> Text,
@@ -347,6 +369,8 @@ diesel::table! {
         avatar_url -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        can_create_projects -> Bool,
+        email_verified -> Bool,
     }
 }
 
@@ -384,6 +408,7 @@ diesel::joinable!(session_sms -> sessions (session_id));
 diesel::joinable!(sessions -> projects (project_id));
 diesel::joinable!(sessions -> tickets (ticket_id));
 diesel::joinable!(sessions -> users (solver_id));
+diesel::joinable!(staff_email_codes -> users (user_id));
 diesel::joinable!(support_requests -> activity_sessions (activity_session_id));
 diesel::joinable!(support_requests -> projects (project_id));
 diesel::joinable!(tickets -> projects (project_id));
@@ -400,6 +425,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     handoff_settings,
     identity_codes,
+    instance_emails,
     knowledge_entries,
     leads,
     messages,
@@ -410,6 +436,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_messages,
     session_sms,
     sessions,
+    staff_email_codes,
     support_requests,
     tickets,
     tool_calls,

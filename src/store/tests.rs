@@ -169,6 +169,8 @@ fn user(email: &str) -> UserRow {
         avatar_url: Some("https://example.com/a.png".into()),
         created_at: t(0),
         updated_at: t(1),
+        can_create_projects: false,
+        email_verified: false,
     }
 }
 
@@ -396,7 +398,7 @@ fn pg_objects(conn: &mut PgSync) -> Vec<SchemaObject> {
 }
 
 /// The tables schema.rs declares, in its (alphabetical) order.
-const TABLES: [&str; 22] = [
+const TABLES: [&str; 24] = [
     "activity_sessions",
     "agent_availability",
     "auth_tokens",
@@ -404,6 +406,7 @@ const TABLES: [&str; 22] = [
     "customers",
     "handoff_settings",
     "identity_codes",
+    "instance_emails",
     "knowledge_entries",
     "leads",
     "messages",
@@ -414,6 +417,7 @@ const TABLES: [&str; 22] = [
     "session_messages",
     "session_sms",
     "sessions",
+    "staff_email_codes",
     "support_requests",
     "tickets",
     "tool_calls",
@@ -472,6 +476,100 @@ async fn postgres_each_migration_down_undoes_its_up() {
     };
     with_pg_sync(&pg.url, |conn| {
         check_each_down_undoes_its_up(conn, || POSTGRES_MIGRATIONS, pg_objects)
+    })
+    .await;
+}
+
+/// Accounts as migration 000015 leaves them: `(email, can_create_projects,
+/// email_verified)`, by email.
+type UserFlags = Vec<(String, bool, bool)>;
+
+#[derive(QueryableByName, Debug)]
+struct UserFlagsRow {
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Bool)]
+    can_create_projects: bool,
+    #[diesel(sql_type = Bool)]
+    email_verified: bool,
+}
+
+const USER_FLAGS_SQL: &str =
+    "SELECT email, can_create_projects, email_verified FROM users ORDER BY email";
+
+fn flags(rows: Vec<UserFlagsRow>) -> UserFlags {
+    rows.into_iter()
+        .map(|r| (r.email, r.can_create_projects, r.email_verified))
+        .collect()
+}
+
+fn sqlite_user_flags(conn: &mut SqliteConnection) -> UserFlags {
+    flags(diesel::RunQueryDsl::load(diesel::sql_query(USER_FLAGS_SQL), conn).unwrap())
+}
+
+fn pg_user_flags(conn: &mut PgSync) -> UserFlags {
+    flags(diesel::RunQueryDsl::load(diesel::sql_query(USER_FLAGS_SQL), conn).unwrap())
+}
+
+/// Migration 000015 on an instance that has accounts: the first account
+/// (the bootstrap admin) and every project owner keep creating projects,
+/// the first account's email counts as proven, everyone else starts
+/// without either. One body for both backends.
+fn check_000015_keeps_an_instance_working<C, B>(
+    conn: &mut C,
+    migrations: fn() -> EmbeddedMigrations,
+    user_flags: fn(&mut C) -> UserFlags,
+) where
+    C: MigrationHarness<B> + SimpleConnection,
+    B: diesel::backend::Backend,
+{
+    let pending = conn.pending_migrations(migrations()).unwrap();
+    let last = pending.last().unwrap().name().to_string();
+    assert!(
+        last.ends_with("000015_invitations_and_creators"),
+        "the last migration is {last}: move this test along"
+    );
+    for _ in 1..pending.len() {
+        conn.run_next_migration(migrations()).unwrap();
+    }
+    conn.batch_execute(
+        "INSERT INTO users (id, email, name, password_hash, created_at, updated_at) VALUES \
+           ('u-boot', 'boot@acme.test', 'Boot', 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00'), \
+           ('u-owner', 'owner@acme.test', 'Owner', 'x', '2026-01-02 00:00:00', '2026-01-02 00:00:00'), \
+           ('u-agent', 'agent@acme.test', 'Agent', 'x', '2026-01-03 00:00:00', '2026-01-03 00:00:00'); \
+         INSERT INTO projects (id, name, public_key, secret_key_hash, owner_id, created_at, updated_at) \
+           VALUES ('p-1', 'Acme', 'pk_1', 'sk_1', 'u-owner', '2026-01-02 00:00:00', '2026-01-02 00:00:00');",
+    )
+    .unwrap();
+    conn.run_next_migration(migrations()).unwrap();
+    let s = |e: &str| e.to_string();
+    assert_eq!(
+        user_flags(conn),
+        vec![
+            (s("agent@acme.test"), false, false),
+            (s("boot@acme.test"), true, true),
+            (s("owner@acme.test"), true, false),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_migration_000015_keeps_an_instance_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    conn.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
+    check_000015_keeps_an_instance_working(&mut conn, || SQLITE_MIGRATIONS, sqlite_user_flags);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_migration_000015_keeps_an_instance_working() {
+    let Some(pg) = PgDatabase::create("postgres_migration_000015_keeps_an_instance_working").await
+    else {
+        return;
+    };
+    with_pg_sync(&pg.url, |conn| {
+        check_000015_keeps_an_instance_working(conn, || POSTGRES_MIGRATIONS, pg_user_flags)
     })
     .await;
 }
@@ -568,6 +666,7 @@ fn declared_schema() -> Vec<TableShape> {
         declared_shape!(customers),
         declared_shape!(handoff_settings),
         declared_shape!(identity_codes),
+        declared_shape!(instance_emails),
         declared_shape!(knowledge_entries),
         declared_shape!(leads),
         declared_shape!(messages),
@@ -578,6 +677,7 @@ fn declared_schema() -> Vec<TableShape> {
         declared_shape!(session_messages),
         declared_shape!(session_sms),
         declared_shape!(sessions),
+        declared_shape!(staff_email_codes),
         declared_shape!(support_requests),
         declared_shape!(tickets),
         declared_shape!(tool_calls),

@@ -483,6 +483,65 @@ impl TestApp {
         }
     }
 
+    /// The code of the newest staff email-proof mail to `email`, read as
+    /// the test admin from the instance outbox (where the built-in email
+    /// provider keeps email of no project).
+    pub async fn staff_email_code(&self, email: &str) -> String {
+        let (status, body) = self.get("/api/instance/emails", &self.admin).await;
+        assert_eq!(status, 200, "instance outbox: {body}");
+        let mail = body["items"]
+            .as_array()
+            .expect("outbox items")
+            .iter()
+            .find(|m| m["to"] == json!(email) && m["kind"] == json!("staff_email_code"))
+            .unwrap_or_else(|| panic!("no code mailed to {email}: {body}"))
+            .clone();
+        let text = s(&mail["body"]);
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .unwrap_or_else(|| panic!("no 6-digit code in {text:?}"))
+            .to_string()
+    }
+
+    /// Prove `member`'s email as its owner would: ask for a code, read it
+    /// where the mail went, confirm it.
+    pub async fn prove_email(&self, member: &Agent) {
+        let (status, body) = self
+            .post("/api/auth/email-verification", &member.token, json!({}))
+            .await;
+        assert_eq!(status, 202, "ask for a code for {}: {body}", member.email);
+        let code = self.staff_email_code(&member.email).await;
+        let (status, body) = self
+            .post(
+                "/api/auth/email-verification/confirm",
+                &member.token,
+                json!({ "code": code }),
+            )
+            .await;
+        assert_eq!(status, 200, "confirm the code of {}: {body}", member.email);
+        assert_eq!(body["user"]["email_verified"], json!(true), "{body}");
+    }
+
+    /// Let `member` create projects: the test admin (the bootstrap admin,
+    /// who holds the instance's permission) grants it, after `member`
+    /// proved its email, which granting needs.
+    pub async fn grant_project_creation(&self, member: &Agent) {
+        self.prove_email(member).await;
+        let (status, body) = self
+            .put(
+                "/api/instance/project-creators",
+                &self.admin,
+                json!({ "email": member.email, "allowed": true }),
+            )
+            .await;
+        assert_eq!(
+            status, 200,
+            "grant project creation to {}: {body}",
+            member.email
+        );
+        assert_eq!(body["can_create_projects"], json!(true), "{body}");
+    }
+
     pub async fn set_status(&self, agent: &Agent, project: &Project, status: &str) -> Value {
         let (code, body) = self
             .put(

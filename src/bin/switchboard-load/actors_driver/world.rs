@@ -230,6 +230,8 @@ async fn seed_db(
         avatar_url: None,
         created_at: now,
         updated_at: now,
+        can_create_projects: true,
+        email_verified: true,
     };
     db.insert_user(&owner)
         .await
@@ -262,6 +264,8 @@ async fn seed_db(
                     avatar_url: None,
                     created_at: now,
                     updated_at: now,
+                    can_create_projects: false,
+                    email_verified: true,
                 };
                 db.insert_user(&user)
                     .await
