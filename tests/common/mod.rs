@@ -157,6 +157,11 @@ impl TestApp {
         self.server.as_ref().expect("server running")
     }
 
+    /// The in-process server's engine, to watch what it holds in memory.
+    pub fn engine(&self) -> &switchboard_actors::engine::Engine {
+        &self.server().engine
+    }
+
     /// The in-process server's store, to set the stage where no endpoint
     /// writes what a test reads (e.g. leads).
     pub fn db(&self) -> switchboard::store::Db {

@@ -151,6 +151,14 @@ impl Subscribers {
         self.subs.is_empty()
     }
 
+    /// Drop subscribers whose connection has stopped (it unsubscribes as
+    /// it stops, but a crash of its thread would not); true if any went.
+    pub fn retain_connected(&mut self) -> bool {
+        let before = self.subs.len();
+        self.subs.retain(|_, s| s.deliver.connected());
+        self.subs.len() != before
+    }
+
     /// Send one frame to every subscriber the filter admits.
     pub fn publish(&mut self, channel: &str, frame: &Arc<str>, admit: impl Fn(Audience) -> bool) {
         let mut evicted = Vec::new();

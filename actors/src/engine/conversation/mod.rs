@@ -30,9 +30,11 @@ use crate::ports::{
     AiTurn, ConversationRecord, MessageIndex, MessageRecord, SenderType, StoreResult, WriteOp,
 };
 mod customer;
+mod passivation;
 mod timers;
 
 pub use customer::{validate_rating, OfflineForm, RateConversation, MAX_FEEDBACK_CHARS};
+pub use passivation::PASSIVATE_AFTER;
 pub use timers::{AgentAway, CheckTimers, CustomerPresenceUpdate};
 
 use actix::fut::LocalBoxActorFuture;
@@ -105,6 +107,22 @@ pub struct ConversationActor {
     wake: Option<(DateTime<Utc>, SpawnHandle)>,
     /// Closed: forgotten by the registry, stopping once its mailbox drains.
     retiring: bool,
+    /// Which actor of this conversation this is (the registry's key for
+    /// it; a reload is another incarnation).
+    incarnation: u64,
+    /// The last use the actor itself saw (its load, a subscriber leaving,
+    /// the registry's last lookup once told); with the last message and
+    /// presence signal it says how long the conversation has been idle.
+    used_at: DateTime<Utc>,
+    /// AI answers being computed.
+    ai_turns: u32,
+    /// Lazy writes of the activity times not yet committed.
+    touches_in_flight: u32,
+    /// The scheduled lazy write, cancelled when the actor passivates.
+    snapshot_timer: Option<SpawnHandle>,
+    /// Out of the registry, stopping once nothing holds or feeds it
+    /// (passivation.rs); any work taken meanwhile brings it back.
+    passivating: bool,
 }
 
 impl ConversationActor {
@@ -114,6 +132,8 @@ impl ConversationActor {
         project: ProjectHandle,
         recent: Vec<MessageRecord>,
         index: MessageIndex,
+        incarnation: u64,
+        loaded_at: DateTime<Utc>,
     ) -> Self {
         // Activity times are written lazily: after a crash the newest
         // messages may be ahead of the stored row.
@@ -140,7 +160,7 @@ impl ConversationActor {
                 snapshot_dirty = true;
             }
         }
-        let engine_now = engine.clock().now();
+        engine.count_conversation_actor(true);
         let durable_seq = recent.last().map(|m| m.seq).unwrap_or(0);
         let client_ids = index.client_ids.into_iter().collect();
         let ai_messages = index.ai_messages;
@@ -164,10 +184,16 @@ impl ConversationActor {
             snapshot_scheduled: false,
             // A widget that was online reconnects and says so within the
             // offline timeout, or the customer counts as gone.
-            presence_at: Some(engine_now),
+            presence_at: Some(loaded_at),
             agent_gone_at: None,
             wake: None,
             retiring: false,
+            incarnation,
+            used_at: loaded_at,
+            ai_turns: 0,
+            touches_in_flight: 0,
+            snapshot_timer: None,
+            passivating: false,
         }
     }
 
@@ -179,10 +205,12 @@ impl ConversationActor {
             return fut::ready(Ok(())).boxed_local();
         }
         self.snapshot_dirty = false;
+        self.touches_in_flight += 1;
         let write = self.engine.writer().write(vec![self.touch()]);
         write
             .into_actor(self)
             .map(|res, act, _| {
+                act.touches_in_flight -= 1;
                 if res.is_err() {
                     act.snapshot_dirty = true;
                 }
@@ -219,10 +247,12 @@ impl ConversationActor {
             // same moment do not all write in the same group commit.
             let spread = (self.rec.id.0.as_u128() % 1000) as u64;
             let delay = SNAPSHOT_DELAY + std::time::Duration::from_millis(spread);
-            ctx.run_later(delay, |act, ctx| {
+            let h = ctx.run_later(delay, |act, ctx| {
                 act.snapshot_scheduled = false;
+                act.snapshot_timer = None;
                 act.write_snapshot(ctx);
             });
+            self.snapshot_timer = Some(h);
         }
     }
 
@@ -395,7 +425,8 @@ impl ConversationActor {
             // conversation) before the actor stops, instead of being
             // dropped with a closed mailbox.
             self.retiring = true;
-            self.engine.forget_conversation(self.rec.id, &ctx.address());
+            self.engine
+                .forget_conversation(self.rec.id, self.incarnation);
             ctx.address().do_send(Retire);
         }
     }
@@ -444,6 +475,8 @@ impl ConversationActor {
     }
 
     fn ai_turn(&mut self, question: String, ctx: &mut Context<Self>) {
+        // Counted so an idle check never passivates with an answer coming.
+        self.ai_turns += 1;
         let mut history: Vec<AiTurn> = self
             .log
             .iter()
@@ -460,6 +493,7 @@ impl ConversationActor {
         let project = self.rec.project_id;
         let fut = async move { ai.respond(project, &history, &question).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            act.ai_turns -= 1;
             if act.rec.status != St::AiActive {
                 return; // a human took over while the AI was thinking
             }
@@ -766,6 +800,12 @@ fn display_name(agent: &AgentInfo) -> &str {
     }
 }
 
+impl Drop for ConversationActor {
+    fn drop(&mut self) {
+        self.engine.count_conversation_actor(false);
+    }
+}
+
 /// Stop a closed conversation after what was queued before it.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -801,13 +841,14 @@ impl Actor for ConversationActor {
         self.arm(ctx);
     }
 
-    fn stopped(&mut self, ctx: &mut Self::Context) {
+    fn stopped(&mut self, _: &mut Self::Context) {
         for (_, p) in std::mem::take(&mut self.pending) {
             for w in p.waiters {
                 let _ = w.send(Err(EngineError::Unavailable));
             }
         }
-        self.engine.forget_conversation(self.rec.id, &ctx.address());
+        self.engine
+            .forget_conversation(self.rec.id, self.incarnation);
     }
 }
 
@@ -1664,7 +1705,11 @@ pub struct UnsubscribeConversation {
 impl Handler<UnsubscribeConversation> for ConversationActor {
     type Result = ();
 
-    fn handle(&mut self, msg: UnsubscribeConversation, _: &mut Context<Self>) {
-        self.subs.remove(msg.subscriber_id);
+    fn handle(&mut self, msg: UnsubscribeConversation, ctx: &mut Context<Self>) {
+        if self.subs.remove(msg.subscriber_id) && self.subs.is_empty() {
+            // Watched until now: the idle period starts here.
+            self.used_at = self.used_at.max(self.now());
+            self.arm(ctx);
+        }
     }
 }

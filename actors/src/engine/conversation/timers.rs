@@ -4,7 +4,8 @@
 //! `domain::inactivity`; here the actor keeps one wake-up armed for the
 //! next deadline and applies what falls due. Every deadline reads the
 //! Clock; `CheckTimers` (sent by `Engine::tick_all`) lets tests run hours in
-//! milliseconds.
+//! milliseconds. The same wake-up also comes at the end of the idle period,
+//! when the conversation may passivate (passivation.rs).
 
 use super::{ConversationActor, St};
 use crate::domain::conversation::ConversationEvent as Ev;
@@ -14,6 +15,7 @@ use crate::engine::caller::Caller;
 use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::project::{Enqueue, LeftQueue, Released};
 use crate::engine::supervisor::read_settings;
+use actix::fut::LocalBoxActorFuture;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -22,7 +24,7 @@ use serde_json::{json, Value};
 const WAKE_SLACK: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl ConversationActor {
-    fn facts(&self) -> Facts {
+    pub(super) fn facts(&self) -> Facts {
         let r = &self.rec;
         // When the conversation entered its status: the customer's silence
         // counts from there at the earliest.
@@ -45,13 +47,22 @@ impl ConversationActor {
         }
     }
 
-    fn timeouts(&self) -> Timeouts {
+    pub(super) fn timeouts(&self) -> Timeouts {
         Timeouts::of(&read_settings(&self.project.settings))
     }
 
-    /// Keep one wake-up armed for the earliest deadline.
+    /// Keep one wake-up armed for the earliest deadline: a timeout, or
+    /// the end of the idle period. Every change arms, so a passivating
+    /// conversation that takes work here is live again first.
     pub(super) fn arm(&mut self, ctx: &mut Context<Self>) {
-        let next = inactivity::next_deadline(&self.facts(), &self.timeouts());
+        if self.passivating {
+            self.unpassivate(ctx);
+        }
+        let timeout = inactivity::next_deadline(&self.facts(), &self.timeouts());
+        let next = match (timeout, self.idle_deadline()) {
+            (Some(t), Some(i)) => Some(t.min(i)),
+            (t, i) => t.or(i),
+        };
         match (next, self.wake.as_ref()) {
             (None, Some(_)) => {
                 if let Some((_, h)) = self.wake.take() {
@@ -68,12 +79,20 @@ impl ConversationActor {
                 let wait = (at - self.now()).to_std().unwrap_or_default() + WAKE_SLACK;
                 let h = ctx.run_later(wait, |act, ctx| {
                     act.wake = None;
-                    act.check_timers(ctx);
+                    let then = act.on_clock(ctx);
+                    ctx.spawn(then);
                 });
                 self.wake = Some((at, h));
             }
             (None, None) => {}
         }
+    }
+
+    /// Look at the clock: apply what is due, then leave memory if idle.
+    /// Resolves once a passivation is decided.
+    fn on_clock(&mut self, ctx: &mut Context<Self>) -> LocalBoxActorFuture<Self, ()> {
+        self.check_timers(ctx);
+        self.passivate_if_idle(ctx)
     }
 
     /// Apply every timeout due now, earliest first.
@@ -269,15 +288,17 @@ impl ConversationActor {
     }
 }
 
-/// Look at the clock now (tests advance a manual clock, then tick).
+/// Look at the clock now (tests advance a manual clock, then tick). The
+/// answer comes once the due timeouts are applied and, for an idle
+/// conversation, once it has left the registry.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct CheckTimers;
 
 impl Handler<CheckTimers> for ConversationActor {
-    type Result = ();
-    fn handle(&mut self, _: CheckTimers, ctx: &mut Context<Self>) {
-        self.check_timers(ctx);
+    type Result = ResponseActFuture<Self, ()>;
+    fn handle(&mut self, _: CheckTimers, ctx: &mut Context<Self>) -> Self::Result {
+        self.on_clock(ctx)
     }
 }
 
