@@ -1,6 +1,6 @@
 //! Identity: random tokens stored only as SHA-256 hashes, argon2id password
 //! hashes, and the extractors that turn a request's credentials into a
-//! `Caller` (PROTOCOL.md section 2).
+//! `Caller` (docs/protocol.md section 2).
 
 use crate::error::{ApiError, ApiResult};
 use crate::limits::LimitKind;
@@ -60,7 +60,7 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
 }
 
-/// Resolve any token of the table in PROTOCOL.md section 2 into a caller.
+/// Resolve any token of the table in docs/protocol.md section 2 into a caller.
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Caller> {
     Ok(authenticate_token(state, token).await?.caller)
 }

@@ -1,4 +1,4 @@
-//! Configuration from the environment (PROTOCOL.md section 0). Every
+//! Configuration from the environment (docs/protocol.md section 0). Every
 //! variable that is wrong stops the start with one line naming it.
 
 use std::net::SocketAddr;

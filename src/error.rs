@@ -1,5 +1,5 @@
 //! The one error type of the HTTP layer. Each variant has its contract code
-//! and status (PROTOCOL.md section 1); internal errors answer a generic body
+//! and status (docs/protocol.md section 1); internal errors answer a generic body
 //! and keep the cause for the log only.
 
 use actix_web::http::{header, StatusCode};

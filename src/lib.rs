@@ -1,7 +1,11 @@
 //! Switchboard's server: configuration, the HTTP and WebSocket surface of
-//! PROTOCOL.md, authentication, the diesel store behind the engine's Store
+//! docs/protocol.md, authentication, the diesel store behind the engine's Store
 //! port, the built-in AI responder and demo data. The engine itself (domain,
 //! actors, ports) is the `switchboard-actors` crate.
+//!
+//! Architecture: docs/architecture.md; the wire contract: docs/protocol.md.
+//! Citations like "seed 003 5.1.4" name a requirement seed and section,
+//! digested in docs/requirements.md.
 
 pub mod ai;
 pub mod auth;

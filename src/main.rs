@@ -1,4 +1,4 @@
-//! `switchboard [serve] [--demo]`: run the server (PROTOCOL.md section 0).
+//! `switchboard [serve] [--demo]`: run the server (docs/protocol.md section 0).
 
 use std::sync::Arc;
 use switchboard::config::Config;

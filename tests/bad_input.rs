@@ -1,4 +1,4 @@
-//! Bad input of every kind gets the contract's error (PROTOCOL.md sections
+//! Bad input of every kind gets the contract's error (docs/protocol.md sections
 //! 1 and 4) and changes nothing: each refusal is followed by a read that
 //! shows the state as it was.
 

@@ -2,7 +2,7 @@
 //! the backend the suite runs on (see `common::TestDb`).
 //!
 //! A SIGKILL while customers and an agent are sending loses no acknowledged
-//! message, duplicates none and leaves no gap in the seqs (PROTOCOL.md
+//! message, duplicates none and leaves no gap in the seqs (docs/protocol.md
 //! section 5); the agent's chat count agrees with its conversations after
 //! the restart. A bad DATABASE_URL stops the start with one line naming the
 //! variable, never a panic.

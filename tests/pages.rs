@@ -1,4 +1,4 @@
-//! The server's pages in real headless Chromium (PROTOCOL.md section 6):
+//! The server's pages in real headless Chromium (docs/protocol.md section 6):
 //! what a person sees and can do with mouse, keyboard and a phone-sized
 //! window. Screenshots at desktop and phone widths go to `screenshots/`.
 

@@ -1,4 +1,4 @@
-//! The pages follow a paged replay (PROTOCOL.md section 4: a subscribe
+//! The pages follow a paged replay (docs/protocol.md section 4: a subscribe
 //! replays at most 200 seqs and answers `more` until the socket is live),
 //! in real headless Chromium: the widget that missed 450 messages while
 //! its connection was down, the agent dashboard opening a conversation of

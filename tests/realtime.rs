@@ -1,4 +1,4 @@
-//! The WebSocket of PROTOCOL.md section 4 with real clients: subscribe,
+//! The WebSocket of docs/protocol.md section 4 with real clients: subscribe,
 //! live events both ways, typing, gap-free seqs, exact replay after a
 //! reconnect, idempotent sends, and the agent-side ops.
 

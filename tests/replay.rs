@@ -1,4 +1,4 @@
-//! Replay after `after_seq` in bounded pages (PROTOCOL.md section 4,
+//! Replay after `after_seq` in bounded pages (docs/protocol.md section 4,
 //! guarantee 5.2), black box: a conversation of 2,400 messages (seeded
 //! through the store, then the server restarted on it) subscribed from 0
 //! answers one page of 200 and `more: true` without joining the live

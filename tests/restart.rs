@@ -1,5 +1,5 @@
-//! Restart of the server on the same database file (DESIGN.md invariant 5,
-//! PROTOCOL.md section 5.1): every acknowledged message, the conversations,
+//! Restart of the server on the same database file (docs/architecture.md invariant 5,
+//! docs/protocol.md section 5.1): every acknowledged message, the conversations,
 //! the queue order and the agents' statuses and counts are intact, and work
 //! goes on from there.
 

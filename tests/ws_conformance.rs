@@ -1,6 +1,6 @@
 //! The WebSocket below the JSON: RFC 6455 framing as the Autobahn suite
 //! checks it (the parts that need no echo server), and the 64 KiB limit of
-//! PROTOCOL.md section 4, against the real server over real TCP.
+//! docs/protocol.md section 4, against the real server over real TCP.
 //!
 //! The client here is a raw one over `tokio::net::TcpStream`: the handshake
 //! is written by hand and every frame is crafted byte by byte, so a test
@@ -20,7 +20,7 @@ use std::rc::Rc;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// PROTOCOL.md section 4: a message is at most 64 KiB.
+/// docs/protocol.md section 4: a message is at most 64 KiB.
 const LIMIT: usize = 64 * 1024;
 /// What the memory tests allow the process to grow by.
 const GROWTH_BOUND: u64 = 16 << 20;

@@ -1,4 +1,4 @@
-//! Provider ports of billable sessions (DESIGN.md "Layout"): SMS, voice
+//! Provider ports of billable sessions (docs/architecture.md "Ports"): SMS, voice
 //! calls and payment requests, with the built-in providers that work with
 //! no outside service (they record locally and log). The server adds HTTP
 //! webhook providers that post to a configured URL.

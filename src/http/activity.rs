@@ -1,4 +1,4 @@
-//! The activity explorer over REST (seed 002; PROTOCOL.md "Activity
+//! The activity explorer over REST (seed 002; docs/protocol.md "Activity
 //! explorer"): an integration holding the project's secret key records a
 //! user's sessions, the AI tool calls made in them and support requests;
 //! the project's staff (and the integration) read them: a user's sessions

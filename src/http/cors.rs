@@ -1,4 +1,4 @@
-//! CORS for what the widget calls from customers' own sites (PROTOCOL.md
+//! CORS for what the widget calls from customers' own sites (docs/protocol.md
 //! section 2): the widget endpoints, the customer's conversation endpoints
 //! and the WebSocket. Staff endpoints send no CORS headers, so a browser
 //! page on another origin cannot call them.

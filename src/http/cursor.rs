@@ -1,4 +1,4 @@
-//! Keyset cursors for the lists (PROTOCOL.md section 1): the last item's
+//! Keyset cursors for the lists (docs/protocol.md section 1): the last item's
 //! `(time, id)`, opaque to clients (base64 of `micros|id`).
 
 use crate::error::{ApiError, ApiResult};

@@ -171,7 +171,7 @@ fn preview(text: &str) -> String {
     }
 }
 
-/// One page of the customer's history as a list of PROTOCOL.md section 1.
+/// One page of the customer's history as a list of docs/protocol.md section 1.
 async fn history_page(
     state: &AppState,
     customer: CustomerId,

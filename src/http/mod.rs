@@ -1,4 +1,4 @@
-//! HTTP routes by area (PROTOCOL.md section 3). Handlers parse and
+//! HTTP routes by area (docs/protocol.md section 3). Handlers parse and
 //! authenticate, then ask the engine's actors or the store; they hold no
 //! state of their own.
 

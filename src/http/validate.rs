@@ -44,7 +44,7 @@ pub fn password(field: &str, s: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// `?limit=` of PROTOCOL.md section 1: 1..100, default 20.
+/// `?limit=` of docs/protocol.md section 1: 1..100, default 20.
 pub fn limit(v: Option<i64>) -> ApiResult<i64> {
     match v {
         None => Ok(20),

@@ -1,7 +1,7 @@
 /* The activity explorer (seed 002): one user's sessions, the AI tool calls
    and support tickets of a session, and one item in full. Three panes on
    a desktop, two on a tablet, one at a time on a phone. Public contract
-   only (PROTOCOL.md "Activity explorer"); the address is
+   only (docs/protocol.md "Activity explorer"); the address is
    /explorer?project=<id>&user=<user id>. Data is only ever written as
    text (textContent), never as HTML. */
 (function () {

@@ -1,4 +1,4 @@
-//! The browser pages (PROTOCOL.md section 6), served by the server itself
+//! The browser pages (docs/protocol.md section 6), served by the server itself
 //! from files compiled into the binary: no build step, nothing to deploy
 //! beside it. Pages speak only the public contract (REST and WebSocket).
 

@@ -5,7 +5,7 @@
 //! is in it: a header announcing a gigabyte grows memory with every byte
 //! that follows it. [`FrameGuard`] sits between the upgraded request
 //! payload and that codec. It parses each frame header as the bytes pass
-//! and checks what RFC 6455 and PROTOCOL.md section 4 ask of a client's
+//! and checks what RFC 6455 and docs/protocol.md section 4 ask of a client's
 //! frames: masked, no reserved bits, known opcodes, control frames whole
 //! and at most 125 bytes, fragments in sequence, a message within the size
 //! limit (judged from the header, before its payload is read), text that

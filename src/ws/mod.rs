@@ -1,4 +1,4 @@
-//! WebSocket connections (PROTOCOL.md section 4). Each socket is an actor
+//! WebSocket connections (docs/protocol.md section 4). Each socket is an actor
 //! that owns its subscriptions and a bounded mailbox: channel owners hand it
 //! frames with `try_send`, and a connection that cannot keep up is evicted
 //! and closed, so memory never grows for a slow client.
@@ -51,7 +51,7 @@ use switchboard_actors::ids::{ConversationId, ProjectId, SessionId, UserId};
 mod guard;
 pub mod revoke;
 
-/// Largest message a client may send, whole or fragmented (PROTOCOL.md
+/// Largest message a client may send, whole or fragmented (docs/protocol.md
 /// section 4).
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Frames waiting for a slow client before it is evicted.
@@ -110,7 +110,7 @@ struct Credential {
     revocable: Option<(String, Option<UserId>)>,
 }
 
-/// Any token of PROTOCOL.md section 2, or the project's public key.
+/// Any token of docs/protocol.md section 2, or the project's public key.
 async fn identify(state: &AppState, token: &str) -> ApiResult<Credential> {
     if token.starts_with(a::PUBLIC_KEY_PREFIX) {
         let p = state
@@ -269,7 +269,7 @@ impl Handler<Evicted> for WsConn {
 
 /// The reply to a subscribe on a channel with a durable log: `{channel,
 /// last_seq}`, and with `after_seq` how far the replay went and whether
-/// more remains (PROTOCOL.md section 4; README "WebSocket").
+/// more remains (docs/protocol.md section 4; README "WebSocket").
 fn subscribed(channel: &str, done: &Subscribed) -> Value {
     let mut v = json!({ "channel": channel, "last_seq": done.last_seq });
     if let Some(to) = done.replayed_to {
@@ -406,7 +406,7 @@ impl WsConn {
 }
 
 /// End the connection for a violation: an oversized message gets the error
-/// reply PROTOCOL.md section 4 asks for first, then every violation its
+/// reply docs/protocol.md section 4 asks for first, then every violation its
 /// close code (1009, 1002 or 1007).
 fn fail(v: Violation, ctx: &mut ws::WebsocketContext<WsConn>) {
     if v == Violation::TooLarge {
@@ -923,7 +923,7 @@ impl WsConn {
         }
     }
 
-    /// `session_control`, `screen_share_answer` and `signal` (PROTOCOL.md
+    /// `session_control`, `screen_share_answer` and `signal` (docs/protocol.md
     /// section 4), answered as their REST twins.
     #[allow(clippy::type_complexity)]
     fn session_op(

@@ -946,7 +946,7 @@ impl<T> WsConn for T where
 {
 }
 
-/// A WebSocket client speaking PROTOCOL.md section 4. Events that arrive
+/// A WebSocket client speaking docs/protocol.md section 4. Events that arrive
 /// while waiting for a reply are kept, in order, for `next_event`.
 pub struct Ws {
     conn: Box<dyn WsConn>,

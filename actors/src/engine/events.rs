@@ -46,7 +46,7 @@ pub struct Subscriber {
     pub audience: Audience,
 }
 
-/// Most seqs one `subscribe` replays (PROTOCOL.md section 4: "replays
+/// Most seqs one `subscribe` replays (docs/protocol.md section 4: "replays
 /// durable events with seq > after_seq in bounded pages, then live").
 pub const REPLAY_PAGE: i64 = 200;
 

@@ -1,4 +1,4 @@
-//! The actors that own Switchboard's live state (DESIGN.md "Shape"): one
+//! The actors that own Switchboard's live state (docs/architecture.md "Who owns which fact"): one
 //! ProjectActor per project (queue, ledger, assignment), one
 //! ConversationActor per live conversation (status, message log, AI turn),
 //! one AgentActor per staff user (their channel), a supervisor registry, and

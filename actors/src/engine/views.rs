@@ -194,7 +194,7 @@ impl From<&ConversationView> for CustomerConversationView {
     }
 }
 
-/// The answer to a handoff request (seed 003 7.5, PROTOCOL.md section 3).
+/// The answer to a handoff request (seed 003 7.5, docs/protocol.md section 3).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum HandoffOutcome {

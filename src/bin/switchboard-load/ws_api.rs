@@ -1,5 +1,5 @@
 //! The public HTTP API as the ws driver uses it for setup and for the
-//! end-of-run checks (PROTOCOL.md sections 2 and 3).
+//! end-of-run checks (docs/protocol.md sections 2 and 3).
 
 use awc::http::Method;
 use serde_json::{json, Value};

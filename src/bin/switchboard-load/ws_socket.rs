@@ -1,4 +1,4 @@
-//! One WebSocket client speaking PROTOCOL.md section 4, built for load: a
+//! One WebSocket client speaking docs/protocol.md section 4, built for load: a
 //! reader task parses every frame as it arrives (typed, borrowing, no
 //! `serde_json::Value` per frame) and hands it to the scenario's handler; a
 //! writer task batches queued frames into as few writes as it can. Sending

@@ -5,7 +5,7 @@
 //! Messages take their seq when they arrive and are broadcast and
 //! acknowledged only once durable, strictly in seq order, so every
 //! subscriber sees a gap-free log and a replay after `after_seq` yields
-//! exactly what was missed (PROTOCOL.md section 5). Status changes run
+//! exactly what was missed (docs/protocol.md section 5). Status changes run
 //! atomically (the actor takes no other message meanwhile) and write the
 //! snapshot and their system message in one commit.
 //!
@@ -1330,7 +1330,7 @@ impl Handler<Close> for ConversationActor {
             )))));
         }
         // Staff close what is theirs or no one's (spam in the queue); another
-        // agent's live conversation needs an admin (PROTOCOL.md section 3).
+        // agent's live conversation needs an admin (docs/protocol.md section 3).
         if let Caller::Staff(_) = &msg.caller {
             if self.rec.assigned_agent_id.is_some() && !self.may_manage(&msg.caller) {
                 return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::Forbidden(

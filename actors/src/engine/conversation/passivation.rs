@@ -1,4 +1,4 @@
-//! Passivation (DESIGN.md: the supervisor "passivates idle ones"): a
+//! Passivation (docs/architecture.md "Passivation"): a
 //! conversation with the AI that nobody watches, with nothing in flight and
 //! no activity for [`PASSIVATE_AFTER`], leaves memory; its next use loads it
 //! again from the store as the start-up restore does.
