@@ -118,6 +118,30 @@ impl Conversations {
         );
         Some(addr)
     }
+
+    /// A passivating actor that took work is live again, if it still is
+    /// the one retiring (a lookup may have taken it back already).
+    fn revive(
+        &mut self,
+        id: ConversationId,
+        incarnation: u64,
+        addr: impl FnOnce() -> Addr<ConversationActor>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        if self.retiring.get(&id).is_none_or(|r| r.0 != incarnation) {
+            return false;
+        }
+        self.retiring.remove(&id);
+        self.live.insert(
+            id,
+            Live {
+                addr: addr(),
+                incarnation,
+                used_at: now,
+            },
+        );
+        true
+    }
 }
 
 /// How a passivating conversation's actor ends, decided under the
@@ -335,17 +359,29 @@ impl Engine {
         let index = self.0.store.load_message_index(id).await?;
         let engine = self.clone();
         let project = project.clone();
-        let now = self.0.clock.now();
-        let mut reg = lock(&self.0.conversations);
         // `create_conversation` does not take the load lock: it may have
         // started this conversation's actor while the loads above ran.
+        Ok(self.find_or_start(id, move |incarnation, now| {
+            ConversationActor::new(engine, rec, project, recent, index, incarnation, now)
+        }))
+    }
+
+    /// The actor of `id` if one is live or retiring, else a new one built
+    /// by `build` (given its incarnation and the time), registered under
+    /// the same lock so one conversation never gets two actors.
+    fn find_or_start(
+        &self,
+        id: ConversationId,
+        build: impl FnOnce(u64, DateTime<Utc>) -> ConversationActor + Send + 'static,
+    ) -> Addr<ConversationActor> {
+        let now = self.0.clock.now();
+        let mut reg = lock(&self.0.conversations);
         if let Some(a) = reg.find(id, now) {
-            return Ok(a);
+            return a;
         }
         let incarnation = self.0.next_incarnation.fetch_add(1, Ordering::Relaxed);
-        let addr = ConversationActor::start_in_arbiter(&self.arbiter(), move |_| {
-            ConversationActor::new(engine, rec, project, recent, index, incarnation, now)
-        });
+        let addr =
+            ConversationActor::start_in_arbiter(&self.arbiter(), move |_| build(incarnation, now));
         if reg.passivated.remove(&id).is_some() {
             shrink(&mut reg.passivated);
         }
@@ -357,7 +393,7 @@ impl Engine {
                 used_at: now,
             },
         );
-        Ok(addr)
+        addr
     }
 
     /// The live (or retiring) actor of `id`, marked as used now.
@@ -436,35 +472,13 @@ impl Engine {
             .await?;
         let id = rec.id;
         let engine = self.clone();
-        let now = self.0.clock.now();
-        let mut reg = lock(&self.0.conversations);
         // Once the row is stored, a lookup (an identify telling the
         // customer's conversations, say) may load it and start its actor
         // before this line; two actors for one conversation must not be.
-        if let Some(a) = reg.find(id, now) {
-            return Ok(a);
-        }
-        let incarnation = self.0.next_incarnation.fetch_add(1, Ordering::Relaxed);
-        let addr = ConversationActor::start_in_arbiter(&self.arbiter(), move |_| {
-            ConversationActor::new(
-                engine,
-                rec,
-                project,
-                Vec::new(),
-                MessageIndex::default(),
-                incarnation,
-                now,
-            )
-        });
-        reg.live.insert(
-            id,
-            Live {
-                addr: addr.clone(),
-                incarnation,
-                used_at: now,
-            },
-        );
-        Ok(addr)
+        Ok(self.find_or_start(id, move |incarnation, now| {
+            let (recent, index) = (Vec::new(), MessageIndex::default());
+            ConversationActor::new(engine, rec, project, recent, index, incarnation, now)
+        }))
     }
 
     /// The actor `incarnation` of `id` leaves the registry (it closed or
@@ -531,19 +545,10 @@ impl Engine {
             reg.passivated.insert(id, due);
             return PassivationEnd::Stop;
         }
-        if mine {
-            // It took something while retiring that left it busy (work
-            // that arms its timers takes it back itself; this is the guard
-            // for the rest).
-            reg.retiring.remove(&id);
-            reg.live.insert(
-                id,
-                Live {
-                    addr: addr(),
-                    incarnation,
-                    used_at: now,
-                },
-            );
+        // It took something while retiring that left it busy (work that
+        // arms its timers takes it back itself; this is the guard for the
+        // rest).
+        if reg.revive(id, incarnation, addr, now) {
             return PassivationEnd::Stay;
         }
         match reg.live.get(&id) {
@@ -567,18 +572,7 @@ impl Engine {
         addr: impl FnOnce() -> Addr<ConversationActor>,
     ) {
         let now = self.0.clock.now();
-        let mut reg = lock(&self.0.conversations);
-        if reg.retiring.get(&id).is_some_and(|r| r.0 == incarnation) {
-            reg.retiring.remove(&id);
-            reg.live.insert(
-                id,
-                Live {
-                    addr: addr(),
-                    incarnation,
-                    used_at: now,
-                },
-            );
-        }
+        lock(&self.0.conversations).revive(id, incarnation, addr, now);
     }
 
     /// Conversations with an actor in the registry (passivated ones have
