@@ -266,14 +266,7 @@ async fn a_customer_joins_a_session_and_sees_the_timer_pause_with_the_solver() {
     let app = TestApp::start().await;
     let project = app.create_project("Acme").await;
     let sol = app.add_agent(&project, "Sol", 2).await;
-    let (st, sess) = app
-        .post(
-            "/api/sessions",
-            &sol.token,
-            json!({ "project_id": project.id, "adhoc": { "customer_name": "Walk In", "customer_phone": "+1 555 0199" } }),
-        )
-        .await;
-    assert_eq!(st, 201, "{sess}");
+    let (sess, _) = app.adhoc_session(&project, &sol).await;
     let id = s(&sess["id"]);
 
     let b = Browser::start().await;

@@ -184,17 +184,7 @@ async fn the_join_page_shows_a_session_chat_of_450_messages() {
     let mut app = TestApp::start().await;
     let project = app.create_project("Fixers").await;
     let solver = app.add_agent(&project, "Sol", 3).await;
-    let (st, sess) = app
-        .post(
-            "/api/sessions",
-            &solver.token,
-            json!({
-                "project_id": project.id,
-                "adhoc": { "customer_name": "Walk In", "customer_phone": "+1 555 0199" },
-            }),
-        )
-        .await;
-    assert_eq!(st, 201, "{sess}");
+    let (sess, _) = app.adhoc_session(&project, &solver).await;
     let id = s(&sess["id"]);
     let join = s(&sess["access_token"]);
     let session_id: SessionId = id.parse().expect("session id");

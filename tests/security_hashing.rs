@@ -5,35 +5,8 @@
 
 mod common;
 
-use awc::http::Method;
 use common::*;
 use futures_util::future::join_all;
-use serde_json::{json, Value};
-
-async fn login(app: &TestApp, email: &str, password: &str, from: Option<&str>) -> (u16, Value) {
-    let headers: Vec<(&str, &str)> = from.map(|a| ("x-forwarded-for", a)).into_iter().collect();
-    let (status, h, body) = app
-        .call_with_headers(
-            Method::POST,
-            "/api/auth/login",
-            Auth::None,
-            Some(json!({ "email": email, "password": password })),
-            &headers,
-        )
-        .await;
-    if status == 429 {
-        assert_eq!(body["error"], json!("RATE_LIMITED"), "{body}");
-        let retry = h
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        assert!(
-            retry.is_some_and(|s| s >= 1),
-            "429 without Retry-After: {body}"
-        );
-    }
-    (status, body)
-}
 
 /// RssAnon of this process (the server runs in it), in KiB: what the
 /// allocator holds for the heap, not the database's mapped file.
@@ -53,7 +26,10 @@ async fn two_hundred_concurrent_logins_do_not_hash_at_once() {
     let before = anon_kib();
     let attempts = (0..200).map(|i| {
         let app = &app;
-        async move { login(app, &format!("nobody-{i}@example.com"), "wrong", None).await }
+        async move {
+            app.login_attempt(&format!("nobody-{i}@example.com"), "wrong", None)
+                .await
+        }
     });
     let results = join_all(attempts).await;
     let after = anon_kib();
@@ -67,6 +43,6 @@ async fn two_hundred_concurrent_logins_do_not_hash_at_once() {
     // Two hashers with eight waiting each: most are refused at once.
     assert!(refused >= 150, "only {refused} refused");
     // And the server still logs in.
-    let (status, body) = login(&app, ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
+    let (status, body) = app.login_attempt(ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
     assert_eq!(status, 200, "{body}");
 }

@@ -907,15 +907,7 @@ async fn control_and_bidi_characters_are_refused_over_rest_and_websocket() {
     let solver = app.add_agent(&project, "Sol", 3).await;
     let (conv, token) = app.new_conversation(&project, "visitor-1").await;
     let id = s(&conv["id"]);
-    let (st, session) = app
-        .post(
-            "/api/sessions",
-            &solver.token,
-            json!({ "project_id": project.id,
-                    "adhoc": { "customer_name": "Walk In", "customer_phone": "+1 555 0199" } }),
-        )
-        .await;
-    assert_eq!(st, 201, "{session}");
+    let (session, _) = app.adhoc_session(&project, &solver).await;
     let sid = s(&session["id"]);
     let guest = s(&session["access_token"]);
     let mut customer_ws = app.ws(&token).await;

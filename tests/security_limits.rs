@@ -24,52 +24,31 @@ async fn start_with(kinds: &[(LimitKind, u32)]) -> TestApp {
     TestApp::start_with_config(ManualClock::at_default(), move |c| c.rate_limits = limits).await
 }
 
-async fn login(app: &TestApp, email: &str, password: &str, from: Option<&str>) -> (u16, Value) {
-    let headers: Vec<(&str, &str)> = from.map(|a| ("x-forwarded-for", a)).into_iter().collect();
-    let (status, h, body) = app
-        .call_with_headers(
-            Method::POST,
-            "/api/auth/login",
-            Auth::None,
-            Some(json!({ "email": email, "password": password })),
-            &headers,
-        )
-        .await;
-    if status == 429 {
-        assert_eq!(body["error"], json!("RATE_LIMITED"), "{body}");
-        let retry = h
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        assert!(
-            retry.is_some_and(|s| s >= 1),
-            "429 without Retry-After: {body}"
-        );
-    }
-    (status, body)
-}
-
 #[actix_rt::test]
 async fn wrong_passwords_for_one_account_are_throttled_before_the_right_one_gets_in() {
     let app = start_with(&[(LimitKind::LoginAccount, 5)]).await;
     let project = app.create_project("Acme").await;
     let agent = app.add_agent(&project, "Alice", 2).await;
     for i in 0..5 {
-        let (status, body) = login(&app, &agent.email, &format!("guess-{i}"), None).await;
+        let (status, body) = app
+            .login_attempt(&agent.email, &format!("guess-{i}"), None)
+            .await;
         assert_eq!(status, 401, "{body}");
     }
     // The sixth attempt, even with the right password, waits.
-    let (status, body) = login(&app, &agent.email, AGENT_PASSWORD, None).await;
+    let (status, body) = app.login_attempt(&agent.email, AGENT_PASSWORD, None).await;
     assert_eq!(status, 429, "{body}");
     // The account's email in another case is the same account.
-    let (status, _) = login(&app, &agent.email.to_uppercase(), AGENT_PASSWORD, None).await;
+    let (status, _) = app
+        .login_attempt(&agent.email.to_uppercase(), AGENT_PASSWORD, None)
+        .await;
     assert_eq!(status, 429);
     // Another account is not held up by it.
-    let (status, body) = login(&app, ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
+    let (status, body) = app.login_attempt(ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
     assert_eq!(status, 200, "{body}");
     // 5 a minute: one attempt back every 12 s.
     app.clock.advance(Duration::seconds(12));
-    let (status, body) = login(&app, &agent.email, AGENT_PASSWORD, None).await;
+    let (status, body) = app.login_attempt(&agent.email, AGENT_PASSWORD, None).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -78,14 +57,18 @@ async fn one_address_cannot_spread_guesses_over_many_accounts() {
     let app = start_with(&[(LimitKind::AuthAddress, 20)]).await;
     // The harness's own admin login took one of the 20.
     for i in 0..19 {
-        let (status, body) = login(&app, &format!("nobody-{i}@example.com"), "x", None).await;
+        let (status, body) = app
+            .login_attempt(&format!("nobody-{i}@example.com"), "x", None)
+            .await;
         assert_eq!(status, 401, "attempt {i}: {body}");
     }
-    let (status, body) = login(&app, ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
+    let (status, body) = app.login_attempt(ADMIN_EMAIL, ADMIN_PASSWORD, None).await;
     assert_eq!(status, 429, "{body}");
     // A client cannot pick a fresh address: the header counts only from a
     // listed proxy.
-    let (status, _) = login(&app, ADMIN_EMAIL, ADMIN_PASSWORD, Some("203.0.113.7")).await;
+    let (status, _) = app
+        .login_attempt(ADMIN_EMAIL, ADMIN_PASSWORD, Some("203.0.113.7"))
+        .await;
     assert_eq!(status, 429);
     // Accepting an invitation is guessing too, and shares the bucket.
     let (status, _, body) = app
@@ -111,20 +94,20 @@ async fn behind_a_listed_proxy_each_forwarded_client_has_its_own_bucket() {
     .await;
     // The harness's admin login came straight from 127.0.0.1 (the proxy).
     for _ in 0..2 {
-        let (status, _) = login(&app, "x@example.com", "x", Some("198.51.100.1")).await;
+        let (status, _) = app
+            .login_attempt("x@example.com", "x", Some("198.51.100.1"))
+            .await;
         assert_eq!(status, 401);
     }
-    let (status, _) = login(&app, "x@example.com", "x", Some("198.51.100.1")).await;
+    let (status, _) = app
+        .login_attempt("x@example.com", "x", Some("198.51.100.1"))
+        .await;
     assert_eq!(status, 429);
     // The next client behind the same proxy is someone else; an address the
     // client wrote to the left of it is not believed.
-    let (status, _) = login(
-        &app,
-        "x@example.com",
-        "x",
-        Some("198.51.100.1, 198.51.100.2"),
-    )
-    .await;
+    let (status, _) = app
+        .login_attempt("x@example.com", "x", Some("198.51.100.1, 198.51.100.2"))
+        .await;
     assert_eq!(status, 401);
 }
 
@@ -295,17 +278,7 @@ async fn a_joined_customers_chat_and_signalling_are_throttled() {
     let app = start_with(&[(LimitKind::SessionMessage, 3), (LimitKind::Signal, 4)]).await;
     let project = app.create_project("Fixers").await;
     let solver = app.add_agent(&project, "Sol", 3).await;
-    let (status, session) = app
-        .post(
-            "/api/sessions",
-            &solver.token,
-            json!({
-                "project_id": project.id,
-                "adhoc": { "customer_name": "Walk In", "customer_phone": "+1 555 0199" },
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{session}");
+    let (session, _) = app.adhoc_session(&project, &solver).await;
     let id = s(&session["id"]);
     let guest = s(&session["access_token"]);
     let mut solver_ws = app.ws(&solver.token).await;

@@ -82,17 +82,7 @@ async fn no_credential_reaches_the_log() {
         .await;
     assert_eq!(status, 201, "{body}");
     let solver = app.add_agent(&project, "Sol", 2).await;
-    let (status, session) = app
-        .post(
-            "/api/sessions",
-            &solver.token,
-            json!({
-                "project_id": project.id,
-                "adhoc": { "customer_name": "Walk In", "customer_phone": "+1 555 0199" },
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{session}");
+    let (session, _) = app.adhoc_session(&project, &solver).await;
     let access = s(&session["access_token"]);
     let (status, _) = app
         .call(

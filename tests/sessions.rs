@@ -52,23 +52,6 @@ async fn customer_ticket(app: &TestApp, project: &Project, name: &str) -> Value 
     body
 }
 
-/// An ad hoc session of `solver`: `(session, access_token)`.
-async fn adhoc_session(app: &TestApp, project: &Project, solver: &Agent) -> (Value, String) {
-    let (st, body) = app
-        .post(
-            "/api/sessions",
-            &solver.token,
-            json!({
-                "project_id": project.id,
-                "adhoc": { "customer_name": "Walk In", "customer_phone": "+1 555 0199" },
-            }),
-        )
-        .await;
-    assert_eq!(st, 201, "ad hoc session: {body}");
-    let token = s(&body["access_token"]);
-    (body, token)
-}
-
 async fn set_status(app: &TestApp, id: &str, token: &str, status: &str) -> (u16, Value) {
     app.post(
         &format!("/api/sessions/{id}/status"),
@@ -316,7 +299,7 @@ async fn twenty_concurrent_claims_have_exactly_one_winner() {
 /// A session of `solver` brought to `status` (the timer ran 60 s when it
 /// started at all).
 async fn session_in(app: &TestApp, project: &Project, solver: &Agent, status: &str) -> String {
-    let (sess, _) = adhoc_session(app, project, solver).await;
+    let (sess, _) = app.adhoc_session(project, solver).await;
     let id = s(&sess["id"]);
     let steps: &[&str] = match status {
         "not_started" => &[],
@@ -429,7 +412,7 @@ async fn completion_prices_by_the_seed_table() {
         (600, "extended", 0, 21900, 14235, 7665),
     ];
     for (elapsed, tier, over, total, earn, fee) in cases {
-        let (sess, _) = adhoc_session(&app, &project, &solver).await;
+        let (sess, _) = app.adhoc_session(&project, &solver).await;
         let id = s(&sess["id"]);
         status_ok(&app, &id, &solver.token, "active").await;
         app.advance(Duration::seconds(elapsed)).await;
@@ -541,7 +524,7 @@ async fn cancellation_tells_the_customer_and_charges_nothing() {
         project,
         solver,
     } = setup().await;
-    let (sess, token) = adhoc_session(&app, &project, &solver).await;
+    let (sess, token) = app.adhoc_session(&project, &solver).await;
     let id = s(&sess["id"]);
     let mut customer = app.ws(&token).await;
     customer.subscribe(&format!("session:{id}"), None).await;
@@ -577,7 +560,7 @@ async fn session_chat_with_seqs_replay_and_idempotent_sends() {
         project,
         solver,
     } = setup().await;
-    let (sess, token) = adhoc_session(&app, &project, &solver).await;
+    let (sess, token) = app.adhoc_session(&project, &solver).await;
     let id = s(&sess["id"]);
     let channel = format!("session:{id}");
     let mut solver_ws = app.ws(&solver.token).await;
@@ -675,8 +658,8 @@ async fn join_token_opens_only_its_session() {
         project,
         solver,
     } = setup().await;
-    let (mine, token) = adhoc_session(&app, &project, &solver).await;
-    let (other, _) = adhoc_session(&app, &project, &solver).await;
+    let (mine, token) = app.adhoc_session(&project, &solver).await;
+    let (other, _) = app.adhoc_session(&project, &solver).await;
     let id = s(&mine["id"]);
     let other_id = s(&other["id"]);
 
@@ -839,7 +822,7 @@ async fn tier_warnings_fire_on_the_clock_and_timer_events_carry_server_time() {
         project,
         solver,
     } = setup().await;
-    let (sess, token) = adhoc_session(&app, &project, &solver).await;
+    let (sess, token) = app.adhoc_session(&project, &solver).await;
     let id = s(&sess["id"]);
     let channel = format!("session:{id}");
     let mut customer = app.ws(&token).await;
@@ -917,7 +900,7 @@ async fn a_restart_continues_a_running_timer_and_rearms_warnings() {
         project,
         solver,
     } = setup().await;
-    let (sess, token) = adhoc_session(&app, &project, &solver).await;
+    let (sess, token) = app.adhoc_session(&project, &solver).await;
     let id = s(&sess["id"]);
     status_ok(&app, &id, &solver.token, "active").await;
     app.advance(Duration::minutes(10)).await;
@@ -975,7 +958,7 @@ async fn sms_rules_and_limits() {
         project,
         solver,
     } = setup().await;
-    let (sess, token) = adhoc_session(&app, &project, &solver).await;
+    let (sess, token) = app.adhoc_session(&project, &solver).await;
     let id = s(&sess["id"]);
     let path = format!("/api/sessions/{id}/sms");
     let before = app
@@ -1077,7 +1060,7 @@ async fn calls_screen_share_and_signalling() {
         project,
         solver,
     } = setup().await;
-    let (sess, token) = adhoc_session(&app, &project, &solver).await;
+    let (sess, token) = app.adhoc_session(&project, &solver).await;
     let id = s(&sess["id"]);
     let channel = format!("session:{id}");
     let share = app
@@ -1201,7 +1184,7 @@ async fn my_sessions_newest_first_with_filter_and_cursor() {
     } = setup().await;
     let mut ids = Vec::new();
     for i in 0..5 {
-        let (sess, _) = adhoc_session(&app, &project, &solver).await;
+        let (sess, _) = app.adhoc_session(&project, &solver).await;
         let id = s(&sess["id"]);
         if i % 2 == 0 {
             status_ok(&app, &id, &solver.token, "active").await;
@@ -1260,7 +1243,7 @@ async fn malformed_input_and_unknown_sessions() {
         project,
         solver,
     } = setup().await;
-    let (sess, _) = adhoc_session(&app, &project, &solver).await;
+    let (sess, _) = app.adhoc_session(&project, &solver).await;
     let id = s(&sess["id"]);
     let res = app
         .call_raw(

@@ -230,18 +230,29 @@ impl TestApp {
     }
 
     async fn finish(send: awc::SendClientRequest) -> (u16, Value) {
+        let (status, _, body) = Self::finish_with_headers(send).await;
+        (status, body)
+    }
+
+    /// The status, the response's headers and its body (JSON, or the text
+    /// when it is not JSON; Null when empty).
+    async fn finish_with_headers(
+        send: awc::SendClientRequest,
+    ) -> (u16, awc::http::header::HeaderMap, Value) {
         let mut resp = match send.await {
             Ok(r) => r,
             Err(e) => panic!("request failed: {e}"),
         };
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let bytes = resp.body().limit(16 << 20).await.expect("response body");
-        if bytes.is_empty() {
-            return (status, Value::Null);
-        }
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, body)
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        (status, headers, body)
     }
 
     /// One request with an optional JSON body.
@@ -252,12 +263,8 @@ impl TestApp {
         auth: Auth<'_>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let req = self.request(method, path, auth);
-        let send = match body {
-            Some(b) => req.send_json(&b),
-            None => req.send(),
-        };
-        Self::finish(send).await
+        let (status, _, body) = self.call_with_headers(method, path, auth, body, &[]).await;
+        (status, body)
     }
 
     /// One request with an optional JSON body; also returns the value of
@@ -270,27 +277,10 @@ impl TestApp {
         body: Option<Value>,
         header: &str,
     ) -> (u16, Option<String>, Value) {
-        let req = self.request(method, path, auth);
-        let send = match body {
-            Some(b) => req.send_json(&b),
-            None => req.send(),
-        };
-        let mut resp = match send.await {
-            Ok(r) => r,
-            Err(e) => panic!("request failed: {e}"),
-        };
-        let value = resp
-            .headers()
+        let (status, headers, body) = self.call_with_headers(method, path, auth, body, &[]).await;
+        let value = headers
             .get(header)
             .map(|v| v.to_str().expect("header text").to_string());
-        let status = resp.status().as_u16();
-        let bytes = resp.body().limit(16 << 20).await.expect("response body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
         (status, value, body)
     }
 
@@ -312,20 +302,7 @@ impl TestApp {
             Some(b) => req.send_json(&b),
             None => req.send(),
         };
-        let mut resp = match send.await {
-            Ok(r) => r,
-            Err(e) => panic!("request failed: {e}"),
-        };
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.body().limit(16 << 20).await.expect("response body");
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        (status, headers, body)
+        Self::finish_with_headers(send).await
     }
 
     /// One request with a raw body sent as `application/json`, for
@@ -382,6 +359,38 @@ impl TestApp {
             .await;
         assert_eq!(status, 200, "login of {email}: {body}");
         body["token"].as_str().expect("login token").to_string()
+    }
+
+    /// A login that may fail, from client address `from` (sent as
+    /// X-Forwarded-For): `(status, body)`. A 429 must carry Retry-After.
+    pub async fn login_attempt(
+        &self,
+        email: &str,
+        password: &str,
+        from: Option<&str>,
+    ) -> (u16, Value) {
+        let headers: Vec<(&str, &str)> = from.map(|a| ("x-forwarded-for", a)).into_iter().collect();
+        let (status, h, body) = self
+            .call_with_headers(
+                Method::POST,
+                "/api/auth/login",
+                Auth::None,
+                Some(json!({ "email": email, "password": password })),
+                &headers,
+            )
+            .await;
+        if status == 429 {
+            assert_eq!(body["error"], json!("RATE_LIMITED"), "{body}");
+            let retry = h
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            assert!(
+                retry.is_some_and(|s| s >= 1),
+                "429 without Retry-After: {body}"
+            );
+        }
+        (status, body)
     }
 
     pub async fn create_project(&self, name: &str) -> Project {
@@ -599,6 +608,23 @@ impl TestApp {
                     .unwrap_or_else(|| panic!("no count for {}", a.name))
             })
             .collect()
+    }
+
+    /// An ad hoc billable session of `solver`: `(session, access_token)`.
+    pub async fn adhoc_session(&self, project: &Project, solver: &Agent) -> (Value, String) {
+        let (st, body) = self
+            .post(
+                "/api/sessions",
+                &solver.token,
+                json!({
+                    "project_id": project.id,
+                    "adhoc": { "customer_name": "Walk In", "customer_phone": "+1 555 0199" },
+                }),
+            )
+            .await;
+        assert_eq!(st, 201, "ad hoc session: {body}");
+        let token = s(&body["access_token"]);
+        (body, token)
     }
 
     // ----- widget and conversations ----------------------------------------
