@@ -7,6 +7,7 @@
 
 use super::conn::{establish_pg, lock_id, DbConn, DbManager, Target, SQLITE_PRAGMAS};
 use super::customers;
+use super::migrations::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use super::queries as q;
 use super::records::{
     ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,
@@ -20,7 +21,7 @@ use chrono::{DateTime, Utc};
 use diesel::{Connection, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncPgConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::MigrationHarness;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -30,12 +31,6 @@ use switchboard_actors::ids::{ConversationId, CustomerId, KnowledgeId, ProjectId
 use switchboard_actors::ports::{AgentRecord, ConversationRecord, StoreError, StoreResult};
 use tokio::sync::Mutex;
 use uuid::Uuid;
-
-/// The SQLite schema, compiled in.
-pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-/// The PostgreSQL schema, compiled in: the same tables, columns, keys and
-/// indexes as the SQLite one, in PostgreSQL's SQL.
-pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Connections in the read/HTTP pool. SQLite in WAL mode serves readers
 /// concurrently; writers queue on the file lock (busy_timeout).

@@ -1,6 +1,6 @@
 //! The persistence layer: diesel (async) over SQLite (embedded, the
 //! default) or PostgreSQL. Owns the database, its schema and migrations
-//! (`migrations/sqlite`, `migrations/postgres`), and every query; the
+//! (one `migrations/` tree for both, see [`migrations`]), and every query; the
 //! engine reaches it only through the `Store` port, the HTTP side through
 //! [`Db`]'s methods.
 //!
@@ -25,12 +25,13 @@ mod error;
 mod identity;
 /// Leads of the offline form and the built-in email outbox.
 pub mod leads;
+pub mod migrations;
 mod port;
 mod queries;
 mod records;
 mod rows;
 /// The tables, hand-kept identical to what `diesel print-schema` writes
-/// from `migrations/sqlite`; it serves both backends (tests compare it
+/// from `migrations/`; it serves both backends (tests compare it
 /// with a migrated SQLite file and a migrated PostgreSQL database).
 pub mod schema;
 pub mod sessions;
@@ -46,10 +47,11 @@ mod tests;
 
 pub use conn::{DbConn, Target};
 pub use customers::{CustomerConversation, CustomerPatch, LinkedCustomer};
-pub use db::{Db, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+pub use db::Db;
 pub use error::map_diesel;
 pub use identity::{CodeCheck, IdentityCode};
 pub use leads::{EmailRecord, LeadRecord};
+pub use migrations::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use records::{
     ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,
     MemberStatus, ProjectRow, TokenKind, TokenRow, UserRow,

@@ -15,6 +15,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::conn::with_conn;
+use super::migrations::Schema;
 use super::*;
 use chrono::{DateTime, Duration, Utc};
 use diesel::connection::SimpleConnection;
@@ -24,7 +25,7 @@ use diesel::{Connection, QueryDsl, QueryableByName};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncPgConnection;
 use diesel_async::RunQueryDsl as _;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::MigrationHarness;
 use serde_json::json;
 use switchboard_actors::domain::agents::AgentStatus;
 use switchboard_actors::domain::conversation::ConversationStatus;
@@ -430,11 +431,11 @@ const TABLES: [&str; 24] = [
 /// tables left) and all up.
 fn check_each_down_undoes_its_up<C, B>(
     conn: &mut C,
-    migrations: fn() -> EmbeddedMigrations,
+    migrations: fn() -> Schema,
     objects: fn(&mut C) -> Vec<SchemaObject>,
 ) where
     C: MigrationHarness<B>,
-    B: diesel::backend::Backend,
+    B: diesel::backend::Backend + 'static,
 {
     let total = conn.pending_migrations(migrations()).unwrap().len();
     assert!(total >= 4);
@@ -517,11 +518,11 @@ fn pg_user_flags(conn: &mut PgSync) -> UserFlags {
 /// without either. One body for both backends.
 fn check_000015_keeps_an_instance_working<C, B>(
     conn: &mut C,
-    migrations: fn() -> EmbeddedMigrations,
+    migrations: fn() -> Schema,
     user_flags: fn(&mut C) -> UserFlags,
 ) where
     C: MigrationHarness<B> + SimpleConnection,
-    B: diesel::backend::Backend,
+    B: diesel::backend::Backend + 'static,
 {
     let pending = conn.pending_migrations(migrations()).unwrap();
     let last = pending.last().unwrap().name().to_string();

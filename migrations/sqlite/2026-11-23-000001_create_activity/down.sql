@@ -1,3 +1,0 @@
-DROP TABLE support_requests;
-DROP TABLE tool_calls;
-DROP TABLE activity_sessions;
