@@ -107,6 +107,7 @@ impl<DB: Backend> Migration<DB> for Dialect<DB> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use diesel::sqlite::Sqlite;
