@@ -9,6 +9,7 @@ pub mod caller;
 pub mod conversation;
 pub mod error;
 pub mod events;
+pub mod log;
 pub mod project;
 pub mod session;
 pub mod supervisor;

@@ -69,8 +69,8 @@ impl ConversationActor {
     fn quiet(&self) -> bool {
         self.rec.status == St::AiActive
             && !self.retiring
-            && !self.failed
-            && self.pending.is_empty()
+            && !self.log.failed()
+            && self.log.is_settled()
             && self.ai_turns == 0
             && self.subs.is_empty()
             && (self.rec.customer_presence == CustomerPresence::Offline
