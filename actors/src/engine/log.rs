@@ -273,6 +273,9 @@ pub(crate) trait LogOwner: Actor<Context = Context<Self>> {
     fn channel(&self) -> &str;
     /// Durable messages after `after`, at most `limit`, from the store.
     fn load(&self, after: i64, limit: i64) -> BoxFuture<'static, StoreResult<Vec<Self::Entry>>>;
+    /// A write started by the owner finished: the owner hands the result
+    /// to [`DurableLog::written`] and calls [`flush`].
+    fn on_written(&mut self, seqs: &[i64], res: &StoreResult<()>, ctx: &mut Context<Self>);
     /// A message became durable and was broadcast.
     fn on_durable(&mut self, msg: &Arc<Self::Entry>, after: Self::After, ctx: &mut Context<Self>);
     /// [`flush`] is done: the owner may stop (a failed log once settled).
@@ -304,6 +307,23 @@ pub(crate) fn flush<O: LogOwner>(owner: &mut O, ctx: &mut Context<O>) {
         owner.on_durable(&msg, after, ctx);
     }
     owner.after_flush(ctx);
+}
+
+/// Drives the write of staged messages (`seqs`) and answers with the
+/// message `rx` waits for, once it is durable.
+pub(crate) fn acknowledge_when_durable<O: LogOwner>(
+    owner: &mut O,
+    ctx: &mut Context<O>,
+    seqs: Vec<i64>,
+    write: impl std::future::Future<Output = StoreResult<()>> + 'static,
+    rx: oneshot::Receiver<EngineResult<Arc<O::Entry>>>,
+) -> ResponseFuture<EngineResult<Arc<O::Entry>>> {
+    ctx.spawn(
+        write
+            .into_actor(owner)
+            .map(move |res, owner, ctx| owner.on_written(&seqs, &res, ctx)),
+    );
+    Box::pin(async move { rx.await.unwrap_or(Err(EngineError::Unavailable)) })
 }
 
 /// The answer to a retried send: the first message, pending or durable.

@@ -6,6 +6,7 @@ use crate::domain::conversation::ConversationEvent as Ev;
 use crate::engine::agent::NotifyAgent;
 use crate::engine::caller::Caller;
 use crate::engine::error::{EngineError, EngineResult};
+use crate::engine::log::LogOwner;
 use crate::engine::project::Enqueue;
 use crate::engine::views::ConversationView;
 use crate::ports::SenderType;

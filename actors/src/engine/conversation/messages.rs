@@ -97,14 +97,7 @@ impl ConversationActor {
         );
         let (tx, rx) = oneshot::channel();
         let (seqs, write) = self.append(vec![(record, after, Some(tx))], snapshot);
-        ctx.spawn(
-            write
-                .into_actor(self)
-                .map(move |res, act, ctx| act.on_written(&seqs, &res, ctx)),
-        );
-        Ok(Box::pin(async move {
-            rx.await.unwrap_or(Err(EngineError::Unavailable))
-        }))
+        Ok(log::acknowledge_when_durable(self, ctx, seqs, write, rx))
     }
 }
 
@@ -147,6 +140,17 @@ impl LogOwner for ConversationActor {
         let store = self.engine.store().clone();
         let id = self.rec.id;
         Box::pin(async move { store.load_messages(id, after, limit).await })
+    }
+
+    fn on_written(&mut self, seqs: &[i64], res: &StoreResult<()>, ctx: &mut Context<Self>) {
+        self.log.written(seqs, res);
+        if res.is_err() {
+            // Even a snapshot alone: the row may now differ from memory.
+            self.log.mark_failed();
+        }
+        log::flush(self, ctx);
+        self.schedule_snapshot(ctx);
+        self.arm(ctx);
     }
 
     fn on_durable(&mut self, msg: &Arc<MessageRecord>, after: After, ctx: &mut Context<Self>) {

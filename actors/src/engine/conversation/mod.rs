@@ -331,17 +331,6 @@ impl ConversationActor {
         (seqs, self.engine.writer().write(ops))
     }
 
-    fn on_written(&mut self, seqs: &[i64], res: &StoreResult<()>, ctx: &mut Context<Self>) {
-        self.log.written(seqs, res);
-        if res.is_err() {
-            // Even a snapshot alone: the row may now differ from memory.
-            self.log.mark_failed();
-        }
-        log::flush(self, ctx);
-        self.schedule_snapshot(ctx);
-        self.arm(ctx);
-    }
-
     fn maybe_stop(&mut self, ctx: &mut Context<Self>) {
         if !self.log.is_settled() {
             return;

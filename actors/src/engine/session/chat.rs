@@ -48,16 +48,6 @@ impl SessionActor {
         (seqs, self.engine.writer().write(ops))
     }
 
-    pub(super) fn on_written(
-        &mut self,
-        seqs: &[i64],
-        res: &StoreResult<()>,
-        ctx: &mut Context<Self>,
-    ) {
-        self.log.written(seqs, res);
-        log::flush(self, ctx);
-    }
-
     pub(super) fn accept_message(
         &mut self,
         msg: PostSessionMessage,
@@ -102,14 +92,7 @@ impl SessionActor {
         let record = self.new_message(sender, sender_id, content, msg.client_msg_id);
         let (tx, rx) = oneshot::channel();
         let (seqs, write) = self.append(vec![(record, Some(tx))], Vec::new());
-        ctx.spawn(
-            write
-                .into_actor(self)
-                .map(move |res, act, ctx| act.on_written(&seqs, &res, ctx)),
-        );
-        Ok(Box::pin(async move {
-            rx.await.unwrap_or(Err(EngineError::Unavailable))
-        }))
+        Ok(log::acknowledge_when_durable(self, ctx, seqs, write, rx))
     }
 }
 
@@ -149,6 +132,11 @@ impl LogOwner for SessionActor {
         let store = self.store.clone();
         let id = self.rec.id;
         Box::pin(async move { store.load_session_messages(id, after, limit).await })
+    }
+
+    fn on_written(&mut self, seqs: &[i64], res: &StoreResult<()>, ctx: &mut Context<Self>) {
+        self.log.written(seqs, res);
+        log::flush(self, ctx);
     }
 
     fn on_durable(&mut self, _: &Arc<SessionMessageRecord>, _: (), _: &mut Context<Self>) {}
