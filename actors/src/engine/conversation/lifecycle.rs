@@ -189,19 +189,10 @@ impl Handler<Close> for ConversationActor {
             "The conversation was closed".into(),
             json!({ "event": "closed", "by": by }),
         );
-        let id = self.rec.id;
         AtomicResponse::new(Box::pin(self.commit_change(old, vec![m], vec![]).map(
             move |res, act, _| {
                 res?;
-                match old {
-                    St::Waiting => act.project.addr.do_send(LeftQueue {
-                        conversation_id: id,
-                    }),
-                    St::AgentActive => act.project.addr.do_send(Released {
-                        conversation_id: id,
-                    }),
-                    _ => {}
-                }
+                act.left_status(old);
                 Ok(act.view())
             },
         )))

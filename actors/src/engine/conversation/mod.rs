@@ -331,6 +331,17 @@ impl ConversationActor {
         (seqs, self.engine.writer().write(ops))
     }
 
+    /// Tells the project the conversation left `old` (closed or resolved):
+    /// out of the queue, or its agent's chat freed.
+    fn left_status(&self, old: St) {
+        let conversation_id = self.rec.id;
+        match old {
+            St::Waiting => self.project.addr.do_send(LeftQueue { conversation_id }),
+            St::AgentActive => self.project.addr.do_send(Released { conversation_id }),
+            _ => {}
+        }
+    }
+
     fn maybe_stop(&mut self, ctx: &mut Context<Self>) {
         if !self.log.is_settled() {
             return;

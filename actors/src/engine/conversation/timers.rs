@@ -13,7 +13,7 @@ use crate::domain::inactivity::{self, CloseReason, CustomerPresence, Due, Facts,
 use crate::engine::agent::NotifyAgent;
 use crate::engine::caller::Caller;
 use crate::engine::error::{EngineError, EngineResult};
-use crate::engine::project::{Enqueue, LeftQueue, Released};
+use crate::engine::project::Enqueue;
 use crate::engine::supervisor::read_settings;
 use actix::fut::LocalBoxActorFuture;
 use actix::prelude::*;
@@ -224,15 +224,7 @@ impl ConversationActor {
                         tracing::warn!(conversation = %id, error = %e, "auto-close failed");
                         return;
                     }
-                    match old {
-                        St::Waiting => act.project.addr.do_send(LeftQueue {
-                            conversation_id: id,
-                        }),
-                        St::AgentActive => act.project.addr.do_send(Released {
-                            conversation_id: id,
-                        }),
-                        _ => {}
-                    }
+                    act.left_status(old);
                     if let (Some(agent), St::AgentActive) = (agent, old) {
                         act.engine.agent(agent).do_send(NotifyAgent {
                             event: "conversation_auto_closed",
