@@ -14,4 +14,5 @@ pub mod memory_store;
 pub mod ports;
 pub mod providers;
 pub mod session_ports;
+pub mod string_enum;
 pub mod wire_time;

@@ -7,6 +7,7 @@ use crate::domain::conversation::ConversationStatus;
 use crate::domain::inactivity::CustomerPresence;
 use crate::domain::settings::HandoffSettings;
 use crate::ids::{ConversationId, CustomerId, MessageId, ProjectId, UserId};
+use crate::string_enum;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -81,33 +82,13 @@ impl AgentRecord {
 /// Seed 003 5.3.3: agents go offline after this long without a heartbeat.
 pub const DEFAULT_AUTO_OFFLINE_MINUTES: u32 = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SenderType {
-    Customer,
-    Ai,
-    Agent,
-    System,
-}
-
-impl SenderType {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            SenderType::Customer => "customer",
-            SenderType::Ai => "ai",
-            SenderType::Agent => "agent",
-            SenderType::System => "system",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "customer" => SenderType::Customer,
-            "ai" => SenderType::Ai,
-            "agent" => SenderType::Agent,
-            "system" => SenderType::System,
-            _ => return None,
-        })
+string_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum SenderType: serde {
+        Customer = "customer",
+        Ai = "ai",
+        Agent = "agent",
+        System = "system",
     }
 }
 

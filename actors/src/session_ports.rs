@@ -13,9 +13,10 @@ use crate::domain::session::{SessionStatus, SessionTimer, TierWarning};
 use crate::domain::ticket::{TicketStatus, Urgency};
 use crate::ids::{PaymentId, ProjectId, SessionId, SessionMessageId, SmsId, TicketId, UserId};
 use crate::ports::StoreResult;
+use crate::string_enum;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A support ticket: what the customer needs, and who took it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,28 +74,13 @@ pub struct SessionRecord {
     pub solver_share_percent: u32,
 }
 
-/// Who wrote a session chat message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionSender {
-    Solver,
-    Customer,
-    System,
-}
-
-impl SessionSender {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Solver => "solver",
-            Self::Customer => "customer",
-            Self::System => "system",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Solver, Self::Customer, Self::System]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+string_enum! {
+    /// Who wrote a session chat message.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum SessionSender: serde {
+        Solver = "solver",
+        Customer = "customer",
+        System = "system",
     }
 }
 

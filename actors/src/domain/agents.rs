@@ -3,43 +3,20 @@
 //! for a new chat, and the deterministic choice of the best eligible agent.
 
 use crate::ids::UserId;
+use crate::string_enum;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::fmt;
 
-/// An agent's self-declared status (§5.3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentStatus {
-    /// Working; receives chats while under the limit.
-    Online,
-    /// Temporarily paused; keeps current chats, receives no new ones.
-    Away,
-    /// Not working.
-    Offline,
-}
-
-impl AgentStatus {
-    pub const ALL: [Self; 3] = [Self::Online, Self::Away, Self::Offline];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Online => "online",
-            Self::Away => "away",
-            Self::Offline => "offline",
-        }
-    }
-
-    /// Inverse of [`as_str`](Self::as_str); exact (case-sensitive) match.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
-    }
-}
-
-impl fmt::Display for AgentStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+string_enum! {
+    /// An agent's self-declared status (§5.3.2).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum AgentStatus: serde {
+        /// Working; receives chats while under the limit.
+        Online = "online",
+        /// Temporarily paused; keeps current chats, receives no new ones.
+        Away = "away",
+        /// Not working.
+        Offline = "offline",
     }
 }
 

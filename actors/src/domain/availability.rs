@@ -4,21 +4,23 @@
 
 use super::business_hours::is_open;
 use super::settings::HandoffSettings;
+use crate::string_enum;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// Why handoff is unavailable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnavailableReason {
-    /// Handoff is switched off for the project.
-    Disabled,
-    /// The project has no agents at all (warn the owner, §5.10.5).
-    NoAgents,
-    /// Agents exist but none is online.
-    AllOffline,
-    /// Business hours are on and the schedule is closed.
-    OutsideHours,
+string_enum! {
+    /// Why handoff is unavailable.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum UnavailableReason: serde {
+        /// Handoff is switched off for the project.
+        Disabled = "disabled",
+        /// The project has no agents at all (warn the owner, §5.10.5).
+        NoAgents = "no_agents",
+        /// Agents exist but none is online.
+        AllOffline = "all_offline",
+        /// Business hours are on and the schedule is closed.
+        OutsideHours = "outside_hours",
+    }
 }
 
 /// The result of [`check_availability`], in the wire shape of §5.10.2

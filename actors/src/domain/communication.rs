@@ -8,9 +8,9 @@
 //! customer's phone number.
 
 use super::session::{SessionStatus, SessionTimer};
+use crate::string_enum;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// Longest SMS body, in characters (Unicode scalar values) after trimming.
 pub const SMS_MAX_CHARS: usize = 1000;
@@ -215,58 +215,30 @@ pub fn sms_template(id: &str) -> Option<&'static SmsTemplate> {
     SMS_TEMPLATES.iter().find(|template| template.id == id)
 }
 
-/// The state of the session's voice call (seed 000 "Call States"; the
-/// `state` of the `call_state` event). Serialized in snake_case.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallState {
-    /// No call in progress.
-    #[default]
-    Idle,
-    /// Connecting to the call provider.
-    Connecting,
-    /// The call is being placed.
-    Initiating,
-    /// The customer's phone is ringing.
-    Ringing,
-    /// The call is connected.
-    Active,
-    /// The call has ended.
-    Ended,
-    /// The call failed.
-    Error,
+string_enum! {
+    /// The state of the session's voice call (seed 000 "Call States"; the
+    /// `state` of the `call_state` event). Serialized in snake_case.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+    pub enum CallState: serde {
+        /// No call in progress.
+        #[default]
+        Idle = "idle",
+        /// Connecting to the call provider.
+        Connecting = "connecting",
+        /// The call is being placed.
+        Initiating = "initiating",
+        /// The customer's phone is ringing.
+        Ringing = "ringing",
+        /// The call is connected.
+        Active = "active",
+        /// The call has ended.
+        Ended = "ended",
+        /// The call failed.
+        Error = "error",
+    }
 }
 
 impl CallState {
-    /// Every state, in lifecycle order.
-    pub const ALL: [Self; 7] = [
-        Self::Idle,
-        Self::Connecting,
-        Self::Initiating,
-        Self::Ringing,
-        Self::Active,
-        Self::Ended,
-        Self::Error,
-    ];
-
-    /// The snake_case wire name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Idle => "idle",
-            Self::Connecting => "connecting",
-            Self::Initiating => "initiating",
-            Self::Ringing => "ringing",
-            Self::Active => "active",
-            Self::Ended => "ended",
-            Self::Error => "error",
-        }
-    }
-
-    /// Inverse of [`as_str`](Self::as_str); exact (case-sensitive) match.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|state| state.as_str() == s)
-    }
-
     /// A call is under way (from dialling until it ends or fails); a new
     /// call cannot be placed meanwhile.
     pub fn is_in_progress(&self) -> bool {
@@ -290,54 +262,28 @@ impl CallState {
     }
 }
 
-impl fmt::Display for CallState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+string_enum! {
+    /// What happens to a call: the solver's actions and the call provider's
+    /// reports.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum CallEvent {
+        /// The solver presses Call (`POST /api/sessions/:id/call`).
+        Dial = "dial",
+        /// The provider connection is up; the call is being placed.
+        Connected = "connected",
+        /// The customer's phone rings.
+        Ringing = "ringing",
+        /// The customer answers.
+        Answered = "answered",
+        /// Either side hangs up (`POST /api/sessions/:id/call/hangup`, the
+        /// provider reporting the customer hung up, or the session ending).
+        Hangup = "hangup",
+        /// The provider reports a failure.
+        Fail = "fail",
     }
-}
-
-/// What happens to a call: the solver's actions and the call provider's
-/// reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CallEvent {
-    /// The solver presses Call (`POST /api/sessions/:id/call`).
-    Dial,
-    /// The provider connection is up; the call is being placed.
-    Connected,
-    /// The customer's phone rings.
-    Ringing,
-    /// The customer answers.
-    Answered,
-    /// Either side hangs up (`POST /api/sessions/:id/call/hangup`, the
-    /// provider reporting the customer hung up, or the session ending).
-    Hangup,
-    /// The provider reports a failure.
-    Fail,
 }
 
 impl CallEvent {
-    /// Every event.
-    pub const ALL: [Self; 6] = [
-        Self::Dial,
-        Self::Connected,
-        Self::Ringing,
-        Self::Answered,
-        Self::Hangup,
-        Self::Fail,
-    ];
-
-    /// The snake_case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Dial => "dial",
-            Self::Connected => "connected",
-            Self::Ringing => "ringing",
-            Self::Answered => "answered",
-            Self::Hangup => "hangup",
-            Self::Fail => "fail",
-        }
-    }
-
     /// A readable verb phrase for messages ("cannot ... when the call is").
     pub fn verb(&self) -> &'static str {
         match self {
@@ -348,12 +294,6 @@ impl CallEvent {
             Self::Hangup => "hang up",
             Self::Fail => "fail the call",
         }
-    }
-}
-
-impl fmt::Display for CallEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -463,49 +403,25 @@ impl Call {
     }
 }
 
-/// Where the session's screen-share request stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScreenShareState {
-    /// Nothing requested.
-    #[default]
-    Idle,
-    /// The solver asked; waiting for the customer's answer.
-    Requested,
-    /// The customer accepted and is sharing.
-    Accepted,
-    /// The customer declined.
-    Declined,
-    /// Sharing stopped, or the solver withdrew the request.
-    Ended,
+string_enum! {
+    /// Where the session's screen-share request stands.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+    pub enum ScreenShareState: serde {
+        /// Nothing requested.
+        #[default]
+        Idle = "idle",
+        /// The solver asked; waiting for the customer's answer.
+        Requested = "requested",
+        /// The customer accepted and is sharing.
+        Accepted = "accepted",
+        /// The customer declined.
+        Declined = "declined",
+        /// Sharing stopped, or the solver withdrew the request.
+        Ended = "ended",
+    }
 }
 
 impl ScreenShareState {
-    /// Every state.
-    pub const ALL: [Self; 5] = [
-        Self::Idle,
-        Self::Requested,
-        Self::Accepted,
-        Self::Declined,
-        Self::Ended,
-    ];
-
-    /// The snake_case wire name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Idle => "idle",
-            Self::Requested => "requested",
-            Self::Accepted => "accepted",
-            Self::Declined => "declined",
-            Self::Ended => "ended",
-        }
-    }
-
-    /// Inverse of [`as_str`](Self::as_str); exact (case-sensitive) match.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|state| state.as_str() == s)
-    }
-
     /// A readable phrase for messages ("when the screen share is ...").
     pub fn label(&self) -> &'static str {
         match self {
@@ -515,12 +431,6 @@ impl ScreenShareState {
             Self::Declined => "declined",
             Self::Ended => "ended",
         }
-    }
-}
-
-impl fmt::Display for ScreenShareState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -3,52 +3,27 @@
 //! [`transition`] function that is the only authority on which moves are
 //! legal.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
+use crate::string_enum;
 
-/// Where a conversation stands (seed 003 §5.2.2). Serialized in snake_case,
-/// exactly as stored and sent on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConversationStatus {
-    /// The customer is chatting with the AI.
-    AiActive,
-    /// Handed off, waiting in the queue for an agent.
-    Waiting,
-    /// In a live chat with its assigned agent.
-    AgentActive,
-    /// Marked resolved by the agent; a customer reply reopens it.
-    Resolved,
-    /// Ended. Terminal: nothing moves a conversation out of here.
-    Closed,
+string_enum! {
+    /// Where a conversation stands (seed 003 §5.2.2). Serialized in snake_case,
+    /// exactly as stored and sent on the wire.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ConversationStatus: serde {
+        /// The customer is chatting with the AI.
+        AiActive = "ai_active",
+        /// Handed off, waiting in the queue for an agent.
+        Waiting = "waiting",
+        /// In a live chat with its assigned agent.
+        AgentActive = "agent_active",
+        /// Marked resolved by the agent; a customer reply reopens it.
+        Resolved = "resolved",
+        /// Ended. Terminal: nothing moves a conversation out of here.
+        Closed = "closed",
+    }
 }
 
 impl ConversationStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [Self; 5] = [
-        Self::AiActive,
-        Self::Waiting,
-        Self::AgentActive,
-        Self::Resolved,
-        Self::Closed,
-    ];
-
-    /// The snake_case wire/storage name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::AiActive => "ai_active",
-            Self::Waiting => "waiting",
-            Self::AgentActive => "agent_active",
-            Self::Resolved => "resolved",
-            Self::Closed => "closed",
-        }
-    }
-
-    /// Inverse of [`as_str`](Self::as_str); exact (case-sensitive) match.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
-    }
-
     /// Only `closed` is terminal; `resolved` can still be reopened.
     pub fn is_terminal(&self) -> bool {
         matches!(self, Self::Closed)
@@ -66,60 +41,30 @@ impl ConversationStatus {
     }
 }
 
-impl fmt::Display for ConversationStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+string_enum! {
+    /// Something that happens to a conversation and may move it (seed 003 §5.2.4).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ConversationEvent {
+        /// The AI, a keyword or the customer's button asks for a human.
+        Handoff = "handoff",
+        /// An agent takes the conversation (manually or by auto-assignment).
+        Claim = "claim",
+        /// The agent marks the conversation resolved.
+        Resolve = "resolve",
+        /// The agent releases the conversation back to the queue.
+        TransferToQueue = "transfer_to_queue",
+        /// The agent hands the conversation directly to another agent.
+        TransferToAgent = "transfer_to_agent",
+        /// The customer sends a message; reopens a resolved conversation.
+        CustomerReply = "customer_reply",
+        /// The customer or a staff member closes the conversation.
+        Close = "close",
+        /// The inactivity job closes an idle conversation.
+        InactivityTimeout = "inactivity_timeout",
     }
-}
-
-/// Something that happens to a conversation and may move it (seed 003 §5.2.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConversationEvent {
-    /// The AI, a keyword or the customer's button asks for a human.
-    Handoff,
-    /// An agent takes the conversation (manually or by auto-assignment).
-    Claim,
-    /// The agent marks the conversation resolved.
-    Resolve,
-    /// The agent releases the conversation back to the queue.
-    TransferToQueue,
-    /// The agent hands the conversation directly to another agent.
-    TransferToAgent,
-    /// The customer sends a message; reopens a resolved conversation.
-    CustomerReply,
-    /// The customer or a staff member closes the conversation.
-    Close,
-    /// The inactivity job closes an idle conversation.
-    InactivityTimeout,
 }
 
 impl ConversationEvent {
-    /// Every event.
-    pub const ALL: [Self; 8] = [
-        Self::Handoff,
-        Self::Claim,
-        Self::Resolve,
-        Self::TransferToQueue,
-        Self::TransferToAgent,
-        Self::CustomerReply,
-        Self::Close,
-        Self::InactivityTimeout,
-    ];
-
-    /// The snake_case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Handoff => "handoff",
-            Self::Claim => "claim",
-            Self::Resolve => "resolve",
-            Self::TransferToQueue => "transfer_to_queue",
-            Self::TransferToAgent => "transfer_to_agent",
-            Self::CustomerReply => "customer_reply",
-            Self::Close => "close",
-            Self::InactivityTimeout => "inactivity_timeout",
-        }
-    }
-
     /// A readable verb phrase for messages ("cannot ... a conversation").
     pub fn verb(&self) -> &'static str {
         match self {
@@ -132,12 +77,6 @@ impl ConversationEvent {
             Self::Close => "close",
             Self::InactivityTimeout => "time out",
         }
-    }
-}
-
-impl fmt::Display for ConversationEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -5,45 +5,24 @@
 
 use crate::domain::conversation::ConversationStatus;
 use crate::domain::settings::HandoffSettings;
+use crate::string_enum;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
-/// What the widget says of its customer (seed 003 5.12.2, 5.12.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum CustomerPresence {
-    Online,
-    Idle,
-    Typing,
-    #[default]
-    Offline,
-    /// The widget's page is hidden (another tab).
-    Background,
+string_enum! {
+    /// What the widget says of its customer (seed 003 5.12.2, 5.12.3).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub enum CustomerPresence: serde {
+        Online = "online",
+        Idle = "idle",
+        Typing = "typing",
+        #[default]
+        Offline = "offline",
+        /// The widget's page is hidden (another tab).
+        Background = "background",
+    }
 }
 
 impl CustomerPresence {
-    pub const ALL: [Self; 5] = [
-        Self::Online,
-        Self::Idle,
-        Self::Typing,
-        Self::Offline,
-        Self::Background,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Online => "online",
-            Self::Idle => "idle",
-            Self::Typing => "typing",
-            Self::Offline => "offline",
-            Self::Background => "background",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
     /// Online or typing: the customer is there and doing something. Only
     /// these count as activity; idle heartbeats keep the widget "seen" but
     /// must not keep an abandoned chat alive.
@@ -68,30 +47,22 @@ pub const RESOLVED_CLOSE_AFTER: Duration = Duration::hours(24);
 /// the queue.
 pub const AGENT_GONE_REQUEUE_AFTER: Duration = Duration::minutes(10);
 
-/// Why a conversation closed by itself; stored as `metadata.close_reason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CloseReason {
-    /// Agent chat: warned, then no answer (seed 5.12.5).
-    CustomerInactive,
-    /// Waiting, and the customer left (seed 9.2).
-    Abandoned,
-    /// With the AI or waiting, a day without activity.
-    NoActivity,
-    /// Resolved a day ago and never reopened.
-    ResolvedTimeout,
+string_enum! {
+    /// Why a conversation closed by itself; stored as `metadata.close_reason`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum CloseReason: serialize {
+        /// Agent chat: warned, then no answer (seed 5.12.5).
+        CustomerInactive = "customer_inactive",
+        /// Waiting, and the customer left (seed 9.2).
+        Abandoned = "abandoned",
+        /// With the AI or waiting, a day without activity.
+        NoActivity = "no_activity",
+        /// Resolved a day ago and never reopened.
+        ResolvedTimeout = "resolved_timeout",
+    }
 }
 
 impl CloseReason {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::CustomerInactive => "customer_inactive",
-            Self::Abandoned => "abandoned",
-            Self::NoActivity => "no_activity",
-            Self::ResolvedTimeout => "resolved_timeout",
-        }
-    }
-
     /// The system message the customer reads.
     pub fn message(&self) -> &'static str {
         match self {

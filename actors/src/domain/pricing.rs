@@ -4,29 +4,30 @@
 //! between the solver and the platform, and the tier recommended for an
 //! elapsed time. Everything is integer cents and whole seconds.
 
+use crate::string_enum;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The solver's share of the total charge when the project sets none
 /// (seed 000 `DEFAULT_SOLVER_REVENUE_SHARE = 65`).
 pub const DEFAULT_SOLVER_SHARE_PERCENT: u32 = 65;
 
-/// A pricing tier, chosen by the solver at completion. Serialized in
-/// snake_case, exactly as stored and sent on the wire. The default is
-/// `standard`, a session's tier until the solver picks one at completion
-/// (the seed's `sessions.tier` column defaults to it).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Tier {
-    /// "Quick Assist": 69.00 for 20 minutes, then 3.00 a minute.
-    Quick,
-    /// "Standard Solve": 129.00 for 45 minutes, then 2.50 a minute.
-    #[default]
-    Standard,
-    /// "Deep Dive": 219.00 for 90 minutes, then 2.00 a minute.
-    Extended,
+string_enum! {
+    /// A pricing tier, chosen by the solver at completion. Serialized in
+    /// snake_case, exactly as stored and sent on the wire. The default is
+    /// `standard`, a session's tier until the solver picks one at completion
+    /// (the seed's `sessions.tier` column defaults to it).
+    #[derive(
+        Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord,
+    )]
+    pub enum Tier: serde {
+        /// "Quick Assist": 69.00 for 20 minutes, then 3.00 a minute.
+        Quick = "quick",
+        /// "Standard Solve": 129.00 for 45 minutes, then 2.50 a minute.
+        #[default]
+        Standard = "standard",
+        /// "Deep Dive": 219.00 for 90 minutes, then 2.00 a minute.
+        Extended = "extended",
+    }
 }
 
 /// The figures of one tier (seed 000 `TIER_CONFIG`).
@@ -41,23 +42,6 @@ pub struct TierConfig {
 }
 
 impl Tier {
-    /// Every tier, from the shortest included time to the longest.
-    pub const ALL: [Self; 3] = [Self::Quick, Self::Standard, Self::Extended];
-
-    /// The snake_case wire/storage name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Quick => "quick",
-            Self::Standard => "standard",
-            Self::Extended => "extended",
-        }
-    }
-
-    /// Inverse of [`as_str`](Self::as_str); exact (case-sensitive) match.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|tier| tier.as_str() == s)
-    }
-
     /// The name shown to people (seed 000 pricing table).
     pub fn label(&self) -> &'static str {
         match self {
@@ -101,12 +85,6 @@ impl Tier {
     /// Cents per started overage minute.
     pub fn overage_rate(&self) -> u64 {
         self.config().overage_rate
-    }
-}
-
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -8,53 +8,30 @@
 //! Nothing here reads a clock: every function that needs "now" takes it.
 
 use super::pricing::Tier;
+use crate::string_enum;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Where a billable session stands. Serialized in snake_case, exactly as
-/// stored and sent on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionStatus {
-    /// Created from a claimed ticket; the billable timer has not run yet.
-    NotStarted,
-    /// The timer is running.
-    Active,
-    /// The timer is stopped; the session can resume.
-    Paused,
-    /// Finished and priced. Terminal: the session is locked.
-    Completed,
-    /// Abandoned without payment. Terminal.
-    Cancelled,
+string_enum! {
+    /// Where a billable session stands. Serialized in snake_case, exactly as
+    /// stored and sent on the wire.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum SessionStatus: serde {
+        /// Created from a claimed ticket; the billable timer has not run yet.
+        NotStarted = "not_started",
+        /// The timer is running.
+        Active = "active",
+        /// The timer is stopped; the session can resume.
+        Paused = "paused",
+        /// Finished and priced. Terminal: the session is locked.
+        Completed = "completed",
+        /// Abandoned without payment. Terminal.
+        Cancelled = "cancelled",
+    }
 }
 
 impl SessionStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [Self; 5] = [
-        Self::NotStarted,
-        Self::Active,
-        Self::Paused,
-        Self::Completed,
-        Self::Cancelled,
-    ];
-
-    /// The snake_case wire/storage name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::NotStarted => "not_started",
-            Self::Active => "active",
-            Self::Paused => "paused",
-            Self::Completed => "completed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    /// Inverse of [`as_str`](Self::as_str); exact (case-sensitive) match.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
-    }
-
     /// `completed` and `cancelled` are terminal: nothing moves a session
     /// out of them, and its notes and timer are locked.
     pub fn is_terminal(&self) -> bool {
@@ -73,55 +50,25 @@ impl SessionStatus {
     }
 }
 
-impl fmt::Display for SessionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+string_enum! {
+    /// What the solver (or the system) does to a session: the `action` of the
+    /// `session_control` WebSocket op.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum SessionAction: serde {
+        /// First run of the timer: `not_started -> active`.
+        Start = "start",
+        /// Stop the timer: `active -> paused`.
+        Pause = "pause",
+        /// Run the timer again: `paused -> active`.
+        Resume = "resume",
+        /// Finish: `active | paused -> completed`.
+        Complete = "complete",
+        /// Abandon: any non-terminal status `-> cancelled`.
+        Cancel = "cancel",
     }
-}
-
-/// What the solver (or the system) does to a session: the `action` of the
-/// `session_control` WebSocket op.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionAction {
-    /// First run of the timer: `not_started -> active`.
-    Start,
-    /// Stop the timer: `active -> paused`.
-    Pause,
-    /// Run the timer again: `paused -> active`.
-    Resume,
-    /// Finish: `active | paused -> completed`.
-    Complete,
-    /// Abandon: any non-terminal status `-> cancelled`.
-    Cancel,
 }
 
 impl SessionAction {
-    /// Every action.
-    pub const ALL: [Self; 5] = [
-        Self::Start,
-        Self::Pause,
-        Self::Resume,
-        Self::Complete,
-        Self::Cancel,
-    ];
-
-    /// The snake_case wire name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Start => "start",
-            Self::Pause => "pause",
-            Self::Resume => "resume",
-            Self::Complete => "complete",
-            Self::Cancel => "cancel",
-        }
-    }
-
-    /// Inverse of [`as_str`](Self::as_str); exact (case-sensitive) match.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|action| action.as_str() == s)
-    }
-
     /// The action that asks a session in `from` to become `target`: how the
     /// REST body `{status: "active"|"paused"|"completed"}` of seed 000's
     /// `updateStatus` maps to an action. `active` means `start` from
@@ -137,12 +84,6 @@ impl SessionAction {
             SessionStatus::Completed => Some(Self::Complete),
             SessionStatus::Cancelled => Some(Self::Cancel),
         }
-    }
-}
-
-impl fmt::Display for SessionAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -366,17 +307,18 @@ pub fn apply(
     Ok((next, timer))
 }
 
-/// A tier limit warning (seed 000 "Tier Limit Warnings"), sent as the
-/// `tier_warning` event with `level` set to the snake_case name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TierWarning {
-    /// 80 % of the included time reached (16, 36 or 72 minutes): the timer
-    /// turns orange.
-    Approaching,
-    /// The included time is exceeded (from 20:01, 45:01 or 90:01, the first
-    /// second that is billed as overage): the timer turns red.
-    Exceeded,
+string_enum! {
+    /// A tier limit warning (seed 000 "Tier Limit Warnings"), sent as the
+    /// `tier_warning` event with `level` set to the snake_case name.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum TierWarning: serde {
+        /// 80 % of the included time reached (16, 36 or 72 minutes): the timer
+        /// turns orange.
+        Approaching = "approaching",
+        /// The included time is exceeded (from 20:01, 45:01 or 90:01, the first
+        /// second that is billed as overage): the timer turns red.
+        Exceeded = "exceeded",
+    }
 }
 
 /// The share of the included time at which [`TierWarning::Approaching`]
@@ -384,22 +326,6 @@ pub enum TierWarning {
 pub const APPROACHING_PERCENT: u64 = 80;
 
 impl TierWarning {
-    /// Both levels, least severe first.
-    pub const ALL: [Self; 2] = [Self::Approaching, Self::Exceeded];
-
-    /// The wire name (`level` of the `tier_warning` event).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Approaching => "approaching",
-            Self::Exceeded => "exceeded",
-        }
-    }
-
-    /// Inverse of [`as_str`](Self::as_str); exact (case-sensitive) match.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|w| w.as_str() == s)
-    }
-
     /// The elapsed seconds from which this warning is due on `tier`:
     /// `ceil(80 % of included)` for `Approaching` (960, 2160, 4320) and
     /// `included + 1` for `Exceeded` (1201, 2701, 5401), matching the
@@ -410,12 +336,6 @@ impl TierWarning {
             Self::Approaching => (included * APPROACHING_PERCENT).div_ceil(100),
             Self::Exceeded => included + 1,
         }
-    }
-}
-
-impl fmt::Display for TierWarning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

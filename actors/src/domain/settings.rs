@@ -3,42 +3,27 @@
 //! Owns the JSON shape, its defaults (a partial document is filled in from
 //! them), validation into per-field messages, and keyword normalization.
 
+use crate::string_enum;
 use chrono::{NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
-use std::fmt;
 
 /// Bounds of `default_max_concurrent_chats` (§5.1.5).
 pub const MAX_CONCURRENT_CHATS_RANGE: std::ops::RangeInclusive<u32> = 1..=50;
 /// Bounds of every `*_minutes` timeout setting: one minute to one day.
 pub const TIMEOUT_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=1440;
 
-/// How a handoff may be started (§5.1.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TriggerMode {
-    /// Only the AI's automatic triggers (confidence, keywords).
-    Auto,
-    /// Only the customer's "Talk to Human" button.
-    Manual,
-    /// Both (the default).
-    #[default]
-    Both,
-}
-
-impl TriggerMode {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Manual => "manual",
-            Self::Both => "both",
-        }
-    }
-}
-
-impl fmt::Display for TriggerMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+string_enum! {
+    /// How a handoff may be started (§5.1.2).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub enum TriggerMode: serde {
+        /// Only the AI's automatic triggers (confidence, keywords).
+        Auto = "auto",
+        /// Only the customer's "Talk to Human" button.
+        Manual = "manual",
+        /// Both (the default).
+        #[default]
+        Both = "both",
     }
 }
 

@@ -5,53 +5,29 @@
 //! queue solvers claim from.
 
 use super::session::{SessionAction, SessionStatus};
+use crate::string_enum;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use std::fmt;
+use serde::Serialize;
 
-/// Where a ticket stands. Serialized in snake_case, exactly as stored and
-/// sent on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketStatus {
-    /// In the queue, waiting for a solver.
-    Open,
-    /// Taken by one solver; no session yet.
-    Claimed,
-    /// Its session exists and is not finished.
-    InProgress,
-    /// Its session completed. Terminal.
-    Completed,
-    /// Its session was cancelled. Terminal.
-    Cancelled,
+string_enum! {
+    /// Where a ticket stands. Serialized in snake_case, exactly as stored and
+    /// sent on the wire.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum TicketStatus: serde {
+        /// In the queue, waiting for a solver.
+        Open = "open",
+        /// Taken by one solver; no session yet.
+        Claimed = "claimed",
+        /// Its session exists and is not finished.
+        InProgress = "in_progress",
+        /// Its session completed. Terminal.
+        Completed = "completed",
+        /// Its session was cancelled. Terminal.
+        Cancelled = "cancelled",
+    }
 }
 
 impl TicketStatus {
-    /// Every status, in lifecycle order.
-    pub const ALL: [Self; 5] = [
-        Self::Open,
-        Self::Claimed,
-        Self::InProgress,
-        Self::Completed,
-        Self::Cancelled,
-    ];
-
-    /// The snake_case wire/storage name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Claimed => "claimed",
-            Self::InProgress => "in_progress",
-            Self::Completed => "completed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    /// Inverse of [`as_str`](Self::as_str); exact (case-sensitive) match.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
-    }
-
     /// `completed` and `cancelled` are terminal.
     pub fn is_terminal(&self) -> bool {
         matches!(self, Self::Completed | Self::Cancelled)
@@ -89,86 +65,39 @@ impl TicketStatus {
     }
 }
 
-impl fmt::Display for TicketStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+string_enum! {
+    /// How urgent the customer says the problem is. Shown (colour-coded) in the
+    /// queue; it does not change the queue order (see [`build_queue`]).
+    /// Ordered from `low` to `urgent`.
+    #[derive(
+        Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord,
+    )]
+    pub enum Urgency: serde {
+        Low = "low",
+        #[default]
+        Normal = "normal",
+        High = "high",
+        Urgent = "urgent",
     }
 }
 
-/// How urgent the customer says the problem is. Shown (colour-coded) in the
-/// queue; it does not change the queue order (see [`build_queue`]).
-/// Ordered from `low` to `urgent`.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Urgency {
-    Low,
-    #[default]
-    Normal,
-    High,
-    Urgent,
-}
-
-impl Urgency {
-    /// Every level, least urgent first.
-    pub const ALL: [Self; 4] = [Self::Low, Self::Normal, Self::High, Self::Urgent];
-
-    /// The snake_case wire/storage name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Normal => "normal",
-            Self::High => "high",
-            Self::Urgent => "urgent",
-        }
+string_enum! {
+    /// Something that happens to a ticket and moves it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum TicketEvent {
+        /// A solver claims it from the queue.
+        Claim = "claim",
+        /// The claiming solver opens its session (seed 000 `sessions.start`:
+        /// the session is created in `not_started`).
+        SessionOpened = "session_opened",
+        /// Its session completed.
+        SessionCompleted = "session_completed",
+        /// Its session was cancelled.
+        SessionCancelled = "session_cancelled",
     }
-
-    /// Inverse of [`as_str`](Self::as_str); exact (case-sensitive) match.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|urgency| urgency.as_str() == s)
-    }
-}
-
-impl fmt::Display for Urgency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Something that happens to a ticket and moves it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TicketEvent {
-    /// A solver claims it from the queue.
-    Claim,
-    /// The claiming solver opens its session (seed 000 `sessions.start`:
-    /// the session is created in `not_started`).
-    SessionOpened,
-    /// Its session completed.
-    SessionCompleted,
-    /// Its session was cancelled.
-    SessionCancelled,
 }
 
 impl TicketEvent {
-    /// Every event.
-    pub const ALL: [Self; 4] = [
-        Self::Claim,
-        Self::SessionOpened,
-        Self::SessionCompleted,
-        Self::SessionCancelled,
-    ];
-
-    /// The snake_case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Claim => "claim",
-            Self::SessionOpened => "session_opened",
-            Self::SessionCompleted => "session_completed",
-            Self::SessionCancelled => "session_cancelled",
-        }
-    }
-
     /// A readable verb phrase for messages ("cannot ... a ticket").
     pub fn verb(&self) -> &'static str {
         match self {
@@ -188,12 +117,6 @@ impl TicketEvent {
             SessionAction::Cancel => Some(Self::SessionCancelled),
             SessionAction::Start | SessionAction::Pause | SessionAction::Resume => None,
         }
-    }
-}
-
-impl fmt::Display for TicketEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
