@@ -18,7 +18,8 @@
 //! (the database under test; `pg` is shared with the store's unit tests),
 //! `fixtures` (projects, members, agents), `conversations` (the widget's
 //! conversations and waiting for their effects), `identity` (a customer's
-//! identity and its proof), `assertions` (JSON helpers and the
+//! identity and its proof), `sessions` (billable sessions),
+//! `assertions` (JSON helpers and the
 //! error contract). The page tests add `browser.rs` as a module of their
 //! own. Everything is re-exported here, so a test says `use common::*`.
 #![allow(dead_code)]
@@ -31,6 +32,7 @@ mod http;
 mod identity;
 mod pg;
 mod server;
+mod sessions;
 mod ws;
 
 // Each test binary uses a part of these.
