@@ -19,7 +19,7 @@
 //! `fixtures` (projects, members, agents), `conversations` (the widget's
 //! conversations and waiting for their effects), `identity` (a customer's
 //! identity and its proof), `sessions` (billable sessions),
-//! `assertions` (JSON helpers and the
+//! `webhooks` (a local webhook server), `assertions` (JSON helpers and the
 //! error contract). The page tests add `browser.rs` as a module of their
 //! own. Everything is re-exported here, so a test says `use common::*`.
 #![allow(dead_code)]
@@ -33,11 +33,14 @@ mod identity;
 mod pg;
 mod server;
 mod sessions;
+mod webhooks;
 mod ws;
 
 // Each test binary uses a part of these.
 #[allow(unused_imports)]
-pub use {assertions::*, db::*, fixtures::*, http::*, identity::*, pg::*, server::*, ws::*};
+pub use {
+    assertions::*, db::*, fixtures::*, http::*, identity::*, pg::*, server::*, webhooks::*, ws::*,
+};
 
 use std::time::Duration as StdDuration;
 /// For pg.rs, which the store's unit tests include too.
