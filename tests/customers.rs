@@ -16,10 +16,6 @@ use switchboard_actors::wire_time;
 
 // ----- helpers of this file ---------------------------------------------------
 
-async fn identify(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
-    app.post("/api/widget/identify", token, body).await
-}
-
 /// Identify with proof (`user_hash`), asserting success; the widget's
 /// `customer`.
 async fn identify_ok(
@@ -37,15 +33,6 @@ async fn identify_ok(
 
 fn customer_path(project: &Project, customer: &str) -> String {
     format!("/api/projects/{}/customers/{customer}", project.id)
-}
-
-/// The staff's customer panel, asserting success.
-async fn panel(app: &TestApp, project: &Project, customer: &str) -> Value {
-    let (status, body) = app
-        .get(&customer_path(project, customer), app.admin_token())
-        .await;
-    assert_eq!(status, 200, "customer panel: {body}");
-    body
 }
 
 /// The conversation as staff see it, with its `customer`.
@@ -151,7 +138,7 @@ async fn a_second_visitor_with_the_same_email_merges_both_histories() {
     // The caller's own visitor id, not the other device's.
     assert_eq!(merged["visitor_id"], json!("phone"));
 
-    let body = panel(&app, &project, &survivor).await;
+    let body = app.customer_panel(&project, &survivor).await;
     assert_fields(
         &body,
         &json!({
@@ -198,7 +185,7 @@ async fn a_second_visitor_with_the_same_email_merges_both_histories() {
     assert_eq!(later["customer_email"], json!("dee@example.com"));
     let (from_phone, _) = app.new_conversation(&project, "phone").await;
     assert_eq!(from_phone["customer_id"], json!(survivor));
-    let body = panel(&app, &project, &survivor).await;
+    let body = app.customer_panel(&project, &survivor).await;
     assert_eq!(body["total_conversations"], json!(4));
     assert_eq!(
         body["conversations"]["items"].as_array().map(Vec::len),
@@ -222,7 +209,7 @@ async fn concurrent_identifies_of_one_email_end_as_one_customer() {
     let proven = json!({"email": "same@example.com",
                         "user_hash": user_hash(&secret, "same@example.com")});
     let answers =
-        futures_util::future::join_all(tokens.iter().map(|t| identify(&app, t, proven.clone())))
+        futures_util::future::join_all(tokens.iter().map(|t| app.identify(t, proven.clone())))
             .await;
     let customers: Vec<Value> = answers
         .into_iter()
@@ -235,7 +222,7 @@ async fn concurrent_identifies_of_one_email_end_as_one_customer() {
         customers.iter().all(|c| *c == customers[0]),
         "{customers:?}"
     );
-    let body = panel(&app, &project, &s(&customers[0])).await;
+    let body = app.customer_panel(&project, &s(&customers[0])).await;
     assert_eq!(body["total_conversations"], json!(6));
     let mut listed = ids(&body["conversations"]["items"]);
     listed.sort();
@@ -274,7 +261,7 @@ async fn a_visit_during_an_identify_lands_on_the_merged_customer() {
             &json!({"customer_id": survivor, "customer_email": "eve@example.com"}),
         );
     }
-    let body = panel(&app, &project, &survivor).await;
+    let body = app.customer_panel(&project, &survivor).await;
     assert_eq!(body["total_conversations"], json!(33));
     let all = format!(
         "{}/conversations?limit=100",
@@ -290,24 +277,25 @@ async fn identify_validates_and_is_for_customers_only() {
     let app = TestApp::start().await;
     let project = app.create_project("Acme").await;
     let (_conv, token) = app.new_conversation(&project, "visitor-1").await;
-    let res = identify(&app, &token, json!({"email": "not-an-email"})).await;
+    let res = app.identify(&token, json!({"email": "not-an-email"})).await;
     assert_error(&res, 422, "VALIDATION_FAILED");
     assert!(res.1["fields"]["email"].is_string(), "{}", res.1);
-    let res = identify(
-        &app,
-        &token,
-        json!({"email": "a@example.com", "name": "x".repeat(101)}),
-    )
-    .await;
+    let res = app
+        .identify(
+            &token,
+            json!({"email": "a@example.com", "name": "x".repeat(101)}),
+        )
+        .await;
     assert_error(&res, 422, "VALIDATION_FAILED");
     assert!(res.1["fields"]["name"].is_string(), "{}", res.1);
     assert_error(
-        &identify(&app, &token, json!({"name": "no email"})).await,
+        &app.identify(&token, json!({"name": "no email"})).await,
         400,
         "BAD_REQUEST",
     );
     assert_error(
-        &identify(&app, app.admin_token(), json!({"email": "a@example.com"})).await,
+        &app.identify(app.admin_token(), json!({"email": "a@example.com"}))
+            .await,
         403,
         "FORBIDDEN",
     );
@@ -352,7 +340,7 @@ async fn an_anonymous_visitor_shows_its_visit_and_no_identity() {
     let customer = s(&body["conversation"]["customer_id"]);
     let seen = now_on_the_wire(&app);
 
-    let body = panel(&app, &project, &customer).await;
+    let body = app.customer_panel(&project, &customer).await;
     assert_fields(
         &body,
         &json!({
@@ -396,7 +384,7 @@ async fn staff_flag_a_customer_and_keep_notes() {
                 "internal_notes": "Asked for a refund twice"}),
     );
     assert_fields(
-        &panel(&app, &project, &customer).await,
+        &app.customer_panel(&project, &customer).await,
         &json!({"is_flagged": true, "flag_reason": "abusive language",
                 "internal_notes": "Asked for a refund twice"}),
     );
@@ -567,7 +555,7 @@ async fn a_handoff_with_an_email_keeps_it_as_unverified_contact_information() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], json!("agent_active"));
-    let body = panel(&app, &project, &customer).await;
+    let body = app.customer_panel(&project, &customer).await;
     assert_fields(
         &body,
         &json!({"email": null, "name": null, "identified": false,
@@ -591,7 +579,7 @@ async fn a_handoff_with_an_email_keeps_it_as_unverified_contact_information() {
     let proven = identify_ok(&app, &project, &other_token, "zed@example.com", None).await;
     assert_ne!(proven["id"], json!(customer));
     assert_eq!(
-        panel(&app, &project, &customer).await["total_conversations"],
+        app.customer_panel(&project, &customer).await["total_conversations"],
         json!(1)
     );
 

@@ -8,20 +8,6 @@ use chrono::Duration;
 use common::*;
 use serde_json::json;
 
-async fn offline_form(
-    app: &TestApp,
-    id: &str,
-    token: &str,
-    body: serde_json::Value,
-) -> (u16, serde_json::Value) {
-    app.post(
-        &format!("/api/conversations/{id}/offline-form"),
-        token,
-        body,
-    )
-    .await
-}
-
 #[actix_rt::test]
 async fn the_offline_form_in_tokyo_waits_for_the_morning() {
     // Monday 10:00 UTC is 19:00 in Tokyo: closed until Tuesday 09:00 there
@@ -53,43 +39,43 @@ async fn the_offline_form_in_tokyo_waits_for_the_morning() {
     );
 
     // Bad input changes nothing.
-    let bad = offline_form(
-        &app,
-        &id,
-        &customer,
-        json!({ "email": "not-an-email", "message": "hi" }),
-    )
-    .await;
+    let bad = app
+        .offline_form(
+            &id,
+            &customer,
+            json!({ "email": "not-an-email", "message": "hi" }),
+        )
+        .await;
     assert_error(&bad, 422, "VALIDATION_FAILED");
     assert!(bad.1["fields"]["email"].is_string(), "{}", bad.1);
-    let empty = offline_form(
-        &app,
-        &id,
-        &customer,
-        json!({ "email": "jo@example.com", "message": "  " }),
-    )
-    .await;
+    let empty = app
+        .offline_form(
+            &id,
+            &customer,
+            json!({ "email": "jo@example.com", "message": "  " }),
+        )
+        .await;
     assert_error(&empty, 422, "VALIDATION_FAILED");
-    let staff = offline_form(
-        &app,
-        &id,
-        &ana.token,
-        json!({ "email": "jo@example.com", "message": "hi" }),
-    )
-    .await;
+    let staff = app
+        .offline_form(
+            &id,
+            &ana.token,
+            json!({ "email": "jo@example.com", "message": "hi" }),
+        )
+        .await;
     assert_error(&staff, 403, "FORBIDDEN");
     assert_eq!(
         app.conversation(&id, &customer).await["status"],
         json!("ai_active")
     );
 
-    let (st, body) = offline_form(
-        &app,
-        &id,
-        &customer,
-        json!({ "email": "Jo@Example.com", "name": "Jo", "message": "My invoice is wrong" }),
-    )
-    .await;
+    let (st, body) = app
+        .offline_form(
+            &id,
+            &customer,
+            json!({ "email": "Jo@Example.com", "name": "Jo", "message": "My invoice is wrong" }),
+        )
+        .await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["status"], json!("waiting"));
     let conv = &body["conversation"];
@@ -204,21 +190,21 @@ async fn the_offline_form_is_for_conversations_not_yet_with_an_agent() {
     let ana = app.add_agent(&project, "Ana", 2).await;
     app.set_status(&ana, &project, "online").await;
     let (a, customer) = app.assigned_conversation(&project, "visitor-a", &ana).await;
-    let res = offline_form(
-        &app,
-        &a,
-        &customer,
-        json!({ "email": "a@example.com", "message": "hello" }),
-    )
-    .await;
+    let res = app
+        .offline_form(
+            &a,
+            &customer,
+            json!({ "email": "a@example.com", "message": "hello" }),
+        )
+        .await;
     assert_error(&res, 400, "INVALID_TRANSITION");
     let (_, other) = app.new_conversation(&project, "visitor-b").await;
-    let res = offline_form(
-        &app,
-        &a,
-        &other,
-        json!({ "email": "a@example.com", "message": "hello" }),
-    )
-    .await;
+    let res = app
+        .offline_form(
+            &a,
+            &other,
+            json!({ "email": "a@example.com", "message": "hello" }),
+        )
+        .await;
     assert_error(&res, 404, "NOT_FOUND");
 }

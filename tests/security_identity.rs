@@ -1,25 +1,22 @@
-//! Security regressions of customer identity (issue 14, items 1, 7, 10 and
-//! 17), black box against the real server:
+//! Security regressions of customer identity (issue 14, item 1), black
+//! box against the real server:
 //!
 //! - a visitor id is not a credential: the server issues visitors an id
 //!   and a secret, and a token for an existing visitor needs the secret;
 //! - an email without proof is contact information on the conversation
 //!   only (no merge, no link, nothing revealed about other customers);
 //!   proof is a `user_hash` from the host site's server or a one-time code
-//!   sent to the email;
-//! - the offline form is taken once per conversation and its confirmation
-//!   echoes nothing the sender wrote;
-//! - a customer sees a whitelisted view of its conversation, no staff
-//!   fields;
-//! - message content refuses control and bidi override characters, and a
-//!   customer's metadata is kept to known keys.
+//!   sent to the email.
+//!
+//! What a customer sends and sees (items 7, 10 and 17) is in
+//! security_widget.rs.
 
 mod common;
 
 use awc::http::Method;
 use chrono::Duration;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use switchboard::limits::RateLimits;
 use switchboard_actors::clock::ManualClock;
 
@@ -33,87 +30,6 @@ fn the_tests_hmac_matches_rfc_4231() {
     );
 }
 
-/// The project's identity-verification secret, as its admin reads it.
-async fn identity_secret(app: &TestApp, project: &Project) -> String {
-    app.identity_secret(project).await
-}
-
-/// POST /api/widget/conversations with the project key and `body`.
-async fn start_visit(app: &TestApp, project: &Project, body: Value) -> (u16, Value) {
-    app.call(
-        Method::POST,
-        "/api/widget/conversations",
-        Auth::ProjectKey(&project.public_key),
-        Some(body),
-    )
-    .await
-}
-
-async fn identify(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
-    app.post("/api/widget/identify", token, body).await
-}
-
-async fn customer_panel(app: &TestApp, project: &Project, customer: &str) -> Value {
-    let (st, body) = app
-        .get(
-            &format!("/api/projects/{}/customers/{customer}", project.id),
-            app.admin_token(),
-        )
-        .await;
-    assert_eq!(st, 200, "customer panel: {body}");
-    body
-}
-
-/// How many conversations the project has, as staff list them.
-async fn conversation_count(app: &TestApp, project: &Project) -> usize {
-    let (st, body) = app
-        .get(
-            &format!("/api/conversations?project_id={}&limit=100", project.id),
-            app.admin_token(),
-        )
-        .await;
-    assert_eq!(st, 200, "{body}");
-    body["items"].as_array().map_or(0, Vec::len)
-}
-
-/// The project's built-in outbox, oldest first.
-async fn outbox(app: &TestApp, project: &Project) -> Vec<Value> {
-    let (st, body) = app
-        .get(
-            &format!("/api/projects/{}/emails", project.id),
-            app.admin_token(),
-        )
-        .await;
-    assert_eq!(st, 200, "{body}");
-    let mut items = body["items"].as_array().cloned().unwrap_or_default();
-    items.reverse();
-    items
-}
-
-/// The six-digit code of the newest identity-code email to `to`.
-async fn code_sent_to(app: &TestApp, project: &Project, to: &str) -> String {
-    let mail = outbox(app, project)
-        .await
-        .into_iter()
-        .rev()
-        .find(|m| m["to"] == json!(to) && m["kind"] == json!("identity_code"))
-        .unwrap_or_else(|| panic!("no identity code was sent to {to}"));
-    let body = s(&mail["body"]);
-    body.split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap_or_else(|| panic!("no six-digit code in {body:?}"))
-        .to_string()
-}
-
-async fn ask_code(app: &TestApp, token: &str, email: &str) -> (u16, Value) {
-    app.post(
-        "/api/widget/identify/code",
-        token,
-        json!({ "email": email }),
-    )
-    .await
-}
-
 /// A victim with a verified email, a name and a live chat with Ana, who
 /// has answered. Returns `(conversation, customer_token, customer_id)`.
 async fn identified_victim(
@@ -123,13 +39,13 @@ async fn identified_victim(
     email: &str,
 ) -> (String, String, String) {
     let (conv, token) = app.assigned_conversation(project, "visitor-1", ana).await;
-    let secret = identity_secret(app, project).await;
-    let (st, body) = identify(
-        app,
-        &token,
-        json!({ "email": email, "name": "Vera", "user_hash": user_hash(&secret, email) }),
-    )
-    .await;
+    let secret = app.identity_secret(project).await;
+    let (st, body) = app
+        .identify(
+            &token,
+            json!({ "email": email, "name": "Vera", "user_hash": user_hash(&secret, email) }),
+        )
+        .await;
     assert_eq!(st, 200, "the victim identifies: {body}");
     app.say(&conv, &token, "My card number ends in 4242").await;
     app.say(&conv, &ana.token, "Thanks Vera, your refund is on its way")
@@ -153,34 +69,31 @@ async fn an_email_and_a_visitor_id_do_not_take_over_a_customer() {
     app.set_status(&ana, &project, "online").await;
     let (conv, victim, victim_customer) =
         identified_victim(&app, &project, &ana, "vera@example.com").await;
-    let conversations_before = conversation_count(&app, &project).await;
-    let panel_before = customer_panel(&app, &project, &victim_customer).await;
+    let conversations_before = app.conversation_count(&project).await;
+    let panel_before = app.customer_panel(&project, &victim_customer).await;
 
     // A token for the victim's visitor needs its secret: none, a wrong one.
     for body in [
         json!({ "visitor_id": "visitor-1" }),
         json!({ "visitor_id": "visitor-1", "visitor_secret": "sbv_guess" }),
     ] {
-        let res = start_visit(&app, &project, body).await;
+        let res = app.start_visit(&project, body).await;
         assert_error(&res, 401, "UNAUTHORIZED");
         assert!(res.1.get("customer_token").is_none(), "{}", res.1);
     }
-    assert_eq!(
-        conversation_count(&app, &project).await,
-        conversations_before
-    );
+    assert_eq!(app.conversation_count(&project).await, conversations_before);
 
     // The attacker's own visitor, told the victim's email without proof.
-    let (st, mine) = start_visit(&app, &project, json!({})).await;
+    let (st, mine) = app.start_visit(&project, json!({})).await;
     assert_eq!(st, 201, "{mine}");
     let attacker = s(&mine["customer_token"]);
     let attacker_conv = s(&mine["conversation"]["id"]);
-    let (st, answer) = identify(
-        &app,
-        &attacker,
-        json!({ "email": "vera@example.com", "name": "Mallory" }),
-    )
-    .await;
+    let (st, answer) = app
+        .identify(
+            &attacker,
+            json!({ "email": "vera@example.com", "name": "Mallory" }),
+        )
+        .await;
     assert_eq!(st, 200, "{answer}");
     let text = answer.to_string();
     for secret in [victim_customer.as_str(), "visitor-1", "Vera"] {
@@ -190,12 +103,12 @@ async fn an_email_and_a_visitor_id_do_not_take_over_a_customer() {
         );
     }
     // With a made-up user_hash: refused, and nothing changes.
-    let res = identify(
-        &app,
-        &attacker,
-        json!({ "email": "vera@example.com", "user_hash": "00".repeat(32) }),
-    )
-    .await;
+    let res = app
+        .identify(
+            &attacker,
+            json!({ "email": "vera@example.com", "user_hash": "00".repeat(32) }),
+        )
+        .await;
     assert_error(&res, 401, "UNAUTHORIZED");
 
     // Nothing of the victim's reaches the attacker's token.
@@ -224,7 +137,7 @@ async fn an_email_and_a_visitor_id_do_not_take_over_a_customer() {
     );
 
     // The victim is as before: same name, no merge, no extra visitor.
-    let panel = customer_panel(&app, &project, &victim_customer).await;
+    let panel = app.customer_panel(&project, &victim_customer).await;
     for field in [
         "name",
         "email",
@@ -253,9 +166,9 @@ async fn an_email_and_a_visitor_id_do_not_take_over_a_customer() {
 async fn new_visitors_get_a_random_id_and_a_secret_they_need_to_come_back() {
     let app = TestApp::start().await;
     let project = app.create_project("Acme").await;
-    let (st, first) = start_visit(&app, &project, json!({})).await;
+    let (st, first) = app.start_visit(&project, json!({})).await;
     assert_eq!(st, 201, "{first}");
-    let (st, second) = start_visit(&app, &project, json!({})).await;
+    let (st, second) = app.start_visit(&project, json!({})).await;
     assert_eq!(st, 201, "{second}");
     let id = s(&first["visitor_id"]);
     let secret = s(&first["visitor_secret"]);
@@ -265,12 +178,12 @@ async fn new_visitors_get_a_random_id_and_a_secret_they_need_to_come_back() {
     assert_eq!(first["conversation"]["visitor_id"], json!(id));
 
     // Back with its secret: the same visitor, and no new secret.
-    let (st, again) = start_visit(
-        &app,
-        &project,
-        json!({ "visitor_id": id, "visitor_secret": secret }),
-    )
-    .await;
+    let (st, again) = app
+        .start_visit(
+            &project,
+            json!({ "visitor_id": id, "visitor_secret": secret }),
+        )
+        .await;
     assert_eq!(st, 201, "{again}");
     assert_eq!(again["visitor_id"], json!(id));
     assert_eq!(again.get("visitor_secret"), None, "{again}");
@@ -279,21 +192,25 @@ async fn new_visitors_get_a_random_id_and_a_secret_they_need_to_come_back() {
         first["conversation"]["customer_id"]
     );
     // Another visitor's secret does not open it.
-    let res = start_visit(
-        &app,
-        &project,
-        json!({ "visitor_id": id, "visitor_secret": s(&second["visitor_secret"]) }),
-    )
-    .await;
+    let res = app
+        .start_visit(
+            &project,
+            json!({ "visitor_id": id, "visitor_secret": s(&second["visitor_secret"]) }),
+        )
+        .await;
     assert_error(&res, 401, "UNAUTHORIZED");
 
     // A host site's own id is taken for a visitor that does not exist yet,
     // and gets a secret like any new one.
-    let (st, chosen) = start_visit(&app, &project, json!({ "visitor_id": "crm-42" })).await;
+    let (st, chosen) = app
+        .start_visit(&project, json!({ "visitor_id": "crm-42" }))
+        .await;
     assert_eq!(st, 201, "{chosen}");
     assert_eq!(chosen["visitor_id"], json!("crm-42"));
     assert!(chosen["visitor_secret"].is_string(), "{chosen}");
-    let res = start_visit(&app, &project, json!({ "visitor_id": "crm-42" })).await;
+    let res = app
+        .start_visit(&project, json!({ "visitor_id": "crm-42" }))
+        .await;
     assert_error(&res, 401, "UNAUTHORIZED");
 }
 
@@ -309,7 +226,7 @@ async fn emails_in_the_handoff_and_the_offline_form_link_nobody() {
     app.set_status(&ana, &project, "online").await;
     let (_conv, _victim, victim_customer) =
         identified_victim(&app, &project, &ana, "vera@example.com").await;
-    let before = customer_panel(&app, &project, &victim_customer).await;
+    let before = app.customer_panel(&project, &victim_customer).await;
 
     let (c1, t1) = app.new_conversation(&project, "attacker-1").await;
     let id1 = s(&c1["id"]);
@@ -336,8 +253,8 @@ async fn emails_in_the_handoff_and_the_offline_form_link_nobody() {
     let (c2, t2) = app.new_conversation(&project, "attacker-2").await;
     let id2 = s(&c2["id"]);
     let (st, body) = app
-        .post(
-            &format!("/api/conversations/{id2}/offline-form"),
+        .offline_form(
+            &id2,
             &t2,
             json!({ "email": "vera@example.com", "name": "Mallory", "message": "call me" }),
         )
@@ -347,13 +264,13 @@ async fn emails_in_the_handoff_and_the_offline_form_link_nobody() {
     assert_eq!(seen["customer_id"], c2["customer_id"]);
     assert_eq!(seen["customer_email_verified"], json!(false), "{seen}");
 
-    let after = customer_panel(&app, &project, &victim_customer).await;
+    let after = app.customer_panel(&project, &victim_customer).await;
     for field in ["name", "merged_visitor_ids", "total_conversations"] {
         assert_eq!(after[field], before[field], "{field}: {after}");
     }
     // Each attacker keeps its own, unidentified customer.
     for c in [&c1, &c2] {
-        let panel = customer_panel(&app, &project, &s(&c["customer_id"])).await;
+        let panel = app.customer_panel(&project, &s(&c["customer_id"])).await;
         assert_eq!(panel["email"], json!(null), "{panel}");
         assert_eq!(panel["identified"], json!(false), "{panel}");
         assert_eq!(panel["customer_email_verified"], json!(false), "{panel}");
@@ -372,7 +289,9 @@ async fn identify_without_proof_answers_the_same_whether_the_email_is_taken_or_n
     let mut answers = Vec::new();
     for (visitor, email) in [("a-1", "vera@example.com"), ("a-2", "nobody@example.com")] {
         let (conv, token) = app.new_conversation(&project, visitor).await;
-        let (st, body) = identify(&app, &token, json!({ "email": email, "name": "Mo" })).await;
+        let (st, body) = app
+            .identify(&token, json!({ "email": email, "name": "Mo" }))
+            .await;
         assert_eq!(st, 200, "{body}");
         // Only the caller's own ids and the email it sent may differ.
         let text = body
@@ -392,7 +311,7 @@ async fn a_user_hash_from_the_host_site_links_and_a_wrong_one_changes_nothing() 
     let app = TestApp::start().await;
     let project = app.create_project("Acme").await;
     let agent = app.add_agent(&project, "Ana", 3).await;
-    let secret = identity_secret(&app, &project).await;
+    let secret = app.identity_secret(&project).await;
     assert!(secret.len() >= 32, "identity secret {secret:?}");
     // Agents never see it, nor does the public widget page.
     let (st, as_agent) = app
@@ -412,13 +331,13 @@ async fn a_user_hash_from_the_host_site_links_and_a_wrong_one_changes_nothing() 
 
     let (laptop_conv, laptop) = app.new_conversation(&project, "laptop").await;
     let survivor = s(&laptop_conv["customer_id"]);
-    let (st, body) = identify(
-        &app,
-        &laptop,
-        json!({ "email": "dee@example.com", "name": "Dee",
+    let (st, body) = app
+        .identify(
+            &laptop,
+            json!({ "email": "dee@example.com", "name": "Dee",
                 "user_hash": user_hash(&secret, "dee@example.com") }),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["verified"], json!(true), "{body}");
     assert_eq!(body["customer"]["id"], json!(survivor), "{body}");
@@ -427,33 +346,33 @@ async fn a_user_hash_from_the_host_site_links_and_a_wrong_one_changes_nothing() 
     // and its customer stays its own.
     let (phone_conv, phone) = app.new_conversation(&project, "phone").await;
     let phone_customer = s(&phone_conv["customer_id"]);
-    let res = identify(
-        &app,
-        &phone,
-        json!({ "email": "dee@example.com",
+    let res = app
+        .identify(
+            &phone,
+            json!({ "email": "dee@example.com",
                 "user_hash": user_hash(&secret, "someone@example.com") }),
-    )
-    .await;
+        )
+        .await;
     assert_error(&res, 401, "UNAUTHORIZED");
-    let phone_panel = customer_panel(&app, &project, &phone_customer).await;
+    let phone_panel = app.customer_panel(&project, &phone_customer).await;
     assert_eq!(phone_panel["email"], json!(null), "{phone_panel}");
     assert_eq!(
-        customer_panel(&app, &project, &survivor).await["total_conversations"],
+        app.customer_panel(&project, &survivor).await["total_conversations"],
         json!(1)
     );
 
     // The right hash merges both histories, as identify always did.
-    let (st, body) = identify(
-        &app,
-        &phone,
-        json!({ "email": "dee@example.com",
+    let (st, body) = app
+        .identify(
+            &phone,
+            json!({ "email": "dee@example.com",
                 "user_hash": user_hash(&secret, "dee@example.com") }),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["customer"]["id"], json!(survivor));
     assert_eq!(body["customer"]["name"], json!("Dee"));
-    let panel = customer_panel(&app, &project, &survivor).await;
+    let panel = app.customer_panel(&project, &survivor).await;
     assert_fields(
         &panel,
         &json!({ "email": "dee@example.com", "identified": true,
@@ -478,18 +397,14 @@ async fn a_user_hash_from_the_host_site_links_and_a_wrong_one_changes_nothing() 
     assert_eq!(st, 200, "{rotated}");
     let fresh = s(&rotated["identity_secret"]);
     assert_ne!(fresh, secret);
-    assert_eq!(identity_secret(&app, &project).await, fresh);
+    assert_eq!(app.identity_secret(&project).await, fresh);
     let (_c, tablet) = app.new_conversation(&project, "tablet").await;
-    let res = identify(
-        &app,
-        &tablet,
+    let res = app.identify(&tablet,
         json!({ "email": "dee@example.com", "user_hash": user_hash(&secret, "dee@example.com") }),
     )
     .await;
     assert_error(&res, 401, "UNAUTHORIZED");
-    let (st, body) = identify(
-        &app,
-        &tablet,
+    let (st, body) = app.identify(&tablet,
         json!({ "email": "dee@example.com", "user_hash": user_hash(&fresh, "dee@example.com") }),
     )
     .await;
@@ -505,26 +420,21 @@ async fn a_code_sent_to_the_email_proves_it_once() {
     let project = app.create_project("Acme").await;
     let (laptop_conv, laptop) = app.new_conversation(&project, "laptop").await;
     let survivor = s(&laptop_conv["customer_id"]);
-    let secret = identity_secret(&app, &project).await;
-    let (st, _) = identify(
-        &app,
-        &laptop,
+    let secret = app.identity_secret(&project).await;
+    let (st, _) = app.identify(&laptop,
         json!({ "email": "dee@example.com", "user_hash": user_hash(&secret, "dee@example.com") }),
     )
     .await;
     assert_eq!(st, 200);
 
     let (phone_conv, phone) = app.new_conversation(&project, "phone").await;
-    let (st, body) = ask_code(&app, &phone, "Dee@Example.com").await;
+    let (st, body) = app.ask_identity_code(&phone, "Dee@Example.com").await;
     assert_eq!(st, 202, "{body}");
-    let code = code_sent_to(&app, &project, "dee@example.com").await;
+    let code = app.identity_code_sent_to(&project, "dee@example.com").await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
-    let res = identify(
-        &app,
-        &phone,
-        json!({ "email": "dee@example.com", "code": wrong }),
-    )
-    .await;
+    let res = app
+        .identify(&phone, json!({ "email": "dee@example.com", "code": wrong }))
+        .await;
     assert_error(&res, 401, "UNAUTHORIZED");
     assert_eq!(
         app.conversation(&s(&phone_conv["id"]), app.admin_token())
@@ -532,41 +442,35 @@ async fn a_code_sent_to_the_email_proves_it_once() {
         phone_conv["customer_id"]
     );
 
-    let (st, body) = identify(
-        &app,
-        &phone,
-        json!({ "email": "dee@example.com", "code": code, "name": "Dee" }),
-    )
-    .await;
+    let (st, body) = app
+        .identify(
+            &phone,
+            json!({ "email": "dee@example.com", "code": code, "name": "Dee" }),
+        )
+        .await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["verified"], json!(true));
     assert_eq!(body["customer"]["id"], json!(survivor));
     assert_eq!(
-        customer_panel(&app, &project, &survivor).await["merged_visitor_ids"],
+        app.customer_panel(&project, &survivor).await["merged_visitor_ids"],
         json!(["phone"])
     );
     // Used once: the same code again is refused.
     let (_c, tablet) = app.new_conversation(&project, "tablet").await;
-    let res = identify(
-        &app,
-        &phone,
-        json!({ "email": "dee@example.com", "code": code }),
-    )
-    .await;
+    let res = app
+        .identify(&phone, json!({ "email": "dee@example.com", "code": code }))
+        .await;
     assert_error(&res, 401, "UNAUTHORIZED");
     // And a code is the asking visitor's: another visitor cannot use it.
-    let (st, _) = ask_code(&app, &phone, "dee@example.com").await;
+    let (st, _) = app.ask_identity_code(&phone, "dee@example.com").await;
     assert_eq!(st, 202);
-    let code = code_sent_to(&app, &project, "dee@example.com").await;
-    let res = identify(
-        &app,
-        &tablet,
-        json!({ "email": "dee@example.com", "code": code }),
-    )
-    .await;
+    let code = app.identity_code_sent_to(&project, "dee@example.com").await;
+    let res = app
+        .identify(&tablet, json!({ "email": "dee@example.com", "code": code }))
+        .await;
     assert_error(&res, 401, "UNAUTHORIZED");
     // The code's email says what it is and nothing else.
-    let mail = outbox(&app, &project).await.pop().expect("an email");
+    let mail = app.project_outbox(&project).await.pop().expect("an email");
     assert_eq!(mail["subject"], json!("Your verification code"), "{mail}");
 }
 
@@ -575,32 +479,26 @@ async fn a_code_expires_after_ten_minutes() {
     let app = TestApp::start().await;
     let project = app.create_project("Acme").await;
     let (conv, token) = app.new_conversation(&project, "phone").await;
-    let (st, body) = ask_code(&app, &token, "dee@example.com").await;
+    let (st, body) = app.ask_identity_code(&token, "dee@example.com").await;
     assert_eq!(st, 202, "{body}");
-    let code = code_sent_to(&app, &project, "dee@example.com").await;
+    let code = app.identity_code_sent_to(&project, "dee@example.com").await;
     app.advance(Duration::minutes(10) + Duration::seconds(1))
         .await;
-    let res = identify(
-        &app,
-        &token,
-        json!({ "email": "dee@example.com", "code": code }),
-    )
-    .await;
+    let res = app
+        .identify(&token, json!({ "email": "dee@example.com", "code": code }))
+        .await;
     assert_error(&res, 401, "UNAUTHORIZED");
-    let panel = customer_panel(&app, &project, &s(&conv["customer_id"])).await;
+    let panel = app.customer_panel(&project, &s(&conv["customer_id"])).await;
     assert_eq!(panel["email"], json!(null), "{panel}");
 
     // A fresh code inside its ten minutes works.
-    let (st, _) = ask_code(&app, &token, "dee@example.com").await;
+    let (st, _) = app.ask_identity_code(&token, "dee@example.com").await;
     assert_eq!(st, 202);
-    let code = code_sent_to(&app, &project, "dee@example.com").await;
+    let code = app.identity_code_sent_to(&project, "dee@example.com").await;
     app.advance(Duration::minutes(9)).await;
-    let (st, body) = identify(
-        &app,
-        &token,
-        json!({ "email": "dee@example.com", "code": code }),
-    )
-    .await;
+    let (st, body) = app
+        .identify(&token, json!({ "email": "dee@example.com", "code": code }))
+        .await;
     assert_eq!(st, 200, "{body}");
 }
 
@@ -609,27 +507,21 @@ async fn five_wrong_codes_burn_the_code() {
     let app = TestApp::start().await;
     let project = app.create_project("Acme").await;
     let (conv, token) = app.new_conversation(&project, "phone").await;
-    let (st, _) = ask_code(&app, &token, "dee@example.com").await;
+    let (st, _) = app.ask_identity_code(&token, "dee@example.com").await;
     assert_eq!(st, 202);
-    let code = code_sent_to(&app, &project, "dee@example.com").await;
+    let code = app.identity_code_sent_to(&project, "dee@example.com").await;
     let wrong = if code == "123456" { "654321" } else { "123456" };
     for _ in 0..5 {
-        let res = identify(
-            &app,
-            &token,
-            json!({ "email": "dee@example.com", "code": wrong }),
-        )
-        .await;
+        let res = app
+            .identify(&token, json!({ "email": "dee@example.com", "code": wrong }))
+            .await;
         assert_error(&res, 401, "UNAUTHORIZED");
     }
-    let res = identify(
-        &app,
-        &token,
-        json!({ "email": "dee@example.com", "code": code }),
-    )
-    .await;
+    let res = app
+        .identify(&token, json!({ "email": "dee@example.com", "code": code }))
+        .await;
     assert_error(&res, 401, "UNAUTHORIZED");
-    let panel = customer_panel(&app, &project, &s(&conv["customer_id"])).await;
+    let panel = app.customer_panel(&project, &s(&conv["customer_id"])).await;
     assert_eq!(panel["email"], json!(null), "{panel}");
 }
 
@@ -645,7 +537,9 @@ async fn sending_codes_is_rate_limited_per_visitor() {
     let project = app.create_project("Acme").await;
     let (_c, token) = app.new_conversation(&project, "phone").await;
     for i in 0..3 {
-        let (st, body) = ask_code(&app, &token, &format!("dee{i}@example.com")).await;
+        let (st, body) = app
+            .ask_identity_code(&token, &format!("dee{i}@example.com"))
+            .await;
         assert_eq!(st, 202, "{body}");
     }
     let (st, retry, body) = app
@@ -663,405 +557,13 @@ async fn sending_codes_is_rate_limited_per_visitor() {
         "{body}"
     );
     assert!(retry.is_some(), "no Retry-After: {body}");
-    assert_eq!(outbox(&app, &project).await.len(), 3);
+    assert_eq!(app.project_outbox(&project).await.len(), 3);
     // Another visitor has its own allowance; ten minutes refill this one.
     let (_c, other) = app.new_conversation(&project, "tablet").await;
-    assert_eq!(ask_code(&app, &other, "ed@example.com").await.0, 202);
+    assert_eq!(app.ask_identity_code(&other, "ed@example.com").await.0, 202);
     app.advance(Duration::minutes(10)).await;
-    assert_eq!(ask_code(&app, &token, "dee9@example.com").await.0, 202);
-}
-
-// ----- item 7: the offline form ---------------------------------------------------
-
-async fn closed_project(app: &TestApp) -> Project {
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |s| {
-        s["business_hours_enabled"] = json!(true);
-        s["timezone"] = json!("Asia/Tokyo");
-    })
-    .await;
-    app.add_agent(&project, "Ana", 2).await;
-    project
-}
-
-#[actix_rt::test]
-async fn the_offline_form_is_taken_once_and_its_email_echoes_nothing() {
-    let app = TestApp::start().await;
-    let project = closed_project(&app).await;
-    let (conv, token) = app.new_conversation(&project, "visitor-1").await;
-    let id = s(&conv["id"]);
-    let form = format!("/api/conversations/{id}/offline-form");
-    let (st, body) = app
-        .post(
-            &form,
-            &token,
-            json!({ "email": "target@example.com", "name": "Click evil.example",
-                    "message": "Your account is locked: visit evil.example" }),
-        )
-        .await;
-    assert_eq!(st, 200, "{body}");
-    let messages = app.get_messages(&id, app.admin_token()).await.len();
-
-    for _ in 0..3 {
-        let res = app
-            .post(
-                &form,
-                &token,
-                json!({ "email": "other@example.com", "message": "again" }),
-            )
-            .await;
-        assert_error(&res, 400, "INVALID_TRANSITION");
-    }
     assert_eq!(
-        app.get_messages(&id, app.admin_token()).await.len(),
-        messages
+        app.ask_identity_code(&token, "dee9@example.com").await.0,
+        202
     );
-    let mails = outbox(&app, &project).await;
-    assert_eq!(mails.len(), 1, "{mails:?}");
-    let (st, leads) = app
-        .get(
-            &format!("/api/projects/{}/leads", project.id),
-            app.admin_token(),
-        )
-        .await;
-    assert_eq!(st, 200);
-    assert_eq!(leads["items"].as_array().map(Vec::len), Some(1), "{leads}");
-    let seen = app.conversation(&id, app.admin_token()).await;
-    assert_eq!(seen["customer_email"], json!("target@example.com"));
-
-    // The confirmation carries none of the sender's words.
-    let mail = &mails[0];
-    let text = format!("{} {}", mail["subject"], mail["body"]);
-    for echoed in ["evil.example", "Click", "locked"] {
-        assert!(
-            !text.contains(echoed),
-            "the email echoes {echoed:?}: {mail}"
-        );
-    }
-}
-
-#[actix_rt::test]
-async fn the_offline_form_counts_as_a_widget_message() {
-    let app = TestApp::start_with_config(ManualClock::at_default(), |c| {
-        c.rate_limits = RateLimits {
-            widget_messages: 2,
-            ..RateLimits::OFF
-        }
-    })
-    .await;
-    let project = closed_project(&app).await;
-    let (conv, token) = app.new_conversation(&project, "visitor-1").await;
-    let id = s(&conv["id"]);
-    app.say(&id, &token, "one").await;
-    app.say(&id, &token, "two").await;
-    let (st, body) = app
-        .post(
-            &format!("/api/conversations/{id}/offline-form"),
-            &token,
-            json!({ "email": "jo@example.com", "message": "three" }),
-        )
-        .await;
-    assert_eq!(
-        (st, body["error"].clone()),
-        (429, json!("RATE_LIMITED")),
-        "{body}"
-    );
-    assert!(outbox(&app, &project).await.is_empty());
-    assert_eq!(
-        app.conversation(&id, app.admin_token()).await["status"],
-        json!("ai_active")
-    );
-}
-
-// ----- item 10: the customer's view -------------------------------------------------
-
-/// Every key a customer may see of its conversation.
-const CUSTOMER_FIELDS: &[&str] = &[
-    "id",
-    "project_id",
-    "status",
-    "customer_id",
-    "visitor_id",
-    "customer_email",
-    "customer_email_verified",
-    "customer_name",
-    "assigned_agent_id",
-    "resolved_at",
-    "closed_at",
-    "satisfaction_rating",
-    "satisfaction_feedback",
-    "auto_close_warning_sent_at",
-    "source",
-    "created_at",
-    "updated_at",
-    "last_message_at",
-    "queue_position",
-    "estimated_wait_minutes",
-    "last_seq",
-];
-
-fn assert_customer_view(view: &Value, secrets: &[&str]) {
-    let keys: Vec<&String> = view
-        .as_object()
-        .unwrap_or_else(|| panic!("a view: {view}"))
-        .keys()
-        .collect();
-    for k in keys {
-        assert!(
-            CUSTOMER_FIELDS.contains(&k.as_str()),
-            "the customer sees {k}: {view}"
-        );
-    }
-    let text = view.to_string();
-    for secret in secrets {
-        assert!(
-            !text.contains(secret),
-            "the customer sees {secret:?}: {view}"
-        );
-    }
-}
-
-#[actix_rt::test]
-async fn a_customer_sees_its_conversation_without_staff_fields() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 3).await;
-    app.set_status(&ana, &project, "online").await;
-    let (created, token) = app.new_conversation(&project, "visitor-1").await;
-    assert_customer_view(&created, &[]);
-    let id = s(&created["id"]);
-    let (st, _) = app.handoff(&id, &token, "button_click").await;
-    assert_eq!(st, 200);
-    let (st, _) = app
-        .put(
-            &format!("/api/conversations/{id}/tags"),
-            &ana.token,
-            json!({ "tags": ["chargeback-risk"] }),
-        )
-        .await;
-    assert_eq!(st, 200);
-    app.note(&id, &ana.token, "suspected fraud ring").await;
-    let staff = app.conversation(&id, app.admin_token()).await;
-    let (st, _) = app
-        .patch(
-            &format!(
-                "/api/projects/{}/customers/{}",
-                project.id,
-                s(&staff["customer_id"])
-            ),
-            &ana.token,
-            json!({ "is_flagged": true, "flag_reason": "fraud ring",
-                    "internal_notes": "do not refund" }),
-        )
-        .await;
-    assert_eq!(st, 200);
-    let secrets = [
-        "chargeback-risk",
-        "fraud",
-        "do not refund",
-        "handoff_reason",
-    ];
-
-    let mut ws = app.ws(&token).await;
-    ws.subscribe(&format!("conversation:{id}"), Some(0)).await;
-    let view = app.conversation(&id, &token).await;
-    assert_customer_view(&view, &secrets);
-    assert_eq!(view["status"], json!("agent_active"));
-    // Staff still see it all.
-    assert_eq!(staff["tags"], json!(["chargeback-risk"]));
-    assert_eq!(staff["ai_context"]["handoff_reason"], json!("button_click"));
-
-    // What the customer hears meanwhile carries none of it either.
-    app.say(&id, &ana.token, "Hello").await;
-    let (st, closed) = app.close(&id, &token).await;
-    assert_eq!(st, 200, "{closed}");
-    assert_customer_view(&closed, &secrets);
-    for e in ws.drain().await {
-        let text = e.to_string();
-        for secret in &secrets {
-            assert!(!text.contains(secret), "event {e} carries {secret:?}");
-        }
-    }
-    // A closed conversation (no actor) answers the same shape.
-    assert_customer_view(&app.conversation(&id, &token).await, &secrets);
-}
-
-// ----- item 17: message content and metadata ------------------------------------------
-
-const REFUSED_TEXT: &[&str] = &[
-    "nul \u{0} byte",
-    "bell \u{7}",
-    "escape \u{1b}[31m",
-    "delete \u{7f}",
-    "c1 \u{85}",
-    "override \u{202E}gnp.exe",
-    "embedding \u{202A}x",
-    "isolate \u{2066}x\u{2069}",
-];
-
-#[actix_rt::test]
-async fn control_and_bidi_characters_are_refused_over_rest_and_websocket() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    let solver = app.add_agent(&project, "Sol", 3).await;
-    let (conv, token) = app.new_conversation(&project, "visitor-1").await;
-    let id = s(&conv["id"]);
-    let (session, _) = app.adhoc_session(&project, &solver).await;
-    let sid = s(&session["id"]);
-    let guest = s(&session["access_token"]);
-    let mut customer_ws = app.ws(&token).await;
-    let mut guest_ws = app.ws(&guest).await;
-
-    for text in REFUSED_TEXT {
-        let res = app.post_message(&id, &token, text).await;
-        assert_error(&res, 422, "VALIDATION_FAILED");
-        assert!(
-            res.1["fields"]["content"].is_string(),
-            "{text:?}: {}",
-            res.1
-        );
-        let res = app
-            .post(
-                &format!("/api/sessions/{sid}/messages"),
-                &solver.token,
-                json!({ "content": text }),
-            )
-            .await;
-        assert_error(&res, 422, "VALIDATION_FAILED");
-        assert!(
-            res.1["fields"]["content"].is_string(),
-            "{text:?}: {}",
-            res.1
-        );
-        let reply = customer_ws
-            .send_op(json!({ "op": "send_message", "conversation_id": id,
-                             "content": text, "client_msg_id": "c" }))
-            .await;
-        assert_eq!(
-            (&reply["ok"], &reply["error"]),
-            (&json!(false), &json!("VALIDATION_FAILED")),
-            "{text:?}: {reply}"
-        );
-        let reply = guest_ws
-            .send_op(json!({ "op": "send_message", "session_id": sid,
-                             "content": text, "client_msg_id": "c" }))
-            .await;
-        assert_eq!(
-            (&reply["ok"], &reply["error"]),
-            (&json!(false), &json!("VALIDATION_FAILED")),
-            "{text:?}: {reply}"
-        );
-    }
-    // Nothing was stored; ordinary whitespace and other scripts still are.
-    assert!(app.get_messages(&id, &token).await.is_empty());
-    let ok = "line one\nline two\r\n\ttabbed, עברית and 中文";
-    assert_eq!(app.say(&id, &token, ok).await["content"], json!(ok));
-    let (st, body) = app
-        .post(
-            &format!("/api/sessions/{sid}/messages"),
-            &solver.token,
-            json!({ "content": ok }),
-        )
-        .await;
-    assert_eq!(st, 201, "{body}");
-    let (st, msgs) = app
-        .get(&format!("/api/sessions/{sid}/messages"), &solver.token)
-        .await;
-    assert_eq!(st, 200);
-    assert_eq!(msgs["items"].as_array().map(Vec::len), Some(1), "{msgs}");
-}
-
-#[actix_rt::test]
-async fn a_customers_metadata_is_kept_to_known_keys() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-
-    // Conversation metadata: the widget's context keys only.
-    let res = start_visit(
-        &app,
-        &project,
-        json!({ "metadata": { "browser": "Firefox", "sender_type": "agent" } }),
-    )
-    .await;
-    assert_error(&res, 422, "VALIDATION_FAILED");
-    assert!(
-        res.1["fields"]["metadata.sender_type"].is_string(),
-        "{}",
-        res.1
-    );
-    let res = start_visit(
-        &app,
-        &project,
-        json!({ "metadata": { "page_url": "x".repeat(2049) } }),
-    )
-    .await;
-    assert_error(&res, 422, "VALIDATION_FAILED");
-    assert!(
-        res.1["fields"]["metadata.page_url"].is_string(),
-        "{}",
-        res.1
-    );
-    let context = json!({
-        "browser": "Firefox", "device": "Desktop", "os": "Linux",
-        "page_url": "https://shop.example/cart", "page_title": "Cart",
-        "referrer": null, "timezone": "Europe/Berlin", "language": "de-DE",
-        "screen_resolution": "1920x1080",
-    });
-    let (st, body) = start_visit(&app, &project, json!({ "metadata": context })).await;
-    assert_eq!(st, 201, "{body}");
-    let id = s(&body["conversation"]["id"]);
-    let token = s(&body["customer_token"]);
-    let staff = app.conversation(&id, app.admin_token()).await;
-    assert_eq!(staff["metadata"]["page_title"], json!("Cart"), "{staff}");
-
-    // Message metadata from a customer: the audit's forged sender refused.
-    let path = format!("/api/conversations/{id}/messages");
-    let res = app
-        .post(
-            &path,
-            &token,
-            json!({ "content": "hi", "metadata": { "sender_type": "agent", "confidence": 5 } }),
-        )
-        .await;
-    assert_error(&res, 422, "VALIDATION_FAILED");
-    let fields = &res.1["fields"];
-    assert!(
-        fields["metadata.sender_type"].is_string() || fields["metadata.confidence"].is_string(),
-        "{}",
-        res.1
-    );
-    let mut ws = app.ws(&token).await;
-    let reply = ws
-        .send_op(
-            json!({ "op": "send_message", "conversation_id": id, "content": "hi",
-                         "client_msg_id": "w1", "metadata": { "confidence": 1 } }),
-        )
-        .await;
-    assert_eq!(reply["error"], json!("VALIDATION_FAILED"), "{reply}");
-    assert!(app.get_messages(&id, &token).await.is_empty());
-    let (st, m) = app
-        .post(
-            &path,
-            &token,
-            json!({ "content": "hi", "metadata": { "page_url": "https://shop.example/cart" } }),
-        )
-        .await;
-    assert_eq!(st, 201, "{m}");
-    assert_eq!(
-        m["metadata"],
-        json!({ "page_url": "https://shop.example/cart" })
-    );
-
-    // A bot keeps its confidence.
-    let (st, m) = app
-        .post(
-            &path,
-            &project.secret_key,
-            json!({ "content": "An answer", "metadata": { "confidence": 0.9 } }),
-        )
-        .await;
-    assert_eq!(st, 201, "{m}");
-    assert_eq!(m["sender_type"], json!("ai"));
-    assert_eq!(m["metadata"]["confidence"], json!(0.9));
 }

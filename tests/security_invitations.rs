@@ -11,12 +11,10 @@
 
 mod common;
 
-use actix_web::{web, App, HttpResponse, HttpServer};
 use awc::http::Method;
 use chrono::Duration;
 use common::*;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use switchboard::limits::RateLimits;
 use switchboard::providers::WebhookUrls;
 use switchboard_actors::clock::ManualClock;
@@ -640,35 +638,12 @@ async fn sending_email_codes_is_rate_limited_per_account() {
     assert_eq!(ask().await.0, 202);
 }
 
-/// A webhook receiver that keeps every JSON body it is sent.
-async fn webhook_receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let data = web::Data::new(seen.clone());
-    let server = HttpServer::new(move || {
-        App::new().app_data(data.clone()).route(
-            "/email",
-            web::post().to(
-                |body: web::Json<Value>, seen: web::Data<Arc<Mutex<Vec<Value>>>>| async move {
-                    seen.lock().unwrap().push(body.into_inner());
-                    HttpResponse::Ok().json(json!({ "id": "mail-1" }))
-                },
-            ),
-        )
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let addr = server.addrs()[0];
-    actix_rt::spawn(server.run());
-    (format!("http://{addr}/email"), seen)
-}
-
 #[actix_rt::test]
 async fn a_staff_code_goes_through_the_email_webhook_for_no_project() {
-    let (url, seen) = webhook_receiver().await;
+    let (base, seen) = webhook_server().await;
     let app = TestApp::start_with_config(ManualClock::at_default(), |c| {
         c.webhooks = WebhookUrls {
-            email: Some(url),
+            email: Some(format!("{base}/ok/email")),
             ..WebhookUrls::default()
         }
     })
@@ -679,7 +654,7 @@ async fn a_staff_code_goes_through_the_email_webhook_for_no_project() {
         .post("/api/auth/email-verification", &sam.token, json!({}))
         .await;
     assert_eq!(status, 202, "{body}");
-    let mail = seen.lock().unwrap().pop().unwrap();
+    let (_, mail) = seen.lock().unwrap().pop().unwrap();
     assert_fields(
         &mail,
         &json!({

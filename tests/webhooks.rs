@@ -8,51 +8,14 @@
 
 mod common;
 
-use actix_web::{web, App, HttpResponse, HttpServer};
 use chrono::Duration;
 use common::*;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use switchboard::config::Config;
 use switchboard::email::{self, EmailMessage, KIND_OFFLINE_CONFIRMATION};
 use switchboard::providers::WebhookUrls;
 use switchboard_actors::clock::{ManualClock, SharedClock};
-
-type Seen = Arc<Mutex<Vec<(String, Value)>>>;
-
-/// A webhook server: `/ok/<kind>` records and answers 200 with an id (and a
-/// payment link); `/fail/<kind>` records and answers 503.
-async fn webhook_server() -> (String, Seen) {
-    let seen: Seen = Arc::default();
-    let data = web::Data::new(seen.clone());
-    let server = HttpServer::new(move || {
-        App::new().app_data(data.clone()).route(
-            "/{mode}/{kind}",
-            web::post().to(
-                |path: web::Path<(String, String)>,
-                 body: web::Json<Value>,
-                 seen: web::Data<Seen>| async move {
-                    let (mode, kind) = path.into_inner();
-                    seen.lock().unwrap().push((kind, body.into_inner()));
-                    if mode == "ok" {
-                        HttpResponse::Ok().json(json!({
-                            "id": "ext-1",
-                            "payment_url": "https://pay.example/abc",
-                        }))
-                    } else {
-                        HttpResponse::ServiceUnavailable().finish()
-                    }
-                },
-            ),
-        )
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let addr = server.addrs()[0];
-    actix_rt::spawn(server.run());
-    (format!("http://{addr}"), seen)
-}
 
 async fn app_with(base: &str, mode: &str) -> TestApp {
     let urls = WebhookUrls {

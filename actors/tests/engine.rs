@@ -2,145 +2,20 @@
 //! in-memory store, a manual clock and a scripted AI.
 #![allow(clippy::unwrap_used)]
 
-use async_trait::async_trait;
+mod common;
+
 use chrono::Duration;
+use common::*;
 use serde_json::json;
-use std::sync::Arc;
-use switchboard_actors::clock::{ManualClock, SharedClock};
 use switchboard_actors::domain::agents::AgentStatus;
 use switchboard_actors::domain::conversation::ConversationStatus;
-use switchboard_actors::domain::settings::HandoffSettings;
-use switchboard_actors::engine::conversation::{
-    CustomerHandoff, GetConversation, PostMessage, Resolve,
-};
+use switchboard_actors::engine::conversation::{GetConversation, PostMessage, Resolve};
 use switchboard_actors::engine::project::{Claim, Heartbeat, ListAgents, SetAgentStatus};
 use switchboard_actors::engine::views::HandoffOutcome;
-use switchboard_actors::engine::{Caller, Engine, EngineConfig, EngineError};
-use switchboard_actors::ids::{ConversationId, ProjectId, UserId};
-use switchboard_actors::memory_store::MemoryStore;
-use switchboard_actors::ports::{
-    AgentRecord, AiReply, AiResponder, AiTurn, ConversationRecord, ProjectSnapshot,
-};
-
-/// Answers everything with a fixed confidence.
-struct FixedAi(f64);
-
-#[async_trait]
-impl AiResponder for FixedAi {
-    async fn respond(&self, _: ProjectId, _: &[AiTurn], q: &str) -> Result<AiReply, String> {
-        Ok(AiReply {
-            content: format!("echo: {q}"),
-            confidence: self.0,
-            metadata: json!({}),
-        })
-    }
-}
-
-struct World {
-    store: Arc<MemoryStore>,
-    clock: ManualClock,
-    engine: Engine,
-    project: ProjectId,
-}
-
-fn agent(project: ProjectId, name: &str, max: u32, clock: &ManualClock) -> AgentRecord {
-    let now = switchboard_actors::clock::Clock::now(clock);
-    AgentRecord::new_offline(project, UserId::new(), name.into(), None, max, now)
-}
-
-async fn world(agents: &[(&str, u32)]) -> (World, Vec<UserId>) {
-    let store = Arc::new(MemoryStore::new());
-    let clock = ManualClock::at_default();
-    let project = ProjectId::new();
-    let settings = HandoffSettings {
-        enabled: true,
-        ..HandoffSettings::default()
-    };
-    store.put_project(ProjectSnapshot {
-        id: project,
-        name: "p".into(),
-        settings,
-    });
-    let ids = agents
-        .iter()
-        .map(|(n, max)| {
-            let a = agent(project, n, *max, &clock);
-            let id = a.user_id;
-            store.put_agent(a);
-            id
-        })
-        .collect();
-    let engine = start(&store, &clock).await;
-    (
-        World {
-            store,
-            clock,
-            engine,
-            project,
-        },
-        ids,
-    )
-}
-
-async fn start(store: &Arc<MemoryStore>, clock: &ManualClock) -> Engine {
-    Engine::start(
-        store.clone(),
-        Arc::new(clock.clone()) as SharedClock,
-        Arc::new(FixedAi(0.9)),
-        EngineConfig::default(),
-    )
-    .await
-    .unwrap()
-}
+use switchboard_actors::engine::{Caller, EngineError};
+use switchboard_actors::ids::{ConversationId, UserId};
 
 impl World {
-    async fn online(&self, user: UserId) {
-        let p = self.engine.project(self.project).await.unwrap();
-        p.addr
-            .send(SetAgentStatus {
-                user_id: user,
-                status: AgentStatus::Online,
-            })
-            .await
-            .unwrap()
-            .unwrap();
-    }
-
-    async fn conversation(&self, visitor: &str) -> ConversationId {
-        let now = switchboard_actors::clock::Clock::now(&self.clock);
-        let rec = ConversationRecord::new_with_ai(
-            self.project,
-            visitor.into(),
-            None,
-            "widget".into(),
-            json!({}),
-            now,
-        );
-        let id = rec.id;
-        self.engine.create_conversation(rec).await.unwrap();
-        id
-    }
-
-    fn customer(&self, visitor: &str) -> Caller {
-        Caller::Customer {
-            project_id: self.project,
-            visitor_id: visitor.into(),
-        }
-    }
-
-    async fn handoff(&self, id: ConversationId, visitor: &str) -> HandoffOutcome {
-        let c = self.engine.live_conversation(id).await.unwrap().unwrap();
-        c.send(CustomerHandoff {
-            caller: self.customer(visitor),
-            reason: "button_click",
-            customer_email: None,
-            customer_name: None,
-        })
-        .await
-        .unwrap()
-        .unwrap()
-    }
-
     async fn counts(&self) -> Vec<(UserId, u32)> {
         let p = self.engine.project(self.project).await.unwrap();
         p.addr
@@ -166,17 +41,6 @@ impl World {
             actix_rt::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         self.status(id).await
-    }
-
-    async fn status(&self, id: ConversationId) -> ConversationStatus {
-        let c = self.engine.live_conversation(id).await.unwrap().unwrap();
-        c.send(GetConversation {
-            caller: Caller::System,
-        })
-        .await
-        .unwrap()
-        .unwrap()
-        .status
     }
 }
 
@@ -336,6 +200,7 @@ async fn restart_restores_messages_seqs_queue_and_counts() {
         clock: w.clock.clone(),
         engine,
         project: w.project,
+        agents: w.agents.clone(),
     };
     assert_eq!(w2.status(c1).await, ConversationStatus::AgentActive);
     assert_eq!(w2.status(c2).await, ConversationStatus::Waiting);
@@ -396,14 +261,6 @@ impl World {
         .await
         .unwrap()
         .unwrap();
-    }
-
-    fn stored(&self, id: ConversationId) -> ConversationRecord {
-        self.store
-            .conversations()
-            .into_iter()
-            .find(|c| c.id == id)
-            .unwrap()
     }
 }
 

@@ -5,85 +5,27 @@
 //! watched, waiting and agent conversations stay.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use actix::prelude::*;
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use common::*;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
-use switchboard_actors::clock::{Clock, ManualClock, SharedClock};
-use switchboard_actors::domain::agents::AgentStatus;
+use switchboard_actors::clock::Clock;
 use switchboard_actors::domain::conversation::ConversationStatus;
-use switchboard_actors::domain::settings::HandoffSettings;
 use switchboard_actors::engine::conversation::{
-    CheckTimers, ConversationActor, CustomerHandoff, GetConversation, PostMessage,
-    SubscribeConversation, UnsubscribeConversation, PASSIVATE_AFTER,
+    CheckTimers, ConversationActor, PostMessage, SubscribeConversation, UnsubscribeConversation,
+    PASSIVATE_AFTER,
 };
 use switchboard_actors::engine::events::{Audience, Deliver, Evicted, Subscriber};
-use switchboard_actors::engine::project::{Heartbeat, SetAgentStatus};
-use switchboard_actors::engine::{Caller, Engine, EngineConfig};
-use switchboard_actors::ids::{ConversationId, ProjectId, UserId};
-use switchboard_actors::memory_store::MemoryStore;
-use switchboard_actors::ports::{
-    AgentRecord, AiReply, AiResponder, AiTurn, ConversationRecord, MessageRecord, ProjectSnapshot,
-    SenderType,
-};
-
-struct EchoAi;
-
-#[async_trait]
-impl AiResponder for EchoAi {
-    async fn respond(&self, _: ProjectId, _: &[AiTurn], q: &str) -> Result<AiReply, String> {
-        Ok(AiReply {
-            content: format!("echo: {q}"),
-            confidence: 0.9,
-            metadata: json!({}),
-        })
-    }
-}
-
-struct World {
-    store: Arc<MemoryStore>,
-    clock: ManualClock,
-    engine: Engine,
-    project: ProjectId,
-    agent: UserId,
-}
-
-async fn start(store: &Arc<MemoryStore>, clock: &ManualClock) -> Engine {
-    Engine::start(
-        store.clone(),
-        Arc::new(clock.clone()) as SharedClock,
-        Arc::new(EchoAi),
-        EngineConfig::default(),
-    )
-    .await
-    .unwrap()
-}
+use switchboard_actors::engine::project::Heartbeat;
+use switchboard_actors::ids::ConversationId;
+use switchboard_actors::ports::{MessageRecord, SenderType};
 
 /// A project with handoff on and one agent (offline) who takes one chat.
-async fn world() -> World {
-    let store = Arc::new(MemoryStore::new());
-    let clock = ManualClock::at_default();
-    let project = ProjectId::new();
-    store.put_project(ProjectSnapshot {
-        id: project,
-        name: "p".into(),
-        settings: HandoffSettings {
-            enabled: true,
-            ..HandoffSettings::default()
-        },
-    });
-    let a = AgentRecord::new_offline(project, UserId::new(), "a".into(), None, 1, clock.now());
-    let agent = a.user_id;
-    store.put_agent(a);
-    let engine = start(&store, &clock).await;
-    World {
-        store,
-        clock,
-        engine,
-        project,
-        agent,
-    }
+async fn one_agent_world() -> World {
+    world(&[("a", 1)]).await.0
 }
 
 /// Poll (bounded, real time) until `check` holds: for what happens after
@@ -99,27 +41,6 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 impl World {
-    fn customer(&self, visitor: &str) -> Caller {
-        Caller::Customer {
-            project_id: self.project,
-            visitor_id: visitor.into(),
-        }
-    }
-
-    async fn conversation(&self, visitor: &str) -> ConversationId {
-        let rec = ConversationRecord::new_with_ai(
-            self.project,
-            visitor.into(),
-            None,
-            "widget".into(),
-            json!({}),
-            self.clock.now(),
-        );
-        let id = rec.id;
-        self.engine.create_conversation(rec).await.unwrap();
-        id
-    }
-
     async fn actor(&self, id: ConversationId) -> Addr<ConversationActor> {
         self.engine.live_conversation(id).await.unwrap().unwrap()
     }
@@ -156,64 +77,18 @@ impl World {
         .await;
     }
 
-    fn stored(&self, id: ConversationId) -> ConversationRecord {
-        self.store
-            .conversations()
-            .into_iter()
-            .find(|c| c.id == id)
-            .unwrap()
-    }
-
-    async fn online(&self) {
-        let p = self.engine.project(self.project).await.unwrap();
-        p.addr
-            .send(SetAgentStatus {
-                user_id: self.agent,
-                status: AgentStatus::Online,
-            })
-            .await
-            .unwrap()
-            .unwrap();
-    }
-
     /// Move the clock, keep the agent's heartbeat fresh, look at the clock.
     async fn pass(&self, by: Duration) {
         self.clock.advance(by);
         let p = self.engine.project(self.project).await.unwrap();
         p.addr
             .send(Heartbeat {
-                user_id: self.agent,
+                user_id: self.agents[0],
             })
             .await
             .unwrap()
             .unwrap();
         self.engine.tick_all().await;
-    }
-
-    async fn handoff(&self, id: ConversationId, visitor: &str) {
-        self.actor(id)
-            .await
-            .send(CustomerHandoff {
-                caller: self.customer(visitor),
-                reason: "button_click",
-                customer_email: None,
-                customer_name: None,
-            })
-            .await
-            .unwrap()
-            .unwrap();
-    }
-
-    async fn status(&self, id: ConversationId) -> ConversationStatus {
-        self.actor(id)
-            .await
-            .send(GetConversation {
-                caller: Caller::System,
-            })
-            .await
-            .unwrap()
-            .unwrap()
-            .status
     }
 
     /// Every ConversationActor value is gone but `n` (the registry drops
@@ -271,8 +146,8 @@ async fn watch(w: &World, id: ConversationId, visitor: &str) -> Addr<Probe> {
 
 #[actix_rt::test]
 async fn idle_ai_conversations_leave_memory_and_watched_waiting_and_agent_ones_stay() {
-    let w = world().await;
-    w.online().await;
+    let w = one_agent_world().await;
+    w.online(w.agents[0]).await;
     let mut idle = Vec::new();
     for i in 0..30 {
         idle.push(w.conversation(&format!("idle-{i}")).await);
@@ -343,7 +218,7 @@ async fn idle_ai_conversations_leave_memory_and_watched_waiting_and_agent_ones_s
 
 #[actix_rt::test]
 async fn a_passivated_conversation_comes_back_with_its_log_seqs_and_retries() {
-    let w = world().await;
+    let w = one_agent_world().await;
     let c = w.conversation("v").await;
     let first = w.send(c, "v", "hello", "c-1").await;
     assert_eq!(first.seq, 1);
@@ -380,7 +255,7 @@ async fn a_passivated_conversation_comes_back_with_its_log_seqs_and_retries() {
 
 #[actix_rt::test]
 async fn a_passivated_conversation_still_closes_a_day_after_its_last_activity() {
-    let w = world().await;
+    let w = one_agent_world().await;
     let t0 = w.clock.now();
     let c = w.conversation("v").await;
     w.pass(PASSIVATE_AFTER).await;
@@ -414,7 +289,7 @@ async fn a_passivated_conversation_still_closes_a_day_after_its_last_activity() 
 /// live again; no second actor is loaded.
 #[actix_rt::test]
 async fn a_message_queued_behind_the_passivation_is_answered_by_the_old_actor() {
-    let w = world().await;
+    let w = one_agent_world().await;
     let c = w.conversation("v").await;
     let actor = w.actor(c).await;
     w.clock.advance(PASSIVATE_AFTER);
@@ -450,7 +325,7 @@ async fn a_message_queued_behind_the_passivation_is_answered_by_the_old_actor() 
 /// every message is taken once, seqs stay gap-free, one actor remains.
 #[actix_rt::test]
 async fn uses_racing_the_passivation_lose_nothing() {
-    let w = world().await;
+    let w = one_agent_world().await;
     let c = w.conversation("v").await;
     w.clock.advance(PASSIVATE_AFTER);
     let w = &w;
@@ -472,7 +347,7 @@ async fn uses_racing_the_passivation_lose_nothing() {
 /// every message is taken, seqs stay gap-free.
 #[actix_rt::test]
 async fn concurrent_uses_of_a_passivated_conversation_load_one_actor() {
-    let w = world().await;
+    let w = one_agent_world().await;
     let c = w.conversation("v").await;
     w.pass(PASSIVATE_AFTER).await;
     w.actors_in_memory(0).await;
@@ -495,7 +370,7 @@ async fn concurrent_uses_of_a_passivated_conversation_load_one_actor() {
 
 #[actix_rt::test]
 async fn a_restart_with_passivated_conversations_loses_nothing() {
-    let w = world().await;
+    let w = one_agent_world().await;
     let mut convs = Vec::new();
     for i in 0..5 {
         let visitor = format!("v{i}");
@@ -531,7 +406,7 @@ async fn a_restart_with_passivated_conversations_loses_nothing() {
 /// passivated table (id and due time).
 #[actix_rt::test]
 async fn a_passivated_conversation_costs_a_table_entry() {
-    let w = world().await;
+    let w = one_agent_world().await;
     let n = 2_000;
     for i in 0..n {
         w.conversation(&format!("v{i}")).await;

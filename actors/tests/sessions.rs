@@ -4,8 +4,11 @@
 //! join token's caller, and a failing payment provider.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use async_trait::async_trait;
 use chrono::Duration;
+use common::NoAi;
 use serde_json::json;
 use std::sync::Arc;
 use switchboard_actors::clock::{Clock, ManualClock, SharedClock};
@@ -19,18 +22,9 @@ use switchboard_actors::engine::session::{
 use switchboard_actors::engine::{Caller, Engine, EngineConfig, EngineError};
 use switchboard_actors::ids::{ProjectId, SessionId, TicketId, UserId};
 use switchboard_actors::memory_store::MemoryStore;
-use switchboard_actors::ports::{AiReply, AiResponder, AiTurn, Store, WriteOp};
+use switchboard_actors::ports::{Store, WriteOp};
 use switchboard_actors::providers::{PaymentLink, PaymentProvider, PaymentRequest, Providers};
 use switchboard_actors::session_ports::{SessionRecord, TicketRecord};
-
-struct NoAi;
-
-#[async_trait]
-impl AiResponder for NoAi {
-    async fn respond(&self, _: ProjectId, _: &[AiTurn], _: &str) -> Result<AiReply, String> {
-        Err("no AI here".into())
-    }
-}
 
 struct FailingPayments;
 
