@@ -231,11 +231,7 @@ async fn twenty_agents_claiming_one_conversation_have_exactly_one_winner() {
 
 #[actix_rt::test]
 async fn an_agent_at_max_gets_nothing_more() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     app.assigned_conversation(&project, "v1", &ana).await;
     app.assigned_conversation(&project, "v2", &ana).await;
     let (id, customer) = app.waiting_conversation(&project, "v3", 1).await;
@@ -341,11 +337,7 @@ async fn transfer_back_to_the_queue_and_to_another_agent() {
 
 #[actix_rt::test]
 async fn resolve_then_a_customer_reply_reopens_to_the_same_agent_then_close() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let (id, customer) = app.assigned_conversation(&project, "v1", &ana).await;
     app.say(&id, &ana.token, "Hello, I'm Ana. How can I help?")
         .await;

@@ -151,11 +151,7 @@ async fn low_confidence_answer_hands_off_with_its_confidence() {
 
 #[actix_rt::test]
 async fn button_handoff_assigns_an_available_agent() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let (conv, customer) = app.new_conversation(&project, "visitor-1").await;
     let id = s(&conv["id"]);
 
@@ -371,12 +367,7 @@ async fn handoff_after_closing_in_tokyo_points_to_tomorrow_morning() {
     // Monday 10:00 UTC is 19:00 in Tokyo (UTC+9): closed until Tuesday 09:00,
     // which is Tuesday 00:00 UTC.
     let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |s| {
-        s["business_hours_enabled"] = json!(true);
-        s["timezone"] = json!("Asia/Tokyo");
-    })
-    .await;
+    let project = app.project_closed_in_tokyo(|_| {}).await;
     let ana = app.add_agent(&project, "Ana", 2).await;
     app.set_status(&ana, &project, "online").await;
     let (conv, customer) = app.new_conversation(&project, "visitor-1").await;

@@ -140,11 +140,7 @@ async fn a_restart_mid_conversation_loses_nothing_and_work_goes_on() {
 
 #[actix_rt::test]
 async fn messages_acknowledged_over_the_socket_survive_an_immediate_restart() {
-    let mut app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (mut app, project, ana) = TestApp::with_agent_online().await;
     let (id, customer) = app.assigned_conversation(&project, "v1", &ana).await;
     let channel = format!("conversation:{id}");
 

@@ -18,12 +18,7 @@ use switchboard_actors::clock::ManualClock;
 // ----- item 7: the offline form ---------------------------------------------------
 
 async fn closed_project(app: &TestApp) -> Project {
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |s| {
-        s["business_hours_enabled"] = json!(true);
-        s["timezone"] = json!("Asia/Tokyo");
-    })
-    .await;
+    let project = app.project_closed_in_tokyo(|_| {}).await;
     app.add_agent(&project, "Ana", 2).await;
     project
 }

@@ -87,11 +87,7 @@ async fn session_chat_with_seqs_replay_and_idempotent_sends() {
             .collect::<Vec<_>>(),
         vec![3, 4, 5]
     );
-    assert!(back
-        .drain()
-        .await
-        .iter()
-        .all(|e| e["event"] != json!("message")));
+    assert!(back.drained_none("message").await);
     let (st, page) = app
         .get(&format!("/api/sessions/{id}/messages?after_seq=1"), &token)
         .await;
@@ -258,11 +254,7 @@ async fn tier_warnings_fire_on_the_clock_and_timer_events_carry_server_time() {
 
     // Standard: 45 min included; approaching at 36:00, exceeded at 45:01.
     app.advance(Duration::seconds(36 * 60 - 1)).await;
-    assert!(customer
-        .drain()
-        .await
-        .iter()
-        .all(|e| e["event"] != json!("tier_warning")));
+    assert!(customer.drained_none("tier_warning").await);
     app.advance(Duration::seconds(1)).await;
     let w = customer.expect_event("tier_warning").await;
     assert_fields(
@@ -270,11 +262,7 @@ async fn tier_warnings_fire_on_the_clock_and_timer_events_carry_server_time() {
         &json!({ "level": "approaching", "elapsed_seconds": 2160, "tier_limit_seconds": 2700 }),
     );
     app.advance(Duration::seconds(9 * 60)).await; // 45:00
-    assert!(customer
-        .drain()
-        .await
-        .iter()
-        .all(|e| e["event"] != json!("tier_warning")));
+    assert!(customer.drained_none("tier_warning").await);
     app.advance(Duration::seconds(1)).await; // 45:01
     let w = customer.expect_event("tier_warning").await;
     assert_fields(
@@ -282,11 +270,7 @@ async fn tier_warnings_fire_on_the_clock_and_timer_events_carry_server_time() {
         &json!({ "level": "exceeded", "elapsed_seconds": 2701 }),
     );
     app.advance(Duration::minutes(5)).await;
-    assert!(customer
-        .drain()
-        .await
-        .iter()
-        .all(|e| e["event"] != json!("tier_warning")));
+    assert!(customer.drained_none("tier_warning").await);
 
     // Sync persists the running timer and tells the customer.
     let (st, synced) = app
@@ -342,11 +326,7 @@ async fn a_restart_continues_a_running_timer_and_rearms_warnings() {
     let mut customer = app.ws(&token).await;
     customer.subscribe(&format!("session:{id}"), None).await;
     app.advance(Duration::minutes(1)).await;
-    assert!(customer
-        .drain()
-        .await
-        .iter()
-        .all(|e| e["event"] != json!("tier_warning")));
+    assert!(customer.drained_none("tier_warning").await);
     // Chat seqs continue.
     let (_, m) = app
         .session_post(&id, "messages", &token, json!({ "content": "back" }))
@@ -540,11 +520,7 @@ async fn calls_screen_share_and_signalling() {
         &sig["data"],
         &json!({ "from": "customer", "payload": { "type": "offer", "sdp": "v=0" } }),
     );
-    assert!(customer
-        .drain()
-        .await
-        .iter()
-        .all(|e| e["event"] != json!("signal")));
+    assert!(customer.drained_none("signal").await);
     let reply = customer
         .send_op(json!({ "op": "signal", "session_id": id, "to": "customer", "payload": {} }))
         .await;

@@ -23,6 +23,30 @@ pub struct Agent {
 }
 
 impl TestApp {
+    /// A fresh server with the project "Acme", handoff on, and its agent
+    /// "Ana" (2 chats) online: where most conversation tests start.
+    pub async fn with_agent_online() -> (TestApp, Project, Agent) {
+        let app = TestApp::start().await;
+        let project = app.create_project("Acme").await;
+        app.enable_handoff(&project, |_| {}).await;
+        let ana = app.add_agent(&project, "Ana", 2).await;
+        app.set_status(&ana, &project, "online").await;
+        (app, project, ana)
+    }
+
+    /// The project "Acme" with handoff on business hours in Tokyo (closed
+    /// at the clock's default instant, Monday 19:00 there), then `edit`.
+    pub async fn project_closed_in_tokyo(&self, edit: impl FnOnce(&mut Value)) -> Project {
+        let project = self.create_project("Acme").await;
+        self.enable_handoff(&project, |s| {
+            s["business_hours_enabled"] = json!(true);
+            s["timezone"] = json!("Asia/Tokyo");
+            edit(s);
+        })
+        .await;
+        project
+    }
+
     pub async fn create_project(&self, name: &str) -> Project {
         let (status, body) = self
             .post("/api/projects", &self.admin, json!({ "name": name }))

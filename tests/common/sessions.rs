@@ -17,21 +17,30 @@ impl TestApp {
         (app, project, solver)
     }
 
+    /// POST a ticket with `project`'s public key, as a customer does.
+    pub async fn post_ticket(&self, project: &Project, body: Value) -> (u16, Value) {
+        self.call(
+            Method::POST,
+            "/api/tickets",
+            Auth::ProjectKey(&project.public_key),
+            Some(body),
+        )
+        .await
+    }
+
     /// A ticket created by the customer with the project key.
     pub async fn customer_ticket(&self, project: &Project, name: &str) -> Value {
         let (st, body) = self
-            .call(
-                Method::POST,
-                "/api/tickets",
-                Auth::ProjectKey(&project.public_key),
-                Some(json!({
+            .post_ticket(
+                project,
+                json!({
                     "project_id": project.id,
                     "customer_name": name,
                     "customer_phone": "+1 555 0100",
                     "customer_email": "ada@example.com",
                     "description": "My printer prints only blank pages",
                     "urgency": "high",
-                })),
+                }),
             )
             .await;
         assert_eq!(st, 201, "create ticket: {body}");
