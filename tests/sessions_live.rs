@@ -13,9 +13,7 @@ use switchboard_actors::clock::Clock;
 
 #[actix_rt::test]
 async fn session_chat_with_seqs_replay_and_idempotent_sends() {
-    let (app, project, solver) = TestApp::with_solver().await;
-    let (sess, token) = app.adhoc_session(&project, &solver).await;
-    let id = s(&sess["id"]);
+    let (app, _, solver, id, token) = TestApp::with_session().await;
     let channel = format!("session:{id}");
     let mut solver_ws = app.ws(&solver.token).await;
     assert_eq!(
@@ -234,9 +232,7 @@ async fn join_token_opens_only_its_session() {
 
 #[actix_rt::test]
 async fn tier_warnings_fire_on_the_clock_and_timer_events_carry_server_time() {
-    let (app, project, solver) = TestApp::with_solver().await;
-    let (sess, token) = app.adhoc_session(&project, &solver).await;
-    let id = s(&sess["id"]);
+    let (app, _, solver, id, token) = TestApp::with_session().await;
     let channel = format!("session:{id}");
     let mut customer = app.ws(&token).await;
     customer.subscribe(&channel, None).await;
@@ -292,9 +288,7 @@ async fn start_over_ws(app: &TestApp, id: &str, solver: &Agent) -> Value {
 
 #[actix_rt::test]
 async fn a_restart_continues_a_running_timer_and_rearms_warnings() {
-    let (mut app, project, solver) = TestApp::with_solver().await;
-    let (sess, token) = app.adhoc_session(&project, &solver).await;
-    let id = s(&sess["id"]);
+    let (mut app, _, solver, id, token) = TestApp::with_session().await;
     app.session_status_ok(&id, &solver.token, "active").await;
     app.advance(Duration::minutes(10)).await;
     let (st, _) = app
@@ -339,9 +333,7 @@ async fn a_restart_continues_a_running_timer_and_rearms_warnings() {
 
 #[actix_rt::test]
 async fn sms_rules_and_limits() {
-    let (app, project, solver) = TestApp::with_solver().await;
-    let (sess, token) = app.adhoc_session(&project, &solver).await;
-    let id = s(&sess["id"]);
+    let (app, project, solver, id, token) = TestApp::with_session().await;
     let path = format!("/api/sessions/{id}/sms");
     let before = app
         .post(&path, &solver.token, json!({ "message": "hello" }))
@@ -358,8 +350,7 @@ async fn sms_rules_and_limits() {
     let res = app
         .post(&path, &solver.token, json!({ "message": long }))
         .await;
-    assert_error(&res, 422, "VALIDATION_FAILED");
-    assert!(res.1["fields"]["message"].is_string());
+    assert_invalid_field(&res, "message");
     assert_error(
         &app.post(&path, &token, json!({ "message": "hi" })).await,
         403,
@@ -429,9 +420,7 @@ async fn sms_rules_and_limits() {
 
 #[actix_rt::test]
 async fn calls_screen_share_and_signalling() {
-    let (app, project, solver) = TestApp::with_solver().await;
-    let (sess, token) = app.adhoc_session(&project, &solver).await;
-    let id = s(&sess["id"]);
+    let (app, _, solver, id, token) = TestApp::with_session().await;
     let channel = format!("session:{id}");
     let share = app
         .session_post(

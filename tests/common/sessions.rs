@@ -28,6 +28,15 @@ impl TestApp {
         .await
     }
 
+    /// [`TestApp::with_solver`] and an ad hoc session of the solver, not
+    /// started: `(app, project, solver, session id, the customer's token)`.
+    pub async fn with_session() -> (TestApp, Project, Agent, String, String) {
+        let (app, project, solver) = TestApp::with_solver().await;
+        let (sess, token) = app.adhoc_session(&project, &solver).await;
+        let id = s(&sess["id"]);
+        (app, project, solver, id, token)
+    }
+
     /// A ticket created by the customer with the project key.
     pub async fn customer_ticket(&self, project: &Project, name: &str) -> Value {
         let (st, body) = self
