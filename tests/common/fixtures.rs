@@ -61,14 +61,9 @@ impl TestApp {
     }
 
     pub async fn settings(&self, project: &Project) -> Value {
-        let (status, body) = self
-            .get(
-                &format!("/api/projects/{}/handoff-settings", project.id),
-                &self.admin,
-            )
-            .await;
-        assert_eq!(status, 200, "get handoff settings: {body}");
-        body
+        let path = format!("/api/projects/{}/handoff-settings", project.id);
+        self.get_ok(&path, &self.admin, "get handoff settings")
+            .await
     }
 
     /// GET the settings, set `enabled: true`, let `edit` change the rest,
@@ -155,8 +150,9 @@ impl TestApp {
     /// the test admin from the instance outbox (where the built-in email
     /// provider keeps email of no project).
     pub async fn staff_email_code(&self, email: &str) -> String {
-        let (status, body) = self.get("/api/instance/emails", &self.admin).await;
-        assert_eq!(status, 200, "instance outbox: {body}");
+        let body = self
+            .get_ok("/api/instance/emails", &self.admin, "instance outbox")
+            .await;
         let mail = body["items"]
             .as_array()
             .expect("outbox items")
@@ -235,11 +231,12 @@ impl TestApp {
     }
 
     pub async fn agents(&self, project: &Project) -> Vec<Value> {
-        let (status, body) = self
-            .get(&format!("/api/projects/{}/agents", project.id), &self.admin)
-            .await;
-        assert_eq!(status, 200, "list agents: {body}");
-        body.as_array().expect("agents array").clone()
+        let path = format!("/api/projects/{}/agents", project.id);
+        self.get_ok(&path, &self.admin, "list agents")
+            .await
+            .as_array()
+            .expect("agents array")
+            .clone()
     }
 
     pub async fn agent_view(&self, project: &Project, agent: &Agent) -> Value {

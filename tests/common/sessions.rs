@@ -83,9 +83,8 @@ impl TestApp {
 
     /// GET the session; asserts 200.
     pub async fn session(&self, id: &str, token: &str) -> Value {
-        let (st, body) = self.get(&format!("/api/sessions/{id}"), token).await;
-        assert_eq!(st, 200, "get session: {body}");
-        body
+        self.get_ok(&format!("/api/sessions/{id}"), token, "get session")
+            .await
     }
 
     /// PUT the session's notes: `(status, body)`.
