@@ -532,9 +532,7 @@ async fn view_all_pages_the_history_newest_first() {
 /// becomes that email's customer on its own.
 #[actix_rt::test]
 async fn a_handoff_with_an_email_keeps_it_as_unverified_contact_information() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 3).await;
     app.set_status(&ana, &project, "online").await;
     let (conv, token) = app.new_conversation(&project, "visitor-1").await;

@@ -49,9 +49,7 @@ fn system_events(msgs: &[Value]) -> Vec<String> {
 
 #[actix_rt::test]
 async fn an_idle_customer_is_warned_then_closed_and_the_agent_takes_the_next_chat() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     app.set_status(&ana, &project, "online").await;
     let (a, a_customer) = app.assigned_conversation(&project, "visitor-a", &ana).await;
@@ -271,9 +269,7 @@ async fn presence_reaches_staff_and_the_agent_and_times_out() {
 
 #[actix_rt::test]
 async fn a_waiting_conversation_closes_30_minutes_after_its_customer_left() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     app.set_status(&ana, &project, "online").await;
     // Ana stays online but her heartbeat goes stale: handoff is available,
@@ -456,9 +452,7 @@ async fn an_agent_who_comes_back_in_time_keeps_the_chat() {
 
 #[actix_rt::test]
 async fn availability_changes_reach_widgets_as_agents_come_and_go() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let (_conv, customer) = app.new_conversation(&project, "visitor-a").await;
     let mut widget = app.ws(&customer).await;
     widget

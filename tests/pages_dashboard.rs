@@ -227,9 +227,7 @@ async fn a_waiting_customer_shows_in_the_queue_and_reaches_the_agent_when_a_slot
 /// marks the customer as spam, which flags them and closes the chat.
 #[actix_rt::test]
 async fn an_agent_transfers_a_chat_by_name_and_the_next_tags_it_and_marks_it_as_spam() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 2).await;
     let ben = app.add_agent(&project, "Ben", 2).await;
     app.set_status(&ana, &project, "online").await;

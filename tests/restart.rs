@@ -48,9 +48,7 @@ fn conversation_facts(c: &Value) -> Value {
 
 #[actix_rt::test]
 async fn a_restart_mid_conversation_loses_nothing_and_work_goes_on() {
-    let mut app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (mut app, project) = TestApp::with_handoff().await;
     app.add_knowledge(&project, RESET_Q, RESET_A).await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     let ben = app.add_agent(&project, "Ben", 2).await;

@@ -161,9 +161,7 @@ fn assert_customer_view(view: &Value, secrets: &[&str]) {
 
 #[actix_rt::test]
 async fn a_customer_sees_its_conversation_without_staff_fields() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 3).await;
     app.set_status(&ana, &project, "online").await;
     let (created, token) = app.new_conversation(&project, "visitor-1").await;

@@ -23,12 +23,19 @@ pub struct Agent {
 }
 
 impl TestApp {
-    /// A fresh server with the project "Acme", handoff on, and its agent
-    /// "Ana" (2 chats) online: where most conversation tests start.
-    pub async fn with_agent_online() -> (TestApp, Project, Agent) {
+    /// A fresh server with the project "Acme", handoff on in its default
+    /// settings, and no agents yet.
+    pub async fn with_handoff() -> (TestApp, Project) {
         let app = TestApp::start().await;
         let project = app.create_project("Acme").await;
         app.enable_handoff(&project, |_| {}).await;
+        (app, project)
+    }
+
+    /// A fresh server with the project "Acme", handoff on, and its agent
+    /// "Ana" (2 chats) online: where most conversation tests start.
+    pub async fn with_agent_online() -> (TestApp, Project, Agent) {
+        let (app, project) = TestApp::with_handoff().await;
         let ana = app.add_agent(&project, "Ana", 2).await;
         app.set_status(&ana, &project, "online").await;
         (app, project, ana)
