@@ -11,9 +11,7 @@ use serde_json::{json, Value};
 
 #[actix_rt::test]
 async fn balanced_assignment_prefers_free_slots_then_the_longest_idle_agent() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 3).await;
     let ben = app.add_agent(&project, "Ben", 2).await;
     let cy = app.add_agent(&project, "Cy", 1).await;
@@ -54,9 +52,7 @@ async fn balanced_assignment_prefers_free_slots_then_the_longest_idle_agent() {
 
 #[actix_rt::test]
 async fn full_ties_go_to_the_smallest_user_id() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let p = app.add_agent(&project, "Pat", 1).await;
     let q = app.add_agent(&project, "Quinn", 1).await;
     app.set_status(&p, &project, "online").await;
@@ -95,9 +91,7 @@ async fn position(app: &TestApp, id: &str, token: &str) -> Value {
 
 #[actix_rt::test]
 async fn queue_is_first_in_first_out_and_positions_close_up_as_agents_free_up() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     let ben = app.add_agent(&project, "Ben", 1).await;
     app.set_status(&ana, &project, "online").await;
@@ -157,9 +151,7 @@ async fn queue_is_first_in_first_out_and_positions_close_up_as_agents_free_up() 
 
 #[actix_rt::test]
 async fn twenty_agents_claiming_one_conversation_have_exactly_one_winner() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
 
     // Twenty claimers go online, then their heartbeats go stale: online and
     // free (so they may claim) but not eligible for automatic assignment
@@ -231,11 +223,7 @@ async fn twenty_agents_claiming_one_conversation_have_exactly_one_winner() {
 
 #[actix_rt::test]
 async fn an_agent_at_max_gets_nothing_more() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     app.assigned_conversation(&project, "v1", &ana).await;
     app.assigned_conversation(&project, "v2", &ana).await;
     let (id, customer) = app.waiting_conversation(&project, "v3", 1).await;
@@ -279,9 +267,7 @@ async fn an_agent_at_max_gets_nothing_more() {
 
 #[actix_rt::test]
 async fn transfer_back_to_the_queue_and_to_another_agent() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     let ben = app.add_agent(&project, "Ben", 1).await;
     app.set_status(&ana, &project, "online").await;
@@ -341,11 +327,7 @@ async fn transfer_back_to_the_queue_and_to_another_agent() {
 
 #[actix_rt::test]
 async fn resolve_then_a_customer_reply_reopens_to_the_same_agent_then_close() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let (id, customer) = app.assigned_conversation(&project, "v1", &ana).await;
     app.say(&id, &ana.token, "Hello, I'm Ana. How can I help?")
         .await;
@@ -388,9 +370,7 @@ async fn resolve_then_a_customer_reply_reopens_to_the_same_agent_then_close() {
 
 #[actix_rt::test]
 async fn a_reply_to_a_resolved_chat_waits_in_the_queue_when_its_agent_is_full() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     app.set_status(&ana, &project, "online").await;
     let (c1, t1) = app.assigned_conversation(&project, "v1", &ana).await;
@@ -406,9 +386,7 @@ async fn a_reply_to_a_resolved_chat_waits_in_the_queue_when_its_agent_is_full() 
 
 #[actix_rt::test]
 async fn a_stale_heartbeat_makes_an_agent_ineligible_until_it_beats_again() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     // Ana has far more room than Ben: fresh, she would always win.
     let ana = app.add_agent(&project, "Ana", 5).await;
     let ben = app.add_agent(&project, "Ben", 1).await;

@@ -270,9 +270,7 @@ async fn a_frame_over_64_kib_gets_an_error_frame_then_close_1009() {
 
 #[actix_rt::test]
 async fn refused_transitions_answer_invalid_transition_and_change_nothing() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     app.set_status(&ana, &project, "online").await;
     let (conv, customer) = app.new_conversation(&project, "visitor-1").await;

@@ -13,9 +13,7 @@ const RESET_A: &str = "Open Settings, choose Security, then press Reset password
 
 #[actix_rt::test]
 async fn keyword_hands_off_immediately_and_assigns_the_online_agent() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 3).await;
     app.set_status(&ana, &project, "online").await;
     let (conv, customer) = app.new_conversation(&project, "visitor-1").await;
@@ -81,9 +79,7 @@ async fn keywords_match_whole_words_only() {
 
 #[actix_rt::test]
 async fn a_confident_answer_from_the_knowledge_base_keeps_the_ai_in_charge() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     app.add_knowledge(&project, RESET_Q, RESET_A).await;
     let ana = app.add_agent(&project, "Ana", 3).await;
     app.set_status(&ana, &project, "online").await;
@@ -112,9 +108,7 @@ async fn a_confident_answer_from_the_knowledge_base_keeps_the_ai_in_charge() {
 
 #[actix_rt::test]
 async fn low_confidence_answer_hands_off_with_its_confidence() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     app.add_knowledge(&project, RESET_Q, RESET_A).await;
     let ana = app.add_agent(&project, "Ana", 3).await;
     app.set_status(&ana, &project, "online").await;
@@ -151,11 +145,7 @@ async fn low_confidence_answer_hands_off_with_its_confidence() {
 
 #[actix_rt::test]
 async fn button_handoff_assigns_an_available_agent() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let (conv, customer) = app.new_conversation(&project, "visitor-1").await;
     let id = s(&conv["id"]);
 
@@ -181,9 +171,7 @@ async fn button_handoff_assigns_an_available_agent() {
 
 #[actix_rt::test]
 async fn customer_request_waits_in_the_queue_when_every_agent_is_full() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     app.set_status(&ana, &project, "online").await;
     app.assigned_conversation(&project, "visitor-1", &ana).await;
@@ -264,9 +252,7 @@ async fn handoff_is_refused_while_disabled() {
 
 #[actix_rt::test]
 async fn handoff_is_refused_without_agents() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     // An admin member is not an agent (seed 003 4.1).
     app.add_member(&project, "Boss", "admin", None).await;
     let (conv, customer) = app.new_conversation(&project, "visitor-1").await;
@@ -289,9 +275,7 @@ async fn handoff_is_refused_without_agents() {
 
 #[actix_rt::test]
 async fn handoff_is_refused_when_every_agent_is_offline_or_away() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 2).await; // offline from the start
     let ben = app.add_agent(&project, "Ben", 2).await;
     app.set_status(&ben, &project, "away").await;
@@ -371,12 +355,7 @@ async fn handoff_after_closing_in_tokyo_points_to_tomorrow_morning() {
     // Monday 10:00 UTC is 19:00 in Tokyo (UTC+9): closed until Tuesday 09:00,
     // which is Tuesday 00:00 UTC.
     let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |s| {
-        s["business_hours_enabled"] = json!(true);
-        s["timezone"] = json!("Asia/Tokyo");
-    })
-    .await;
+    let project = app.project_closed_in_tokyo(|_| {}).await;
     let ana = app.add_agent(&project, "Ana", 2).await;
     app.set_status(&ana, &project, "online").await;
     let (conv, customer) = app.new_conversation(&project, "visitor-1").await;
@@ -433,9 +412,7 @@ async fn handoff_on_a_closed_saturday_in_paris_points_to_monday() {
 
 #[actix_rt::test]
 async fn a_second_handoff_is_an_invalid_transition_and_changes_nothing() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     app.set_status(&ana, &project, "online").await;
 

@@ -49,9 +49,7 @@ fn system_events(msgs: &[Value]) -> Vec<String> {
 
 #[actix_rt::test]
 async fn an_idle_customer_is_warned_then_closed_and_the_agent_takes_the_next_chat() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     app.set_status(&ana, &project, "online").await;
     let (a, a_customer) = app.assigned_conversation(&project, "visitor-a", &ana).await;
@@ -199,11 +197,7 @@ async fn without_warnings_the_chat_closes_after_both_periods_silently() {
 
 #[actix_rt::test]
 async fn presence_reaches_staff_and_the_agent_and_times_out() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let (a, customer) = app.assigned_conversation(&project, "visitor-a", &ana).await;
     let mut staff = app.ws(&ana.token).await;
     staff.subscribe(&format!("conversation:{a}"), None).await;
@@ -233,11 +227,7 @@ async fn presence_reaches_staff_and_the_agent_and_times_out() {
     presence(&mut widget, &a, "online").await;
     // No heartbeat for 30 s: the customer left.
     app.advance(Duration::seconds(29)).await;
-    assert!(staff
-        .drain()
-        .await
-        .iter()
-        .all(|e| e["event"] != json!("customer_presence")));
+    assert!(staff.drained_none("customer_presence").await);
     app.advance(Duration::seconds(1)).await;
     let left = staff.expect_event("customer_presence").await;
     assert_eq!(left["data"]["status"], json!("offline"));
@@ -279,9 +269,7 @@ async fn presence_reaches_staff_and_the_agent_and_times_out() {
 
 #[actix_rt::test]
 async fn a_waiting_conversation_closes_30_minutes_after_its_customer_left() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     app.set_status(&ana, &project, "online").await;
     // Ana stays online but her heartbeat goes stale: handoff is available,
@@ -354,11 +342,7 @@ async fn open_conversations_close_after_a_day_without_activity() {
 
 #[actix_rt::test]
 async fn a_resolved_conversation_closes_a_day_after_its_resolution() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let (a, customer) = app.assigned_conversation(&project, "visitor-a", &ana).await;
     app.say(&a, &customer, "thanks!").await;
     let (st, body) = app.resolve(&a, &ana.token).await;
@@ -439,11 +423,7 @@ async fn an_agent_who_drops_is_announced_and_after_ten_minutes_the_chat_moves_on
 
 #[actix_rt::test]
 async fn an_agent_who_comes_back_in_time_keeps_the_chat() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let (a, customer) = app.assigned_conversation(&project, "visitor-a", &ana).await;
     let mut widget = app.ws(&customer).await;
     presence(&mut widget, &a, "online").await;
@@ -472,9 +452,7 @@ async fn an_agent_who_comes_back_in_time_keeps_the_chat() {
 
 #[actix_rt::test]
 async fn availability_changes_reach_widgets_as_agents_come_and_go() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let (_conv, customer) = app.new_conversation(&project, "visitor-a").await;
     let mut widget = app.ws(&customer).await;
     widget
@@ -497,20 +475,12 @@ async fn availability_changes_reach_widgets_as_agents_come_and_go() {
     assert_eq!(e["data"]["reason"], json!("all_offline"));
     // The same answer twice is not news.
     app.set_status(&ana, &project, "offline").await;
-    assert!(widget
-        .drain()
-        .await
-        .iter()
-        .all(|e| e["event"] != json!("availability_changed")));
+    assert!(widget.drained_none("availability_changed").await);
 }
 
 #[actix_rt::test]
 async fn a_warning_survives_a_restart_and_the_close_still_comes() {
-    let mut app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (mut app, project, ana) = TestApp::with_agent_online().await;
     let (a, customer) = app.assigned_conversation(&project, "visitor-a", &ana).await;
     pass(&app, &project, &[&ana], Duration::minutes(5)).await;
     let warned = wait_until(&app, &a, &customer, |c| {

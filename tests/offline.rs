@@ -13,12 +13,7 @@ async fn the_offline_form_in_tokyo_waits_for_the_morning() {
     // Monday 10:00 UTC is 19:00 in Tokyo: closed until Tuesday 09:00 there
     // (Tuesday 00:00 UTC).
     let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |s| {
-        s["business_hours_enabled"] = json!(true);
-        s["timezone"] = json!("Asia/Tokyo");
-    })
-    .await;
+    let project = app.project_closed_in_tokyo(|_| {}).await;
     let ana = app.add_agent(&project, "Ana", 2).await;
     let (conv, customer) = app.new_conversation(&project, "visitor-1").await;
     let id = s(&conv["id"]);
@@ -46,8 +41,7 @@ async fn the_offline_form_in_tokyo_waits_for_the_morning() {
             json!({ "email": "not-an-email", "message": "hi" }),
         )
         .await;
-    assert_error(&bad, 422, "VALIDATION_FAILED");
-    assert!(bad.1["fields"]["email"].is_string(), "{}", bad.1);
+    assert_invalid_field(&bad, "email");
     let empty = app
         .offline_form(
             &id,
@@ -184,11 +178,7 @@ async fn the_offline_form_in_tokyo_waits_for_the_morning() {
 
 #[actix_rt::test]
 async fn the_offline_form_is_for_conversations_not_yet_with_an_agent() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let (a, customer) = app.assigned_conversation(&project, "visitor-a", &ana).await;
     let res = app
         .offline_form(

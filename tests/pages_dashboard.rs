@@ -227,9 +227,7 @@ async fn a_waiting_customer_shows_in_the_queue_and_reaches_the_agent_when_a_slot
 /// marks the customer as spam, which flags them and closes the chat.
 #[actix_rt::test]
 async fn an_agent_transfers_a_chat_by_name_and_the_next_tags_it_and_marks_it_as_spam() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 2).await;
     let ben = app.add_agent(&project, "Ben", 2).await;
     app.set_status(&ana, &project, "online").await;
@@ -385,11 +383,7 @@ async fn an_agent_transfers_a_chat_by_name_and_the_next_tags_it_and_marks_it_as_
 /// arrow keys with a visible focus, and the page uses no browser dialogs.
 #[actix_rt::test]
 async fn the_context_panel_pages_through_the_whole_history_and_the_tabs_follow_the_keyboard() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let mut older = Vec::new();
     for _ in 0..21 {
         let (conv, _) = app.new_conversation(&project, "hana").await;
@@ -484,11 +478,7 @@ async fn the_context_panel_pages_through_the_whole_history_and_the_tabs_follow_t
 /// back; nothing scrolls sideways, and a reply goes out.
 #[actix_rt::test]
 async fn on_a_phone_the_agent_opens_a_conversation_from_the_list_and_answers() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let (conv, token) = named_chat(&app, &project, "dana", "Dana Diaz", &ana).await;
     let (st, body) = app
         .post_message(&conv, &token, "My parcel is late, can you check?")

@@ -510,11 +510,7 @@ async fn the_explorer_picks_a_user_pages_sessions_retries_a_failed_pane_and_fold
 
 #[actix_rt::test]
 async fn the_dashboards_customer_panel_links_to_the_customers_activity() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     app.assigned_conversation(&project, "visitor-77", &ana)
         .await;
     new_session(

@@ -122,11 +122,7 @@ async fn the_widget_catches_up_on_450_missed_messages_page_by_page() {
 
 #[actix_rt::test]
 async fn the_dashboard_opens_a_conversation_of_450_messages_and_follows_the_pages() {
-    let mut app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (mut app, project, ana) = TestApp::with_agent_online().await;
     let (conv, token) = app.new_conversation(&project, "lena").await;
     let id = s(&conv["id"]);
     let (st, body) = app

@@ -23,13 +23,11 @@ async fn open_widget(app: &TestApp, project: &Project) -> Browser {
 async fn outside_business_hours_the_widget_takes_a_message_for_the_team() {
     // Monday 10:00 UTC is 19:00 in Tokyo: the team is closed.
     let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |s| {
-        s["business_hours_enabled"] = json!(true);
-        s["timezone"] = json!("Asia/Tokyo");
-        s["show_human_button"] = json!(true);
-    })
-    .await;
+    let project = app
+        .project_closed_in_tokyo(|s| {
+            s["show_human_button"] = json!(true);
+        })
+        .await;
     app.add_agent(&project, "Ana", 2).await;
 
     let b = open_widget(&app, &project).await;

@@ -337,9 +337,7 @@ async fn ping_answers_pong() {
 
 #[actix_rt::test]
 async fn the_agent_hears_of_assignments_and_queue_changes() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     let mut aws = app.ws(&ana.token).await;
     let me = format!("agent:{}", ana.user_id);
@@ -369,9 +367,7 @@ async fn the_agent_hears_of_assignments_and_queue_changes() {
 
 #[actix_rt::test]
 async fn an_agent_claims_transfers_and_resolves_over_the_socket() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     // Xena is online but stale, so only a claim brings her a chat.
     let xena = app.add_agent(&project, "Xena", 1).await;
     app.set_status(&xena, &project, "online").await;

@@ -63,9 +63,7 @@ struct LongChat {
 /// (`content_len` bytes each, every seventh an internal note), and the
 /// server restarted so the conversation is read back from storage.
 async fn long_chat(content_len: usize) -> LongChat {
-    let mut app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (mut app, project) = TestApp::with_handoff().await;
     let agent = app.add_agent(&project, "Ana", 3).await;
     app.set_status(&agent, &project, "online").await;
     let (id, customer) = app

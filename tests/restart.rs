@@ -48,9 +48,7 @@ fn conversation_facts(c: &Value) -> Value {
 
 #[actix_rt::test]
 async fn a_restart_mid_conversation_loses_nothing_and_work_goes_on() {
-    let mut app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (mut app, project) = TestApp::with_handoff().await;
     app.add_knowledge(&project, RESET_Q, RESET_A).await;
     let ana = app.add_agent(&project, "Ana", 1).await;
     let ben = app.add_agent(&project, "Ben", 2).await;
@@ -140,11 +138,7 @@ async fn a_restart_mid_conversation_loses_nothing_and_work_goes_on() {
 
 #[actix_rt::test]
 async fn messages_acknowledged_over_the_socket_survive_an_immediate_restart() {
-    let mut app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (mut app, project, ana) = TestApp::with_agent_online().await;
     let (id, customer) = app.assigned_conversation(&project, "v1", &ana).await;
     let channel = format!("conversation:{id}");
 

@@ -18,11 +18,7 @@ async fn rate(
 
 #[actix_rt::test]
 async fn a_resolved_conversation_is_rated_once() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
-    let ana = app.add_agent(&project, "Ana", 2).await;
-    app.set_status(&ana, &project, "online").await;
+    let (app, project, ana) = TestApp::with_agent_online().await;
     let (a, customer) = app.assigned_conversation(&project, "visitor-a", &ana).await;
     let mut agent_ws = app.ws(&ana.token).await;
     agent_ws

@@ -57,9 +57,7 @@ async fn pages_forbid_framing_and_inline_script_and_answers_are_not_sniffed() {
 
 #[actix_rt::test]
 async fn an_agent_closes_their_own_or_unassigned_conversations_only() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let alice = app.add_agent(&project, "Alice", 1).await;
     let bob = app.add_agent(&project, "Bob", 1).await;
     app.set_status(&alice, &project, "online").await;

@@ -62,9 +62,7 @@ async fn identified_victim(
 /// the identify answer tells nothing.
 #[actix_rt::test]
 async fn an_email_and_a_visitor_id_do_not_take_over_a_customer() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 3).await;
     app.set_status(&ana, &project, "online").await;
     let (conv, victim, victim_customer) =
@@ -219,9 +217,7 @@ async fn new_visitors_get_a_random_id_and_a_secret_they_need_to_come_back() {
 #[actix_rt::test]
 async fn emails_in_the_handoff_and_the_offline_form_link_nobody() {
     // Monday 10:00 UTC is 19:00 in Tokyo: closed, so the form is offered.
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 3).await;
     app.set_status(&ana, &project, "online").await;
     let (_conv, _victim, victim_customer) =
@@ -279,9 +275,7 @@ async fn emails_in_the_handoff_and_the_offline_form_link_nobody() {
 
 #[actix_rt::test]
 async fn identify_without_proof_answers_the_same_whether_the_email_is_taken_or_not() {
-    let app = TestApp::start().await;
-    let project = app.create_project("Acme").await;
-    app.enable_handoff(&project, |_| {}).await;
+    let (app, project) = TestApp::with_handoff().await;
     let ana = app.add_agent(&project, "Ana", 3).await;
     app.set_status(&ana, &project, "online").await;
     identified_victim(&app, &project, &ana, "vera@example.com").await;

@@ -179,17 +179,15 @@ async fn new_conversations_and_tickets_are_limited_per_client_address() {
     assert_eq!(list["items"].as_array().map(Vec::len), Some(3), "{list}");
 
     let ticket = || {
-        app.call(
-            Method::POST,
-            "/api/tickets",
-            Auth::ProjectKey(&project.public_key),
-            Some(json!({
+        app.post_ticket(
+            &project,
+            json!({
                 "project_id": project.id,
                 "customer_name": "Ada",
                 "customer_phone": "+1 555 0100",
                 "description": "The printer prints blank pages",
                 "urgency": "low",
-            })),
+            }),
         )
     };
     for _ in 0..2 {

@@ -386,9 +386,7 @@ async fn solver_share_is_set_per_project_and_kept_by_each_session() {
 
 #[actix_rt::test]
 async fn cancellation_tells_the_customer_and_charges_nothing() {
-    let (app, project, solver) = TestApp::with_solver().await;
-    let (sess, token) = app.adhoc_session(&project, &solver).await;
-    let id = s(&sess["id"]);
+    let (app, _, solver, id, token) = TestApp::with_session().await;
     let mut customer = app.ws(&token).await;
     customer.subscribe(&format!("session:{id}"), None).await;
     app.session_status_ok(&id, &solver.token, "active").await;
@@ -476,9 +474,7 @@ async fn my_sessions_newest_first_with_filter_and_cursor() {
 
 #[actix_rt::test]
 async fn malformed_input_and_unknown_sessions() {
-    let (app, project, solver) = TestApp::with_solver().await;
-    let (sess, _) = app.adhoc_session(&project, &solver).await;
-    let id = s(&sess["id"]);
+    let (app, project, solver, id, _) = TestApp::with_session().await;
     let res = app
         .call_raw(
             Method::POST,

@@ -35,14 +35,7 @@ async fn tickets_are_created_by_staff_or_with_the_project_key() {
         &json!({ "status": "open", "urgency": "urgent", "customer_phone": null, "solver_id": null, "waiting_seconds": 0 }),
     );
     // Another project's key, no credentials, a widget customer's token.
-    let res = app
-        .call(
-            Method::POST,
-            "/api/tickets",
-            Auth::ProjectKey(&other.public_key),
-            Some(ticket_body(&project)),
-        )
-        .await;
+    let res = app.post_ticket(&other, ticket_body(&project)).await;
     assert_error(&res, 403, "FORBIDDEN");
     let res = app
         .call(
@@ -86,18 +79,16 @@ async fn tickets_are_created_by_staff_or_with_the_project_key() {
 
     // Validation names every bad field.
     let res = app
-        .call(
-            Method::POST,
-            "/api/tickets",
-            Auth::ProjectKey(&project.public_key),
-            Some(json!({
+        .post_ticket(
+            &project,
+            json!({
                 "project_id": project.id,
                 "customer_name": "",
                 "customer_phone": "call me",
                 "customer_email": "not-an-email",
                 "description": "",
                 "urgency": "asap",
-            })),
+            }),
         )
         .await;
     assert_error(&res, 422, "VALIDATION_FAILED");

@@ -177,48 +177,23 @@ async fn restart_restores_messages_seqs_queue_and_counts() {
     w.online(ids[0]).await;
     let c1 = w.conversation("v1").await;
     let c2 = w.conversation("v2").await;
-    let a1 = w.engine.live_conversation(c1).await.unwrap().unwrap();
     for i in 0..5 {
-        a1.send(PostMessage {
-            caller: w.customer("v1"),
-            content: format!("hello {i}"),
-            client_msg_id: Some(format!("m{i}")),
-            metadata: json!({}),
-        })
-        .await
-        .unwrap()
-        .unwrap();
+        w.send(c1, "v1", &format!("hello {i}"), &format!("m{i}"))
+            .await;
     }
     w.handoff(c1, "v1").await;
     w.handoff(c2, "v2").await;
     w.engine.flush().await.unwrap();
     w.engine.shutdown();
 
-    let engine = start(&w.store, &w.clock).await;
-    let w2 = World {
-        store: w.store.clone(),
-        clock: w.clock.clone(),
-        engine,
-        project: w.project,
-        agents: w.agents.clone(),
-    };
+    let w2 = w.restarted().await;
     assert_eq!(w2.status(c1).await, ConversationStatus::AgentActive);
     assert_eq!(w2.status(c2).await, ConversationStatus::Waiting);
     assert_eq!(w2.counts().await, vec![(ids[0], 1)]);
     let seqs: Vec<i64> = w2.store.messages_of(c1).iter().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
     // a retried send after the restart answers the first message
-    let a1 = w2.engine.live_conversation(c1).await.unwrap().unwrap();
-    let again = a1
-        .send(PostMessage {
-            caller: w2.customer("v1"),
-            content: "hello 0".into(),
-            client_msg_id: Some("m0".into()),
-            metadata: json!({}),
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    let again = w2.send(c1, "v1", "hello 0", "m0").await;
     assert_eq!(again.seq, 1);
 }
 
@@ -327,19 +302,10 @@ async fn restart_recognises_retries_older_than_the_recent_log() {
     let c = w.conversation("v1").await;
     w.handoff(c, "v1").await;
     w.wait_status(c, ConversationStatus::AgentActive).await;
-    let actor = w.engine.live_conversation(c).await.unwrap().unwrap();
     let total = switchboard_actors::engine::conversation::LOG_CAPACITY + 20;
     for i in 0..total {
-        actor
-            .send(PostMessage {
-                caller: w.customer("v1"),
-                content: format!("hello {i}"),
-                client_msg_id: Some(format!("m{i}")),
-                metadata: json!({}),
-            })
-            .await
-            .unwrap()
-            .unwrap();
+        w.send(c, "v1", &format!("hello {i}"), &format!("m{i}"))
+            .await;
     }
     let first = w
         .store
@@ -351,18 +317,8 @@ async fn restart_recognises_retries_older_than_the_recent_log() {
     w.engine.flush().await.unwrap();
     w.engine.shutdown();
 
-    let engine = start(&w.store, &w.clock).await;
-    let actor = engine.live_conversation(c).await.unwrap().unwrap();
-    let again = actor
-        .send(PostMessage {
-            caller: w.customer("v1"),
-            content: "hello 0".into(),
-            client_msg_id: Some("m0".into()),
-            metadata: json!({}),
-        })
-        .await
-        .unwrap()
-        .unwrap();
+    let w = w.restarted().await;
+    let again = w.send(c, "v1", "hello 0", "m0").await;
     assert_eq!((again.seq, again.id), (first.seq, first.id));
     assert_eq!(w.store.messages_of(c).last().unwrap().seq, last_seq);
 }

@@ -45,26 +45,6 @@ impl World {
         self.engine.live_conversation(id).await.unwrap().unwrap()
     }
 
-    async fn send(
-        &self,
-        id: ConversationId,
-        visitor: &str,
-        content: &str,
-        client_msg_id: &str,
-    ) -> Arc<MessageRecord> {
-        self.actor(id)
-            .await
-            .send(PostMessage {
-                caller: self.customer(visitor),
-                content: content.into(),
-                client_msg_id: Some(client_msg_id.into()),
-                metadata: json!({}),
-            })
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
     fn messages(&self, id: ConversationId) -> Vec<MessageRecord> {
         self.store.messages_of(id)
     }
@@ -385,8 +365,7 @@ async fn a_restart_with_passivated_conversations_loses_nothing() {
     w.engine.flush().await.unwrap();
     w.engine.shutdown();
 
-    let engine = start(&w.store, &w.clock).await;
-    let w = World { engine, ..w };
+    let w = w.restarted().await;
     // Restored as at any start: live, with their logs.
     assert_eq!(w.engine.live_conversations(), 5);
     for (c, visitor) in &convs {

@@ -138,6 +138,13 @@ fn project_row(owner: UserId) -> ProjectRow {
     }
 }
 
+/// The customer of `visitor` of `project`, seen at `at` with no context.
+async fn customer_of(db: &Db, project: ProjectId, visitor: &str, at: DateTime<Utc>) -> CustomerRow {
+    db.touch_customer(project, visitor, at, &CustomerContext::default())
+        .await
+        .unwrap()
+}
+
 /// A user who owns a fresh project.
 async fn owner_and_project(db: &Db) -> (UserRow, ProjectRow) {
     let owner = user(&format!("owner-{}@acme.test", Uuid::new_v4()));

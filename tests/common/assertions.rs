@@ -34,6 +34,17 @@ pub fn assert_error(res: &(u16, Value), status: u16, code: &str) {
     );
 }
 
+/// Assert a validation error (422 `VALIDATION_FAILED`) that names `field`
+/// among its `fields`.
+pub fn assert_invalid_field(res: &(u16, Value), field: &str) {
+    assert_error(res, 422, "VALIDATION_FAILED");
+    assert!(
+        res.1["fields"][field].is_string(),
+        "{field} is not named: {}",
+        res.1
+    );
+}
+
 /// Every key of `expected` is in `actual` with exactly that value.
 pub fn assert_fields(actual: &Value, expected: &Value) {
     let exp = expected.as_object().expect("expected an object");

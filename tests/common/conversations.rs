@@ -61,9 +61,12 @@ impl TestApp {
 
     /// GET the conversation; asserts 200.
     pub async fn conversation(&self, id: &str, token: &str) -> Value {
-        let (status, body) = self.get(&format!("/api/conversations/{id}"), token).await;
-        assert_eq!(status, 200, "get conversation: {body}");
-        body
+        self.get_ok(
+            &format!("/api/conversations/{id}"),
+            token,
+            "get conversation",
+        )
+        .await
     }
 
     pub async fn post_message(&self, conv_id: &str, token: &str, content: &str) -> (u16, Value) {
@@ -112,8 +115,7 @@ impl TestApp {
             if let Some(c) = &cursor {
                 path = format!("/api/conversations/{conv_id}/messages?limit=100&cursor={c}");
             }
-            let (status, body) = self.get(&path, token).await;
-            assert_eq!(status, 200, "get messages: {body}");
+            let body = self.get_ok(&path, token, "get messages").await;
             let (items, next) = match &body {
                 Value::Array(items) => (items.clone(), None),
                 Value::Object(o) => (

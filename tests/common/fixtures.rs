@@ -23,6 +23,37 @@ pub struct Agent {
 }
 
 impl TestApp {
+    /// A fresh server with the project "Acme", handoff on in its default
+    /// settings, and no agents yet.
+    pub async fn with_handoff() -> (TestApp, Project) {
+        let app = TestApp::start().await;
+        let project = app.create_project("Acme").await;
+        app.enable_handoff(&project, |_| {}).await;
+        (app, project)
+    }
+
+    /// A fresh server with the project "Acme", handoff on, and its agent
+    /// "Ana" (2 chats) online: where most conversation tests start.
+    pub async fn with_agent_online() -> (TestApp, Project, Agent) {
+        let (app, project) = TestApp::with_handoff().await;
+        let ana = app.add_agent(&project, "Ana", 2).await;
+        app.set_status(&ana, &project, "online").await;
+        (app, project, ana)
+    }
+
+    /// The project "Acme" with handoff on business hours in Tokyo (closed
+    /// at the clock's default instant, Monday 19:00 there), then `edit`.
+    pub async fn project_closed_in_tokyo(&self, edit: impl FnOnce(&mut Value)) -> Project {
+        let project = self.create_project("Acme").await;
+        self.enable_handoff(&project, |s| {
+            s["business_hours_enabled"] = json!(true);
+            s["timezone"] = json!("Asia/Tokyo");
+            edit(s);
+        })
+        .await;
+        project
+    }
+
     pub async fn create_project(&self, name: &str) -> Project {
         let (status, body) = self
             .post("/api/projects", &self.admin, json!({ "name": name }))
@@ -37,14 +68,9 @@ impl TestApp {
     }
 
     pub async fn settings(&self, project: &Project) -> Value {
-        let (status, body) = self
-            .get(
-                &format!("/api/projects/{}/handoff-settings", project.id),
-                &self.admin,
-            )
-            .await;
-        assert_eq!(status, 200, "get handoff settings: {body}");
-        body
+        let path = format!("/api/projects/{}/handoff-settings", project.id);
+        self.get_ok(&path, &self.admin, "get handoff settings")
+            .await
     }
 
     /// GET the settings, set `enabled: true`, let `edit` change the rest,
@@ -131,8 +157,9 @@ impl TestApp {
     /// the test admin from the instance outbox (where the built-in email
     /// provider keeps email of no project).
     pub async fn staff_email_code(&self, email: &str) -> String {
-        let (status, body) = self.get("/api/instance/emails", &self.admin).await;
-        assert_eq!(status, 200, "instance outbox: {body}");
+        let body = self
+            .get_ok("/api/instance/emails", &self.admin, "instance outbox")
+            .await;
         let mail = body["items"]
             .as_array()
             .expect("outbox items")
@@ -211,11 +238,12 @@ impl TestApp {
     }
 
     pub async fn agents(&self, project: &Project) -> Vec<Value> {
-        let (status, body) = self
-            .get(&format!("/api/projects/{}/agents", project.id), &self.admin)
-            .await;
-        assert_eq!(status, 200, "list agents: {body}");
-        body.as_array().expect("agents array").clone()
+        let path = format!("/api/projects/{}/agents", project.id);
+        self.get_ok(&path, &self.admin, "list agents")
+            .await
+            .as_array()
+            .expect("agents array")
+            .clone()
     }
 
     pub async fn agent_view(&self, project: &Project, agent: &Agent) -> Value {

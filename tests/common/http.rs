@@ -122,6 +122,13 @@ impl TestApp {
             .await
     }
 
+    /// GET that must answer 200 (a failure names `what`); the body.
+    pub async fn get_ok(&self, path: &str, token: &str, what: &str) -> Value {
+        let (status, body) = self.get(path, token).await;
+        assert_eq!(status, 200, "{what}: {body}");
+        body
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         self.call(Method::POST, path, Auth::Bearer(token), Some(body))
             .await

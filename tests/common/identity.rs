@@ -39,10 +39,8 @@ pub fn user_hash(secret: &str, email: &str) -> String {
 impl TestApp {
     /// The project's identity secret, as its admin reads it.
     pub async fn identity_secret(&self, project: &Project) -> String {
-        let (status, body) = self
-            .get(&format!("/api/projects/{}", project.id), &self.admin)
-            .await;
-        assert_eq!(status, 200, "get project: {body}");
+        let path = format!("/api/projects/{}", project.id);
+        let body = self.get_ok(&path, &self.admin, "get project").await;
         s(&body["identity_secret"])
     }
 
@@ -95,34 +93,21 @@ impl TestApp {
 
     /// The staff's customer panel, as the test admin reads it; asserts 200.
     pub async fn customer_panel(&self, project: &Project, customer: &str) -> Value {
-        let (st, body) = self
-            .get(
-                &format!("/api/projects/{}/customers/{customer}", project.id),
-                &self.admin,
-            )
-            .await;
-        assert_eq!(st, 200, "customer panel: {body}");
-        body
+        let path = format!("/api/projects/{}/customers/{customer}", project.id);
+        self.get_ok(&path, &self.admin, "customer panel").await
     }
 
     /// How many conversations the project has, as staff list them.
     pub async fn conversation_count(&self, project: &Project) -> usize {
-        let (st, body) = self
-            .get(
-                &format!("/api/conversations?project_id={}&limit=100", project.id),
-                &self.admin,
-            )
-            .await;
-        assert_eq!(st, 200, "{body}");
+        let path = format!("/api/conversations?project_id={}&limit=100", project.id);
+        let body = self.get_ok(&path, &self.admin, "list conversations").await;
         body["items"].as_array().map_or(0, Vec::len)
     }
 
     /// The project's built-in outbox, oldest first.
     pub async fn project_outbox(&self, project: &Project) -> Vec<Value> {
-        let (st, body) = self
-            .get(&format!("/api/projects/{}/emails", project.id), &self.admin)
-            .await;
-        assert_eq!(st, 200, "{body}");
+        let path = format!("/api/projects/{}/emails", project.id);
+        let body = self.get_ok(&path, &self.admin, "project outbox").await;
         let mut items = body["items"].as_array().cloned().unwrap_or_default();
         items.reverse();
         items

@@ -17,21 +17,39 @@ impl TestApp {
         (app, project, solver)
     }
 
+    /// POST a ticket with `project`'s public key, as a customer does.
+    pub async fn post_ticket(&self, project: &Project, body: Value) -> (u16, Value) {
+        self.call(
+            Method::POST,
+            "/api/tickets",
+            Auth::ProjectKey(&project.public_key),
+            Some(body),
+        )
+        .await
+    }
+
+    /// [`TestApp::with_solver`] and an ad hoc session of the solver, not
+    /// started: `(app, project, solver, session id, the customer's token)`.
+    pub async fn with_session() -> (TestApp, Project, Agent, String, String) {
+        let (app, project, solver) = TestApp::with_solver().await;
+        let (sess, token) = app.adhoc_session(&project, &solver).await;
+        let id = s(&sess["id"]);
+        (app, project, solver, id, token)
+    }
+
     /// A ticket created by the customer with the project key.
     pub async fn customer_ticket(&self, project: &Project, name: &str) -> Value {
         let (st, body) = self
-            .call(
-                Method::POST,
-                "/api/tickets",
-                Auth::ProjectKey(&project.public_key),
-                Some(json!({
+            .post_ticket(
+                project,
+                json!({
                     "project_id": project.id,
                     "customer_name": name,
                     "customer_phone": "+1 555 0100",
                     "customer_email": "ada@example.com",
                     "description": "My printer prints only blank pages",
                     "urgency": "high",
-                })),
+                }),
             )
             .await;
         assert_eq!(st, 201, "create ticket: {body}");
@@ -65,9 +83,8 @@ impl TestApp {
 
     /// GET the session; asserts 200.
     pub async fn session(&self, id: &str, token: &str) -> Value {
-        let (st, body) = self.get(&format!("/api/sessions/{id}"), token).await;
-        assert_eq!(st, 200, "get session: {body}");
-        body
+        self.get_ok(&format!("/api/sessions/{id}"), token, "get session")
+            .await
     }
 
     /// PUT the session's notes: `(status, body)`.

@@ -230,6 +230,11 @@ impl Ws {
         out
     }
 
+    /// Drain (as [`Ws::drain`]) and tell whether no event was named `name`.
+    pub async fn drained_none(&mut self, name: &str) -> bool {
+        self.drain().await.iter().all(|e| e["event"] != json!(name))
+    }
+
     pub async fn close(mut self) {
         let _ = self.conn.send(Message::Close(None)).await;
     }

@@ -11,14 +11,14 @@ use switchboard_actors::clock::{Clock, ManualClock, SharedClock};
 use switchboard_actors::domain::agents::AgentStatus;
 use switchboard_actors::domain::conversation::ConversationStatus;
 use switchboard_actors::domain::settings::HandoffSettings;
-use switchboard_actors::engine::conversation::{CustomerHandoff, GetConversation};
+use switchboard_actors::engine::conversation::{CustomerHandoff, GetConversation, PostMessage};
 use switchboard_actors::engine::project::SetAgentStatus;
 use switchboard_actors::engine::views::HandoffOutcome;
 use switchboard_actors::engine::{Caller, Engine, EngineConfig};
 use switchboard_actors::ids::{ConversationId, ProjectId, UserId};
 use switchboard_actors::memory_store::MemoryStore;
 use switchboard_actors::ports::{
-    AgentRecord, AiReply, AiResponder, AiTurn, ConversationRecord, ProjectSnapshot,
+    AgentRecord, AiReply, AiResponder, AiTurn, ConversationRecord, MessageRecord, ProjectSnapshot,
 };
 
 /// Answers everything with `echo: <question>` at a fixed confidence.
@@ -138,6 +138,38 @@ impl World {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    /// The same world with a new engine over its store and clock, as after
+    /// a restart (shut the old engine down first).
+    pub async fn restarted(&self) -> World {
+        World {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            engine: start(&self.store, &self.clock).await,
+            project: self.project,
+            agents: self.agents.clone(),
+        }
+    }
+
+    /// `visitor` sends `content` with `client_msg_id`; the stored message.
+    pub async fn send(
+        &self,
+        id: ConversationId,
+        visitor: &str,
+        content: &str,
+        client_msg_id: &str,
+    ) -> Arc<MessageRecord> {
+        let c = self.engine.live_conversation(id).await.unwrap().unwrap();
+        c.send(PostMessage {
+            caller: self.customer(visitor),
+            content: content.into(),
+            client_msg_id: Some(client_msg_id.into()),
+            metadata: json!({}),
+        })
+        .await
+        .unwrap()
+        .unwrap()
     }
 
     /// The customer asks for a human (the button).

@@ -154,10 +154,7 @@ async fn message_index_covers_the_whole_history(db: Db) {
 
 async fn put_ops_upsert(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
-    let customer = db
-        .touch_customer(p.id, "visitor-1", t(90), &CustomerContext::default())
-        .await
-        .unwrap();
+    let customer = customer_of(&db, p.id, "visitor-1", t(90)).await;
 
     // Conversation: inserted, then replaced whole (options back to None too).
     let full = full_conversation(p.id, customer.id, owner.id);
@@ -313,12 +310,7 @@ async fn concurrent_touches_make_one_customer(db: Db) {
     let tasks: Vec<_> = (0..12)
         .map(|i| {
             let db = db.clone();
-            tokio::spawn(async move {
-                db.touch_customer(p.id, "same-visitor", t(i), &CustomerContext::default())
-                    .await
-                    .unwrap()
-                    .id
-            })
+            tokio::spawn(async move { customer_of(&db, p.id, "same-visitor", t(i)).await.id })
         })
         .collect();
     let mut ids = Vec::new();

@@ -116,10 +116,7 @@ async fn link_email_adds_a_new_visitor_to_the_email_customer(db: Db) {
     assert_eq!(linked.customer.merged_visitor_ids, vec!["v-phone"]);
     assert_eq!(linked.customer.name.as_deref(), Some("Cy"));
     // The phone's next visit lands on the same customer.
-    let touched = db
-        .touch_customer(p.id, "v-phone", t(30), &CustomerContext::default())
-        .await
-        .unwrap();
+    let touched = customer_of(&db, p.id, "v-phone", t(30)).await;
     assert_eq!(touched.id, known.id);
     assert_eq!(touched.total_conversations, 1);
     assert_eq!(
@@ -138,9 +135,7 @@ async fn link_email_merges_the_visitor_customer_into_the_email_customer(db: Db) 
         .touch_customer(p.id, "v-laptop", t(100), &visit("/docs", "Firefox"))
         .await
         .unwrap();
-    db.touch_customer(p.id, "v-laptop", t(200), &CustomerContext::default())
-        .await
-        .unwrap();
+    customer_of(&db, p.id, "v-laptop", t(200)).await;
     db.link_email(p.id, "v-laptop", "dee@example.com", None, t(200))
         .await
         .unwrap();
@@ -328,10 +323,7 @@ async fn concurrent_identifies_of_one_email_make_one_customer(db: Db) {
 async fn patch_customer_flags_and_notes(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
     let (_o2, p2) = owner_and_project(&db).await;
-    let c = db
-        .touch_customer(p.id, "v-1", t(1), &CustomerContext::default())
-        .await
-        .unwrap();
+    let c = customer_of(&db, p.id, "v-1", t(1)).await;
     let flagged = db
         .patch_customer(
             p.id,
@@ -398,10 +390,7 @@ async fn patch_customer_flags_and_notes(db: Db) {
 
 async fn customer_history_pages_newest_first_with_previews(db: Db) {
     let (_owner, p) = owner_and_project(&db).await;
-    let c = db
-        .touch_customer(p.id, "v-1", t(1), &CustomerContext::default())
-        .await
-        .unwrap();
+    let c = customer_of(&db, p.id, "v-1", t(1)).await;
     let convs: Vec<ConversationRecord> = (0..5)
         .map(|i| conv_of(p.id, c.id, "v-1", t(10 * i)))
         .collect();
@@ -452,10 +441,7 @@ async fn customer_history_pages_newest_first_with_previews(db: Db) {
         Some(format!("question of {}", convs[2].id))
     );
     assert_eq!(rest[2].preview, None);
-    let other = db
-        .touch_customer(p.id, "v-2", t(1), &CustomerContext::default())
-        .await
-        .unwrap();
+    let other = customer_of(&db, p.id, "v-2", t(1)).await;
     assert!(db
         .customer_conversations(other.id, None, 10)
         .await

@@ -35,9 +35,7 @@ async fn visitors_register_once_and_never_over_an_old_visitor(db: Db) {
         .await
         .unwrap());
     // A customer's own or merged visitor id from before secrets is taken.
-    db.touch_customer(p.id, "v-old", t(3), &CustomerContext::default())
-        .await
-        .unwrap();
+    customer_of(&db, p.id, "v-old", t(3)).await;
     db.link_email(p.id, "v-old", "old@example.com", None, t(4))
         .await
         .unwrap();

@@ -418,15 +418,9 @@ async fn customers_are_touched_and_found_by_merged_visitor_ids(db: Db) {
         Some(full.clone())
     );
     // "v-pho" is a prefix of a merged id, not one of them: a new customer.
-    let other = db
-        .touch_customer(p.id, "v-pho", t(6), &CustomerContext::default())
-        .await
-        .unwrap();
+    let other = customer_of(&db, p.id, "v-pho", t(6)).await;
     assert_ne!(other.id, full.id);
-    let merged = db
-        .touch_customer(p.id, "v-tablet", t(7), &CustomerContext::default())
-        .await
-        .unwrap();
+    let merged = customer_of(&db, p.id, "v-tablet", t(7)).await;
     assert_eq!(
         merged,
         CustomerRow {
@@ -439,19 +433,13 @@ async fn customers_are_touched_and_found_by_merged_visitor_ids(db: Db) {
     // Another project's customer is not visible.
     let (_o2, p2) = owner_and_project(&db).await;
     assert_eq!(db.customer(p2.id, full.id).await.unwrap(), None);
-    let elsewhere = db
-        .touch_customer(p2.id, "v-tablet", t(8), &CustomerContext::default())
-        .await
-        .unwrap();
+    let elsewhere = customer_of(&db, p2.id, "v-tablet", t(8)).await;
     assert_ne!(elsewhere.id, full.id);
 }
 
 async fn conversations_and_messages_round_trip(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
-    let customer = db
-        .touch_customer(p.id, "visitor-1", t(90), &CustomerContext::default())
-        .await
-        .unwrap();
+    let customer = customer_of(&db, p.id, "visitor-1", t(90)).await;
     let full = full_conversation(p.id, customer.id, owner.id);
     let live = conversation(p.id, t(100));
     let closed = ConversationRecord {
@@ -558,10 +546,7 @@ async fn messages_by_seq_and_client_id(db: Db) {
 async fn list_conversations_pages_newest_first(db: Db) {
     let (owner, p) = owner_and_project(&db).await;
     let (_owner2, p2) = owner_and_project(&db).await;
-    let customer = db
-        .touch_customer(p.id, "visitor-1", t(90), &CustomerContext::default())
-        .await
-        .unwrap();
+    let customer = customer_of(&db, p.id, "visitor-1", t(90)).await;
     // Seven conversations; three share one last_message_at (ties by id).
     let mut convs: Vec<ConversationRecord> = [5, 1, 3, 3, 3, 7, 2]
         .into_iter()
