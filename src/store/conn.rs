@@ -104,6 +104,47 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
+/// Defines a write function of one row, `async fn NAME(conn, row) ->
+/// StoreResult<()>`: `inserts into TABLE` is `INSERT`, `upserts into TABLE
+/// on KEY` is `INSERT ... ON CONFLICT (KEY) DO UPDATE SET` every column of
+/// the row. The many tables written this way share the one statement shape.
+macro_rules! statement_fn {
+    ($vis:vis fn $name:ident($row:ty) inserts into $table:ident) => {
+        $vis async fn $name(
+            conn: &mut $crate::store::conn::DbConn,
+            row: &$row,
+        ) -> switchboard_actors::ports::StoreResult<()> {
+            use $crate::store::error::ResultExt as _;
+            use diesel_async::RunQueryDsl as _;
+            $crate::store::conn::with_conn!(conn, |c| diesel::insert_into($table::table)
+                .values(row)
+                .execute(c)
+                .await
+                .store()
+                .map(drop))
+        }
+    };
+    ($vis:vis fn $name:ident($row:ty) upserts into $table:ident on $key:ident) => {
+        $vis async fn $name(
+            conn: &mut $crate::store::conn::DbConn,
+            row: &$row,
+        ) -> switchboard_actors::ports::StoreResult<()> {
+            use $crate::store::error::ResultExt as _;
+            use diesel_async::RunQueryDsl as _;
+            $crate::store::conn::with_conn!(conn, |c| diesel::insert_into($table::table)
+                .values(row)
+                .on_conflict($table::$key)
+                .do_update()
+                .set(row)
+                .execute(c)
+                .await
+                .store()
+                .map(drop))
+        }
+    };
+}
+pub(crate) use statement_fn;
+
 /// Where connections go; kept by the pool manager and by the writer so it
 /// can reconnect.
 #[derive(Clone)]

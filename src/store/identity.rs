@@ -7,10 +7,10 @@
 //! comparisons run in constant time, in the caller's function.
 
 use super::conn::{with_conn, DbConn};
+use super::convert::ts;
 use super::customers::{customer_of_visitor, serialize_key};
 use super::db::{detached, Db};
 use super::error::ResultExt;
-use super::rows::ts;
 use super::schema::{identity_codes, projects, visitors};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;

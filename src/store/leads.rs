@@ -7,25 +7,17 @@
 //! Kept in its own file, like `sessions.rs`, so the live-chat store can
 //! change independently.
 
-use super::conn::{with_conn, DbConn};
+use super::conn::{statement_fn, with_conn, DbConn};
+use super::convert::{parse_id, ts};
 use super::db::{detached, Db};
-use super::error::{corrupt, ResultExt};
-use super::rows::ts;
+use super::error::ResultExt;
 use super::schema::{leads, outbound_emails};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
-use std::str::FromStr;
 use switchboard_actors::ids::{ConversationId, EmailId, LeadId, ProjectId};
 use switchboard_actors::ports::{StoreError, StoreResult};
-
-fn parse_id<T: FromStr>(what: &str, s: &str) -> StoreResult<T>
-where
-    T::Err: std::fmt::Display,
-{
-    T::from_str(s).map_err(|e| corrupt(what, format!("{s:?}: {e}")))
-}
 
 // ---------------------------------------------------------------- records
 
@@ -151,14 +143,7 @@ impl TryFrom<DbEmail> for EmailRecord {
 
 // ---------------------------------------------------------------- queries
 
-pub async fn insert_lead(conn: &mut DbConn, row: &DbLead) -> StoreResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(leads::table)
-        .values(row)
-        .execute(c)
-        .await
-        .store()
-        .map(drop))
-}
+statement_fn!(pub fn insert_lead(DbLead) inserts into leads);
 
 /// Newest first, ties by id descending; strictly after `cursor`.
 pub async fn leads_of_project(
@@ -187,14 +172,7 @@ pub async fn leads_of_project(
     })
 }
 
-pub async fn insert_email(conn: &mut DbConn, row: &DbEmail) -> StoreResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(outbound_emails::table)
-        .values(row)
-        .execute(c)
-        .await
-        .store()
-        .map(drop))
-}
+statement_fn!(pub fn insert_email(DbEmail) inserts into outbound_emails);
 
 /// Newest first, ties by id descending; strictly after `cursor`.
 pub async fn emails_of_project(

@@ -8,13 +8,14 @@
 //! Codes are kept only as hashes made by the caller; the comparison runs
 //! in constant time, in the caller's function.
 
+use super::accounts::queries::STATUS_PENDING;
+use super::accounts::records::{DbMember, DbUser, MemberRow, UserRow};
+use super::accounts::writes::insert_member;
 use super::conn::with_conn;
+use super::convert::ts;
 use super::db::{detached, Db};
 use super::error::{corrupt, ResultExt};
 use super::identity::CodeCheck;
-use super::queries as q;
-use super::records::{MemberRow, UserRow};
-use super::rows::{ts, DbMember, DbUser};
 use super::schema::{instance_emails, project_members, staff_email_codes, users};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -333,13 +334,13 @@ impl Db {
                         project_members::table
                             .filter(project_members::project_id.eq(&project))
                             .filter(project_members::email.eq(&email))
-                            .filter(project_members::status.eq(q::STATUS_PENDING))
+                            .filter(project_members::status.eq(STATUS_PENDING))
                             .filter(project_members::invited_at.le(cutoff))
                     )
                     .execute(c)
                     .await
                     .store())?;
-                    q::insert_member(c, &row).await
+                    insert_member(c, &row).await
                 })
                 .await
         })
@@ -361,7 +362,7 @@ impl Db {
                 project_members::table
                     .find(&member)
                     .filter(project_members::project_id.eq(&project))
-                    .filter(project_members::status.eq(q::STATUS_PENDING))
+                    .filter(project_members::status.eq(STATUS_PENDING))
             )
             .execute(c)
             .await

@@ -2,10 +2,12 @@
 //! demand (pooled connections), and `commit`, which applies a group of
 //! [`WriteOp`]s in one transaction on the writer's own connection.
 
-use super::batch::RowBatch;
-use super::db::{detached, Db};
 use super::queries as q;
-use super::rows::{agent_record, convert_all, ts};
+use super::records::agent_record;
+use crate::store::accounts::queries::{project, project_ids};
+use crate::store::batch::RowBatch;
+use crate::store::convert::{convert_all, ts};
+use crate::store::db::{detached, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_actors::domain::settings::HandoffSettings;
@@ -20,12 +22,13 @@ impl Store for Db {
     async fn list_project_ids(&self) -> StoreResult<Vec<ProjectId>> {
         let db = self.clone();
         detached(async move {
-            q::project_ids(&mut *db.conn().await?)
+            project_ids(&mut *db.conn().await?)
                 .await?
                 .iter()
                 .map(|id| {
-                    id.parse()
-                        .map_err(|e| super::error::corrupt("projects.id", format!("{id:?}: {e}")))
+                    id.parse().map_err(|e| {
+                        crate::store::error::corrupt("projects.id", format!("{id:?}: {e}"))
+                    })
                 })
                 .collect()
         })
@@ -37,7 +40,7 @@ impl Store for Db {
         detached(async move {
             let mut conn = db.conn().await?;
             let key = id.to_string();
-            let Some(project) = q::project(&mut conn, &key).await? else {
+            let Some(project) = project(&mut conn, &key).await? else {
                 return Ok(None);
             };
             let settings = match q::settings(&mut conn, &key).await? {
