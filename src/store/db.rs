@@ -5,7 +5,9 @@
 //! rows, runs query functions on a pooled connection, and converts back.
 //! The engine's port is implemented in `port.rs`.
 
-use crate::store::conn::{establish_pg, lock_id, DbConn, DbManager, Target, SQLITE_PRAGMAS};
+use crate::store::conn::{
+    establish_pg, lock_id, AsyncFunc, DbConn, DbManager, Target, SQLITE_PRAGMAS,
+};
 use crate::store::migrations::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 use diesel::{Connection, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -66,27 +68,9 @@ impl Db {
                 .await
                 .map_err(|e| StoreError::Backend(format!("migration task: {e}")))??;
 
-            let target = Target::Sqlite { path: path_str };
-            let pool = bb8::Pool::builder()
-                .max_size(POOL_SIZE)
-                .connection_timeout(POOL_TIMEOUT)
-                // A local file does not drop connections; skip the extra round
-                // trip per checkout. Broken ones are still discarded on return.
-                .test_on_check_out(false)
-                .build(DbManager {
-                    target: target.clone(),
-                })
-                .await?;
-            let writer = DbConn::establish(&target).await?;
-            let db = Db {
-                inner: Arc::new(Inner {
-                    target,
-                    pool,
-                    writer: Mutex::new(writer),
-                }),
-            };
-            db.ping().await?;
-            Ok(db)
+            // A local file does not drop connections; skip the extra round
+            // trip per checkout. Broken ones are still discarded on return.
+            Db::connect(Target::Sqlite { path: path_str }, POOL_SIZE, false).await
         })
         .await
     }
@@ -100,29 +84,34 @@ impl Db {
         let url = url.to_string();
         detached(async move {
             migrate_postgres(url.clone()).await?;
-            let target = Target::Postgres { url };
-            let pool = bb8::Pool::builder()
-                .max_size(PG_POOL_SIZE)
-                .connection_timeout(POOL_TIMEOUT)
-                // A server connection can die while idle (server restart,
-                // network); one round trip per checkout finds out first.
-                .test_on_check_out(true)
-                .build(DbManager {
-                    target: target.clone(),
-                })
-                .await?;
-            let writer = DbConn::establish(&target).await?;
-            let db = Db {
-                inner: Arc::new(Inner {
-                    target,
-                    pool,
-                    writer: Mutex::new(writer),
-                }),
-            };
-            db.ping().await?;
-            Ok(db)
+            // A server connection can die while idle (server restart,
+            // network); one round trip per checkout finds out first.
+            Db::connect(Target::Postgres { url }, PG_POOL_SIZE, true).await
         })
         .await
+    }
+
+    /// The pool and the writer connection of a migrated database, checked
+    /// with one round trip.
+    async fn connect(target: Target, pool_size: u32, test_on_check_out: bool) -> StoreResult<Db> {
+        let pool = bb8::Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(POOL_TIMEOUT)
+            .test_on_check_out(test_on_check_out)
+            .build(DbManager {
+                target: target.clone(),
+            })
+            .await?;
+        let writer = DbConn::establish(&target).await?;
+        let db = Db {
+            inner: Arc::new(Inner {
+                target,
+                pool,
+                writer: Mutex::new(writer),
+            }),
+        };
+        db.ping().await?;
+        Ok(db)
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -152,6 +141,20 @@ impl Db {
             *guard = DbConn::establish(&self.inner.target).await?;
         }
         Ok(guard)
+    }
+
+    /// Runs `f` on a pooled connection in its own task (see [`detached`]):
+    /// the shape of every operation that does not go through the writer.
+    pub(super) async fn pooled<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        for<'r> F: AsyncFnOnce(&'r mut DbConn) -> StoreResult<T>
+            + AsyncFunc<&'r mut DbConn, StoreResult<T>, Fut: Send>
+            + Send
+            + 'static,
+    {
+        let pool = self.clone();
+        detached(async move { f(&mut *pool.conn().await?).await }).await
     }
 
     pub async fn ping(&self) -> StoreResult<()> {

@@ -21,8 +21,8 @@ impl Db {
     // ------------------------------------------------------------ users and tokens
 
     pub async fn count_users(&self) -> StoreResult<i64> {
-        let db = self.clone();
-        detached(async move { queries::count_users(&mut *db.conn().await?).await }).await
+        self.pooled(async move |c| queries::count_users(c).await)
+            .await
     }
 
     /// `Conflict` when the email is taken.
@@ -36,10 +36,10 @@ impl Db {
 
     /// Case-insensitive: emails are stored lowercase.
     pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRow>> {
-        let (db, email) = (self.clone(), email.to_string());
-        detached(async move {
+        let email = email.to_string();
+        self.pooled(async move |c| {
             let email = email.to_lowercase();
-            queries::user_by_email(&mut *db.conn().await?, &email)
+            queries::user_by_email(c, &email)
                 .await?
                 .map(UserRow::try_from)
                 .transpose()
@@ -48,9 +48,8 @@ impl Db {
     }
 
     pub async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRow>> {
-        let db = self.clone();
-        detached(async move {
-            queries::user_by_id(&mut *db.conn().await?, &id.to_string())
+        self.pooled(async move |c| {
+            queries::user_by_id(c, &id.to_string())
                 .await?
                 .map(UserRow::try_from)
                 .transpose()
@@ -69,9 +68,9 @@ impl Db {
     /// The token with this hash, expired or not (the caller checks
     /// `expires_at`).
     pub async fn token(&self, hash: &str) -> StoreResult<Option<TokenRow>> {
-        let (db, hash) = (self.clone(), hash.to_string());
-        detached(async move {
-            queries::token(&mut *db.conn().await?, &hash)
+        let hash = hash.to_string();
+        self.pooled(async move |c| {
+            queries::token(c, &hash)
                 .await?
                 .map(TokenRow::try_from)
                 .transpose()
@@ -81,8 +80,9 @@ impl Db {
 
     /// Deleting a token that does not exist is not an error.
     pub async fn delete_token(&self, hash: &str) -> StoreResult<()> {
-        let (db, hash) = (self.clone(), hash.to_string());
-        detached(async move { writes::delete_token(&mut *db.conn().await?, &hash).await }).await
+        let hash = hash.to_string();
+        self.pooled(async move |c| writes::delete_token(c, &hash).await)
+            .await
     }
 
     // ------------------------------------------------------------ projects
@@ -135,9 +135,8 @@ impl Db {
     }
 
     pub async fn project(&self, id: ProjectId) -> StoreResult<Option<ProjectRow>> {
-        let db = self.clone();
-        detached(async move {
-            queries::project(&mut *db.conn().await?, &id.to_string())
+        self.pooled(async move |c| {
+            queries::project(c, &id.to_string())
                 .await?
                 .map(ProjectRow::try_from)
                 .transpose()
@@ -146,9 +145,9 @@ impl Db {
     }
 
     pub async fn project_by_public_key(&self, key: &str) -> StoreResult<Option<ProjectRow>> {
-        let (db, key) = (self.clone(), key.to_string());
-        detached(async move {
-            queries::project_by_public_key(&mut *db.conn().await?, &key)
+        let key = key.to_string();
+        self.pooled(async move |c| {
+            queries::project_by_public_key(c, &key)
                 .await?
                 .map(ProjectRow::try_from)
                 .transpose()
@@ -157,9 +156,9 @@ impl Db {
     }
 
     pub async fn project_by_secret_hash(&self, hash: &str) -> StoreResult<Option<ProjectRow>> {
-        let (db, hash) = (self.clone(), hash.to_string());
-        detached(async move {
-            queries::project_by_secret_hash(&mut *db.conn().await?, &hash)
+        let hash = hash.to_string();
+        self.pooled(async move |c| {
+            queries::project_by_secret_hash(c, &hash)
                 .await?
                 .map(ProjectRow::try_from)
                 .transpose()
@@ -170,9 +169,8 @@ impl Db {
     /// The projects where `user` is an active member, with the member's
     /// role name (`MemberRole::as_str`), oldest project first.
     pub async fn projects_of_user(&self, user: UserId) -> StoreResult<Vec<(ProjectRow, String)>> {
-        let db = self.clone();
-        detached(async move {
-            queries::projects_of_user(&mut *db.conn().await?, &user.to_string())
+        self.pooled(async move |c| {
+            queries::projects_of_user(c, &user.to_string())
                 .await?
                 .into_iter()
                 .map(|(p, role)| Ok((ProjectRow::try_from(p)?, role)))
@@ -189,16 +187,11 @@ impl Db {
         project: ProjectId,
         user: UserId,
     ) -> StoreResult<Option<MemberRow>> {
-        let db = self.clone();
-        detached(async move {
-            queries::membership(
-                &mut *db.conn().await?,
-                &project.to_string(),
-                &user.to_string(),
-            )
-            .await?
-            .map(MemberRow::try_from)
-            .transpose()
+        self.pooled(async move |c| {
+            queries::membership(c, &project.to_string(), &user.to_string())
+                .await?
+                .map(MemberRow::try_from)
+                .transpose()
         })
         .await
     }
@@ -206,18 +199,16 @@ impl Db {
     /// `Conflict` when the project already has a member with this email
     /// (or the invite hash is taken).
     pub async fn insert_member(&self, m: &MemberRow) -> StoreResult<()> {
-        let (db, m) = (self.clone(), m.clone());
-        detached(async move {
-            writes::insert_member(&mut *db.conn().await?, &DbMember::from_row(&m)?).await
-        })
-        .await
+        let m = m.clone();
+        self.pooled(async move |c| writes::insert_member(c, &DbMember::from_row(&m)?).await)
+            .await
     }
 
     /// The pending invitation with this token hash.
     pub async fn member_by_invite_hash(&self, hash: &str) -> StoreResult<Option<MemberRow>> {
-        let (db, hash) = (self.clone(), hash.to_string());
-        detached(async move {
-            queries::member_by_invite_hash(&mut *db.conn().await?, &hash)
+        let hash = hash.to_string();
+        self.pooled(async move |c| {
+            queries::member_by_invite_hash(c, &hash)
                 .await?
                 .map(MemberRow::try_from)
                 .transpose()
@@ -270,11 +261,8 @@ impl Db {
     /// Every membership row of the project, whatever its status, oldest
     /// first.
     pub async fn members(&self, project: ProjectId) -> StoreResult<Vec<MemberRow>> {
-        let db = self.clone();
-        detached(async move {
-            convert_all(queries::members(&mut *db.conn().await?, &project.to_string()).await?)
-        })
-        .await
+        self.pooled(async move |c| convert_all(queries::members(c, &project.to_string()).await?))
+            .await
     }
 
     /// Sets the member's `max_concurrent_chats`. `NotFound` when `user` is
@@ -285,13 +273,12 @@ impl Db {
         user: UserId,
         max: u32,
     ) -> StoreResult<()> {
-        let db = self.clone();
-        detached(async move {
+        self.pooled(async move |c| {
             let max = i32::try_from(max).map_err(|_| {
                 StoreError::Backend(format!("max_concurrent_chats out of range: {max}"))
             })?;
             let changed = writes::set_member_max(
-                &mut *db.conn().await?,
+                c,
                 &project.to_string(),
                 &user.to_string(),
                 max,
@@ -310,31 +297,20 @@ impl Db {
 
     /// The project's knowledge base, oldest entry first.
     pub async fn knowledge(&self, project: ProjectId) -> StoreResult<Vec<KnowledgeRow>> {
-        let db = self.clone();
-        detached(async move {
-            convert_all(queries::knowledge(&mut *db.conn().await?, &project.to_string()).await?)
-        })
-        .await
+        self.pooled(async move |c| convert_all(queries::knowledge(c, &project.to_string()).await?))
+            .await
     }
 
     pub async fn insert_knowledge(&self, k: &KnowledgeRow) -> StoreResult<()> {
-        let (db, k) = (self.clone(), k.clone());
-        detached(async move {
-            writes::insert_knowledge(&mut *db.conn().await?, &DbKnowledge::from(&k)).await
-        })
-        .await
+        let k = k.clone();
+        self.pooled(async move |c| writes::insert_knowledge(c, &DbKnowledge::from(&k)).await)
+            .await
     }
 
     /// True when the entry existed in that project and is gone.
     pub async fn delete_knowledge(&self, project: ProjectId, id: KnowledgeId) -> StoreResult<bool> {
-        let db = self.clone();
-        detached(async move {
-            let n = writes::delete_knowledge(
-                &mut *db.conn().await?,
-                &project.to_string(),
-                &id.to_string(),
-            )
-            .await?;
+        self.pooled(async move |c| {
+            let n = writes::delete_knowledge(c, &project.to_string(), &id.to_string()).await?;
             Ok(n > 0)
         })
         .await

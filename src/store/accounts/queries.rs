@@ -2,7 +2,7 @@
 //! [`with_conn!`].
 
 use super::records::*;
-use crate::store::conn::{with_conn, DbConn};
+use crate::store::conn::{all_rows, first_row, with_conn, DbConn};
 use crate::store::error::ResultExt;
 use crate::store::schema::{auth_tokens, knowledge_entries, project_members, projects, users};
 use diesel::prelude::*;
@@ -23,33 +23,23 @@ pub async fn count_users(conn: &mut DbConn) -> StoreResult<i64> {
 }
 
 pub async fn user_by_email(conn: &mut DbConn, email: &str) -> StoreResult<Option<DbUser>> {
-    with_conn!(conn, |c| users::table
-        .filter(users::email.eq(email))
-        .select(DbUser::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        users::table
+            .filter(users::email.eq(email))
+            .select(DbUser::as_select())
+    )
 }
 
 pub async fn user_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<DbUser>> {
-    with_conn!(conn, |c| users::table
-        .find(id)
-        .select(DbUser::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(conn, users::table.find(id).select(DbUser::as_select()))
 }
 
 pub async fn token(conn: &mut DbConn, hash: &str) -> StoreResult<Option<DbToken>> {
-    with_conn!(conn, |c| auth_tokens::table
-        .find(hash)
-        .select(DbToken::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        auth_tokens::table.find(hash).select(DbToken::as_select())
+    )
 }
 
 pub async fn project_ids(conn: &mut DbConn) -> StoreResult<Vec<String>> {
@@ -62,36 +52,31 @@ pub async fn project_ids(conn: &mut DbConn) -> StoreResult<Vec<String>> {
 }
 
 pub async fn project(conn: &mut DbConn, id: &str) -> StoreResult<Option<DbProject>> {
-    with_conn!(conn, |c| projects::table
-        .find(id)
-        .select(DbProject::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        projects::table.find(id).select(DbProject::as_select())
+    )
 }
 
 pub async fn project_by_public_key(conn: &mut DbConn, key: &str) -> StoreResult<Option<DbProject>> {
-    with_conn!(conn, |c| projects::table
-        .filter(projects::public_key.eq(key))
-        .select(DbProject::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        projects::table
+            .filter(projects::public_key.eq(key))
+            .select(DbProject::as_select())
+    )
 }
 
 pub async fn project_by_secret_hash(
     conn: &mut DbConn,
     hash: &str,
 ) -> StoreResult<Option<DbProject>> {
-    with_conn!(conn, |c| projects::table
-        .filter(projects::secret_key_hash.eq(hash))
-        .select(DbProject::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        projects::table
+            .filter(projects::secret_key_hash.eq(hash))
+            .select(DbProject::as_select())
+    )
 }
 
 /// The projects where `user` is an active member, with the member's role.
@@ -116,49 +101,47 @@ pub async fn membership(
     project: &str,
     user: &str,
 ) -> StoreResult<Option<DbMember>> {
-    with_conn!(conn, |c| project_members::table
-        .filter(project_members::project_id.eq(project))
-        .filter(project_members::user_id.eq(user))
-        .filter(project_members::status.eq(STATUS_ACTIVE))
-        .select(DbMember::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        project_members::table
+            .filter(project_members::project_id.eq(project))
+            .filter(project_members::user_id.eq(user))
+            .filter(project_members::status.eq(STATUS_ACTIVE))
+            .select(DbMember::as_select())
+    )
 }
 
 /// The pending invitation with this token hash.
 pub async fn member_by_invite_hash(conn: &mut DbConn, hash: &str) -> StoreResult<Option<DbMember>> {
-    with_conn!(conn, |c| project_members::table
-        .filter(project_members::invite_token_hash.eq(hash))
-        .filter(project_members::status.eq(STATUS_PENDING))
-        .select(DbMember::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        project_members::table
+            .filter(project_members::invite_token_hash.eq(hash))
+            .filter(project_members::status.eq(STATUS_PENDING))
+            .select(DbMember::as_select())
+    )
 }
 
 /// Every membership row of the project (any status), oldest first.
 pub async fn members(conn: &mut DbConn, project: &str) -> StoreResult<Vec<DbMember>> {
-    with_conn!(conn, |c| project_members::table
-        .filter(project_members::project_id.eq(project))
-        .order((project_members::created_at.asc(), project_members::id.asc()))
-        .select(DbMember::as_select())
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        project_members::table
+            .filter(project_members::project_id.eq(project))
+            .order((project_members::created_at.asc(), project_members::id.asc()))
+            .select(DbMember::as_select())
+    )
 }
 
 pub async fn knowledge(conn: &mut DbConn, project: &str) -> StoreResult<Vec<DbKnowledge>> {
-    with_conn!(conn, |c| knowledge_entries::table
-        .filter(knowledge_entries::project_id.eq(project))
-        .order((
-            knowledge_entries::created_at.asc(),
-            knowledge_entries::id.asc()
-        ))
-        .select(DbKnowledge::as_select())
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        knowledge_entries::table
+            .filter(knowledge_entries::project_id.eq(project))
+            .order((
+                knowledge_entries::created_at.asc(),
+                knowledge_entries::id.asc()
+            ))
+            .select(DbKnowledge::as_select())
+    )
 }

@@ -19,7 +19,7 @@ pub use queries::{
 };
 pub use records::{ActivitySession, SessionSummary, SupportRequest, ToolCall, ToolCallSummary};
 
-use crate::store::conn::{with_conn, DbConn};
+use crate::store::conn::{first_row, with_conn, DbConn};
 use crate::store::convert::ts;
 use crate::store::db::{detached, Db};
 use crate::store::error::ResultExt;
@@ -92,9 +92,8 @@ impl Db {
         &self,
         id: ActivitySessionId,
     ) -> StoreResult<Option<SessionSummary>> {
-        let db = self.clone();
-        detached(async move {
-            let conn = &mut *db.conn().await?;
+        self.pooled(async move |c| {
+            let conn = c;
             let rows = load_statement!(conn, &session_sql(id), DbSessionSummary)?;
             rows.into_iter()
                 .next()
@@ -149,16 +148,14 @@ impl Db {
 
     /// One tool call.
     pub async fn tool_call(&self, id: ToolCallId) -> StoreResult<Option<ToolCall>> {
-        let db = self.clone();
-        detached(async move {
-            let conn = &mut *db.conn().await?;
-            let row: Option<DbToolCall> = with_conn!(conn, |c| tool_calls::table
-                .filter(tool_calls::id.eq(id.to_string()))
-                .select(DbToolCall::as_select())
-                .first(c)
-                .await
-                .optional()
-                .store())?;
+        self.pooled(async move |c| {
+            let conn = c;
+            let row: Option<DbToolCall> = first_row!(
+                conn,
+                tool_calls::table
+                    .filter(tool_calls::id.eq(id.to_string()))
+                    .select(DbToolCall::as_select())
+            )?;
             row.map(ToolCall::try_from).transpose()
         })
         .await
@@ -169,8 +166,8 @@ impl Db {
         &self,
         id: SupportRequestId,
     ) -> StoreResult<Option<SupportRequest>> {
-        let db = self.clone();
-        detached(async move { support_request_of(&mut *db.conn().await?, id).await }).await
+        self.pooled(async move |c| support_request_of(c, id).await)
+            .await
     }
 
     /// The plan the backend chooses for `st`, one line per step (tests and
@@ -200,9 +197,8 @@ impl Db {
 
     /// Refreshes the planner's statistics (after a bulk load).
     pub async fn analyze(&self) -> StoreResult<()> {
-        let db = self.clone();
-        detached(async move {
-            let conn = &mut *db.conn().await?;
+        self.pooled(async move |c| {
+            let conn = c;
             with_conn!(conn, |c| diesel::sql_query("ANALYZE")
                 .execute(c)
                 .await

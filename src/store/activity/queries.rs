@@ -3,13 +3,11 @@
 //! also be asked for its plan ([`Db::explain`](crate::store::Db::explain)).
 
 use super::records::*;
-use crate::store::conn::{with_conn, DbConn};
+use crate::store::conn::{first_row, DbConn};
 use crate::store::convert::ts;
-use crate::store::error::ResultExt;
 use crate::store::schema::support_requests;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use switchboard_actors::ids::{ActivitySessionId, ProjectId, SupportRequestId};
 use switchboard_actors::ports::StoreResult;
 
@@ -211,13 +209,12 @@ pub(super) async fn support_request_of(
     conn: &mut DbConn,
     id: SupportRequestId,
 ) -> StoreResult<Option<SupportRequest>> {
-    let row: Option<DbSupportRequest> = with_conn!(conn, |c| support_requests::table
-        .filter(support_requests::id.eq(id.to_string()))
-        .select(DbSupportRequest::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())?;
+    let row: Option<DbSupportRequest> = first_row!(
+        conn,
+        support_requests::table
+            .filter(support_requests::id.eq(id.to_string()))
+            .select(DbSupportRequest::as_select())
+    )?;
     row.map(SupportRequest::try_from).transpose()
 }
 pub(super) use {fetch, load_statement};

@@ -10,14 +10,12 @@ pub(crate) mod records;
 pub(crate) mod writes;
 
 use crate::store::convert::{convert_all, ts};
-use crate::store::db::{detached, Db};
+use crate::store::db::Db;
 use records::*;
 use switchboard_actors::ids::ConversationId;
 use switchboard_actors::ports::{ConversationRecord, StoreResult};
 
 impl Db {
-    // ------------------------------------------------------------ conversations (read side)
-
     /// Rates a closed conversation (they have no actor); false when it was
     /// rated already or is not closed.
     pub async fn rate_closed_conversation(
@@ -26,15 +24,11 @@ impl Db {
         rating: i32,
         feedback: Option<&str>,
     ) -> StoreResult<bool> {
-        let (db, feedback) = (self.clone(), feedback.map(str::to_string));
-        detached(async move {
-            let n = writes::rate_closed_conversation(
-                &mut *db.conn().await?,
-                &id.to_string(),
-                rating,
-                feedback.as_deref(),
-            )
-            .await?;
+        let feedback = feedback.map(str::to_string);
+        self.pooled(async move |c| {
+            let n =
+                writes::rate_closed_conversation(c, &id.to_string(), rating, feedback.as_deref())
+                    .await?;
             Ok(n == 1)
         })
         .await
@@ -46,8 +40,8 @@ impl Db {
         &self,
         f: &ConversationFilter,
     ) -> StoreResult<Vec<ConversationRecord>> {
-        let (db, f) = (self.clone(), f.clone());
-        detached(async move {
+        let f = f.clone();
+        self.pooled(async move |c| {
             if f.project_ids.is_empty() || f.limit <= 0 {
                 return Ok(Vec::new());
             }
@@ -59,7 +53,7 @@ impl Db {
                 cursor: f.cursor.map(|(at, id)| (ts(at), id.to_string())),
                 limit: f.limit,
             };
-            convert_all(queries::list_conversations(&mut *db.conn().await?, &query).await?)
+            convert_all(queries::list_conversations(c, &query).await?)
         })
         .await
     }

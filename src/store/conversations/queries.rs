@@ -4,7 +4,7 @@
 use super::records::*;
 use crate::store::accounts::queries::{ROLE_AGENT, STATUS_ACTIVE};
 use crate::store::accounts::records::{DbMember, DbUser};
-use crate::store::conn::{with_conn, DbConn};
+use crate::store::conn::{all_rows, first_row, older_than, with_conn, DbConn};
 use crate::store::error::ResultExt;
 use crate::store::schema::{
     agent_availability, conversations, handoff_settings, messages, project_members, users,
@@ -17,13 +17,12 @@ use switchboard_actors::ports::StoreResult;
 pub const CONVERSATION_CLOSED: &str = "closed";
 
 pub async fn settings(conn: &mut DbConn, project: &str) -> StoreResult<Option<DbSettings>> {
-    with_conn!(conn, |c| handoff_settings::table
-        .filter(handoff_settings::project_id.eq(project))
-        .select(DbSettings::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        handoff_settings::table
+            .filter(handoff_settings::project_id.eq(project))
+            .select(DbSettings::as_select())
+    )
 }
 
 /// Active members with role agent, their user, and their ledger row if any.
@@ -50,27 +49,26 @@ pub async fn agents(conn: &mut DbConn, project: &str) -> StoreResult<Vec<AgentJo
 }
 
 pub async fn conversation(conn: &mut DbConn, id: &str) -> StoreResult<Option<DbConversation>> {
-    with_conn!(conn, |c| conversations::table
-        .find(id)
-        .select(DbConversation::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        conversations::table
+            .find(id)
+            .select(DbConversation::as_select())
+    )
 }
 
 pub async fn live_conversations(
     conn: &mut DbConn,
     project: &str,
 ) -> StoreResult<Vec<DbConversation>> {
-    with_conn!(conn, |c| conversations::table
-        .filter(conversations::project_id.eq(project))
-        .filter(conversations::status.ne(CONVERSATION_CLOSED))
-        .order((conversations::created_at.asc(), conversations::id.asc()))
-        .select(DbConversation::as_select())
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        conversations::table
+            .filter(conversations::project_id.eq(project))
+            .filter(conversations::status.ne(CONVERSATION_CLOSED))
+            .order((conversations::created_at.asc(), conversations::id.asc()))
+            .select(DbConversation::as_select())
+    )
 }
 
 /// Newest `last_message_at` first, ties by id descending; keyset
@@ -99,13 +97,12 @@ pub async fn list_conversations(
             query = query.filter(conversations::customer_id.eq(customer));
         }
         if let Some((at, id)) = &q.cursor {
-            query = query.filter(
-                conversations::last_message_at
-                    .lt(*at)
-                    .or(conversations::last_message_at
-                        .eq(*at)
-                        .and(conversations::id.lt(id))),
-            );
+            query = query.filter(older_than!(
+                conversations::last_message_at,
+                conversations::id,
+                at,
+                id
+            ));
         }
         query.load(c).await.store()
     })
@@ -118,14 +115,14 @@ pub async fn handling_times(
     project: &str,
     since: NaiveDateTime,
 ) -> StoreResult<Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)>> {
-    with_conn!(conn, |c| conversations::table
-        .filter(conversations::project_id.eq(project))
-        .filter(conversations::resolved_at.ge(since))
-        .filter(conversations::claimed_at.is_not_null())
-        .select((conversations::claimed_at, conversations::resolved_at))
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        conversations::table
+            .filter(conversations::project_id.eq(project))
+            .filter(conversations::resolved_at.ge(since))
+            .filter(conversations::claimed_at.is_not_null())
+            .select((conversations::claimed_at, conversations::resolved_at))
+    )
 }
 
 /// Messages with seq > `after`, ascending, at most `limit`.
@@ -135,15 +132,15 @@ pub async fn messages_after(
     after: i64,
     limit: i64,
 ) -> StoreResult<Vec<DbMessage>> {
-    with_conn!(conn, |c| messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .filter(messages::seq.gt(after))
-        .order(messages::seq.asc())
-        .limit(limit)
-        .select(DbMessage::as_select())
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            .filter(messages::seq.gt(after))
+            .order(messages::seq.asc())
+            .limit(limit)
+            .select(DbMessage::as_select())
+    )
 }
 
 /// The newest `limit` messages, newest first.
@@ -152,14 +149,14 @@ pub async fn messages_newest(
     conversation: &str,
     limit: i64,
 ) -> StoreResult<Vec<DbMessage>> {
-    with_conn!(conn, |c| messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .order(messages::seq.desc())
-        .limit(limit)
-        .select(DbMessage::as_select())
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            .order(messages::seq.desc())
+            .limit(limit)
+            .select(DbMessage::as_select())
+    )
 }
 
 pub async fn max_seq(conn: &mut DbConn, conversation: &str) -> StoreResult<Option<i64>> {
@@ -176,13 +173,13 @@ pub async fn message_client_ids(
     conn: &mut DbConn,
     conversation: &str,
 ) -> StoreResult<Vec<(Option<String>, i64)>> {
-    with_conn!(conn, |c| messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .filter(messages::client_msg_id.is_not_null())
-        .select((messages::client_msg_id, messages::seq))
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            .filter(messages::client_msg_id.is_not_null())
+            .select((messages::client_msg_id, messages::seq))
+    )
 }
 
 /// How many of a conversation's messages have the given sender type.
@@ -205,12 +202,11 @@ pub async fn message_by_client_id(
     conversation: &str,
     client_msg_id: &str,
 ) -> StoreResult<Option<DbMessage>> {
-    with_conn!(conn, |c| messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .filter(messages::client_msg_id.eq(client_msg_id))
-        .select(DbMessage::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            .filter(messages::client_msg_id.eq(client_msg_id))
+            .select(DbMessage::as_select())
+    )
 }

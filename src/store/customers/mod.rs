@@ -16,15 +16,14 @@ pub(crate) mod queries;
 pub(crate) mod records;
 pub(crate) mod writes;
 
-use crate::store::conn::{with_conn, DbConn};
+use crate::store::conn::{all_rows, DbConn};
 use crate::store::conversations::queries::CONVERSATION_CLOSED;
 use crate::store::convert::{json_text, ts};
 use crate::store::db::{detached, Db};
-use crate::store::error::{corrupt, ResultExt};
+use crate::store::error::corrupt;
 use crate::store::schema::conversations;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use queries::*;
 use records::*;
 use switchboard_actors::domain::conversation::ConversationStatus;
@@ -33,8 +32,6 @@ use switchboard_actors::ports::{StoreError, StoreResult};
 use writes::*;
 
 impl Db {
-    // ------------------------------------------------------------ customers
-
     /// Records a visit that starts a conversation: finds the project's
     /// customer by visitor id (or by a merged visitor id), or creates one;
     /// sets `last_seen_at`, the context fields given (a `None` keeps the
@@ -89,16 +86,11 @@ impl Db {
         project: ProjectId,
         id: CustomerId,
     ) -> StoreResult<Option<CustomerRow>> {
-        let db = self.clone();
-        detached(async move {
-            queries::customer(
-                &mut *db.conn().await?,
-                &project.to_string(),
-                &id.to_string(),
-            )
-            .await?
-            .map(CustomerRow::try_from)
-            .transpose()
+        self.pooled(async move |c| {
+            queries::customer(c, &project.to_string(), &id.to_string())
+                .await?
+                .map(CustomerRow::try_from)
+                .transpose()
         })
         .await
     }
@@ -361,15 +353,15 @@ impl Db {
         detached(async move {
             let project = project.to_string();
             let mut conn = db.conn().await?;
-            let ids: Vec<String> = with_conn!(&mut *conn, |c| conversations::table
-                .filter(conversations::project_id.eq(&project))
-                .filter(conversations::visitor_id.eq(&visitor))
-                .filter(conversations::status.ne(CONVERSATION_CLOSED))
-                .order((conversations::created_at.asc(), conversations::id.asc()))
-                .select(conversations::id)
-                .load(c)
-                .await
-                .store())?;
+            let ids: Vec<String> = all_rows!(
+                &mut *conn,
+                conversations::table
+                    .filter(conversations::project_id.eq(&project))
+                    .filter(conversations::visitor_id.eq(&visitor))
+                    .filter(conversations::status.ne(CONVERSATION_CLOSED))
+                    .order((conversations::created_at.asc(), conversations::id.asc()))
+                    .select(conversations::id)
+            )?;
             ids.iter()
                 .map(|s| {
                     s.parse::<ConversationId>()
@@ -387,9 +379,9 @@ impl Db {
         project: ProjectId,
         visitor: &str,
     ) -> StoreResult<Option<CustomerRow>> {
-        let (db, visitor) = (self.clone(), visitor.to_string());
-        detached(async move {
-            customer_of_visitor(&mut *db.conn().await?, &project.to_string(), &visitor)
+        let visitor = visitor.to_string();
+        self.pooled(async move |c| {
+            customer_of_visitor(c, &project.to_string(), &visitor)
                 .await?
                 .map(CustomerRow::try_from)
                 .transpose()

@@ -1,7 +1,7 @@
 //! Reads of customers and of their conversations' history.
 
 use super::records::*;
-use crate::store::conn::{with_conn, DbConn};
+use crate::store::conn::{all_rows, first_row, older_than, with_conn, DbConn};
 use crate::store::conversations::queries::CONVERSATION_CLOSED;
 use crate::store::error::ResultExt;
 use crate::store::schema::{conversations, customers, messages};
@@ -15,14 +15,13 @@ pub async fn customer(
     project: &str,
     id: &str,
 ) -> StoreResult<Option<DbCustomer>> {
-    with_conn!(conn, |c| customers::table
-        .find(id)
-        .filter(customers::project_id.eq(project))
-        .select(DbCustomer::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        customers::table
+            .find(id)
+            .filter(customers::project_id.eq(project))
+            .select(DbCustomer::as_select())
+    )
 }
 
 pub async fn customer_by_visitor(
@@ -30,14 +29,13 @@ pub async fn customer_by_visitor(
     project: &str,
     visitor: &str,
 ) -> StoreResult<Option<DbCustomer>> {
-    with_conn!(conn, |c| customers::table
-        .filter(customers::project_id.eq(project))
-        .filter(customers::visitor_id.eq(visitor))
-        .select(DbCustomer::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        customers::table
+            .filter(customers::project_id.eq(project))
+            .filter(customers::visitor_id.eq(visitor))
+            .select(DbCustomer::as_select())
+    )
 }
 
 /// Customers whose merged visitor ids (a JSON array in text) may contain
@@ -48,14 +46,14 @@ pub async fn customers_merged_like(
     project: &str,
     pattern: &str,
 ) -> StoreResult<Vec<DbCustomer>> {
-    with_conn!(conn, |c| customers::table
-        .filter(customers::project_id.eq(project))
-        .filter(customers::merged_visitor_ids.like(pattern).escape('\\'))
-        .order((customers::created_at.asc(), customers::id.asc()))
-        .select(DbCustomer::as_select())
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        customers::table
+            .filter(customers::project_id.eq(project))
+            .filter(customers::merged_visitor_ids.like(pattern).escape('\\'))
+            .order((customers::created_at.asc(), customers::id.asc()))
+            .select(DbCustomer::as_select())
+    )
 }
 
 pub(crate) async fn customer_by_email(
@@ -63,14 +61,13 @@ pub(crate) async fn customer_by_email(
     project: &str,
     email: &str,
 ) -> StoreResult<Option<DbCustomer>> {
-    with_conn!(conn, |c| customers::table
-        .filter(customers::project_id.eq(project))
-        .filter(customers::email.eq(email))
-        .select(DbCustomer::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        customers::table
+            .filter(customers::project_id.eq(project))
+            .filter(customers::email.eq(email))
+            .select(DbCustomer::as_select())
+    )
 }
 
 /// The customer's conversations that are not closed, oldest first.
@@ -78,14 +75,14 @@ pub(crate) async fn open_conversations(
     conn: &mut DbConn,
     customer: &str,
 ) -> StoreResult<Vec<String>> {
-    with_conn!(conn, |c| conversations::table
-        .filter(conversations::customer_id.eq(customer))
-        .filter(conversations::status.ne(CONVERSATION_CLOSED))
-        .order((conversations::created_at.asc(), conversations::id.asc()))
-        .select(conversations::id)
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        conversations::table
+            .filter(conversations::customer_id.eq(customer))
+            .filter(conversations::status.ne(CONVERSATION_CLOSED))
+            .order((conversations::created_at.asc(), conversations::id.asc()))
+            .select(conversations::id)
+    )
 }
 
 pub(crate) async fn history_page(
@@ -114,13 +111,12 @@ pub(crate) async fn history_page(
             ))
             .into_boxed();
         if let Some((at, id)) = &cursor {
-            query = query.filter(
-                conversations::created_at
-                    .lt(*at)
-                    .or(conversations::created_at
-                        .eq(*at)
-                        .and(conversations::id.lt(id))),
-            );
+            query = query.filter(older_than!(
+                conversations::created_at,
+                conversations::id,
+                at,
+                id
+            ));
         }
         query.load::<HistoryRow>(c).await.store()
     })
@@ -137,15 +133,15 @@ pub(crate) async fn first_customer_messages(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let firsts: Vec<(String, Option<i64>)> = with_conn!(conn, |c| messages::table
-        .filter(messages::conversation_id.eq_any(ids))
-        .filter(messages::sender_type.eq("customer"))
-        .filter(messages::internal.eq(false))
-        .group_by(messages::conversation_id)
-        .select((messages::conversation_id, diesel::dsl::min(messages::seq)))
-        .load(c)
-        .await
-        .store())?;
+    let firsts: Vec<(String, Option<i64>)> = all_rows!(
+        conn,
+        messages::table
+            .filter(messages::conversation_id.eq_any(ids))
+            .filter(messages::sender_type.eq("customer"))
+            .filter(messages::internal.eq(false))
+            .group_by(messages::conversation_id)
+            .select((messages::conversation_id, diesel::dsl::min(messages::seq)))
+    )?;
     let firsts: Vec<(String, i64)> = firsts
         .into_iter()
         .filter_map(|(id, seq)| seq.map(|s| (id, s)))
@@ -155,13 +151,13 @@ pub(crate) async fn first_customer_messages(
     }
     let with_ids: Vec<&String> = firsts.iter().map(|(id, _)| id).collect();
     let seqs: Vec<i64> = firsts.iter().map(|(_, s)| *s).collect();
-    let rows: Vec<(String, i64, String)> = with_conn!(conn, |c| messages::table
-        .filter(messages::conversation_id.eq_any(&with_ids))
-        .filter(messages::seq.eq_any(&seqs))
-        .select((messages::conversation_id, messages::seq, messages::content))
-        .load(c)
-        .await
-        .store())?;
+    let rows: Vec<(String, i64, String)> = all_rows!(
+        conn,
+        messages::table
+            .filter(messages::conversation_id.eq_any(&with_ids))
+            .filter(messages::seq.eq_any(&seqs))
+            .select((messages::conversation_id, messages::seq, messages::content))
+    )?;
     Ok(rows
         .into_iter()
         .filter(|(id, seq, _)| firsts.contains(&(id.clone(), *seq)))

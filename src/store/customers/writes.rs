@@ -2,7 +2,7 @@
 //! a merge (moving conversations and tokens, deleting the merged row).
 
 use super::records::*;
-use crate::store::conn::{statement_fn, with_conn, DbConn};
+use crate::store::conn::{all_rows, statement_fn, with_conn, DbConn};
 use crate::store::conversations::queries::CONVERSATION_CLOSED;
 use crate::store::error::ResultExt;
 use crate::store::schema::{auth_tokens, conversations, customers};
@@ -29,13 +29,13 @@ pub(crate) async fn move_conversations(
     from: &str,
     to: &str,
 ) -> StoreResult<Vec<String>> {
-    let ids: Vec<String> = with_conn!(conn, |c| conversations::table
-        .filter(conversations::customer_id.eq(from))
-        .order((conversations::created_at.asc(), conversations::id.asc()))
-        .select(conversations::id)
-        .load(c)
-        .await
-        .store())?;
+    let ids: Vec<String> = all_rows!(
+        conn,
+        conversations::table
+            .filter(conversations::customer_id.eq(from))
+            .order((conversations::created_at.asc(), conversations::id.asc()))
+            .select(conversations::id)
+    )?;
     with_conn!(conn, |c| diesel::update(
         conversations::table.filter(conversations::customer_id.eq(from))
     )

@@ -33,9 +33,8 @@ use writes::*;
 impl Db {
     /// The project's solver share (percent), `NotFound` for no such project.
     pub async fn solver_share_percent(&self, project: ProjectId) -> StoreResult<u32> {
-        let db = self.clone();
-        detached(async move {
-            let v: i32 = with_conn!(&mut *db.conn().await?, |c| projects::table
+        self.pooled(async move |c| {
+            let v: i32 = with_conn!(c, |c| projects::table
                 .find(project.to_string())
                 .select(projects::solver_share_percent)
                 .first(c)
@@ -76,14 +75,14 @@ impl Db {
     }
 
     pub async fn insert_ticket(&self, t: &TicketRecord) -> StoreResult<()> {
-        let (db, row) = (self.clone(), DbTicket::from_record(t));
-        detached(async move { insert_ticket(&mut *db.conn().await?, &row).await }).await
+        let row = DbTicket::from_record(t);
+        self.pooled(async move |c| insert_ticket(c, &row).await)
+            .await
     }
 
     pub async fn ticket(&self, id: TicketId) -> StoreResult<Option<TicketRecord>> {
-        let db = self.clone();
-        detached(async move {
-            ticket(&mut *db.conn().await?, &id.to_string())
+        self.pooled(async move |c| {
+            ticket(c, &id.to_string())
                 .await?
                 .map(TicketRecord::try_from)
                 .transpose()
@@ -99,10 +98,9 @@ impl Db {
         after: Option<(DateTime<Utc>, TicketId)>,
         limit: i64,
     ) -> StoreResult<Vec<TicketRecord>> {
-        let db = self.clone();
-        detached(async move {
+        self.pooled(async move |c| {
             tickets_by_status(
-                &mut *db.conn().await?,
+                c,
                 &project.to_string(),
                 status.as_str(),
                 after.map(|(at, id)| (ts(at), id.to_string())),
@@ -123,15 +121,8 @@ impl Db {
         solver: UserId,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let db = self.clone();
-        detached(async move {
-            let n = claim_ticket(
-                &mut *db.conn().await?,
-                &id.to_string(),
-                &solver.to_string(),
-                ts(at),
-            )
-            .await?;
+        self.pooled(async move |c| {
+            let n = claim_ticket(c, &id.to_string(), &solver.to_string(), ts(at)).await?;
             Ok(n == 1)
         })
         .await
@@ -140,11 +131,9 @@ impl Db {
     /// Customer info of a ticket with no live session; false when the
     /// ticket is in progress (its session's actor owns it then).
     pub async fn update_idle_ticket_customer(&self, t: &TicketRecord) -> StoreResult<bool> {
-        let (db, row) = (self.clone(), DbTicket::from_record(t));
-        detached(async move {
-            Ok(update_idle_ticket_customer(&mut *db.conn().await?, &row).await? == 1)
-        })
-        .await
+        let row = DbTicket::from_record(t);
+        self.pooled(async move |c| Ok(update_idle_ticket_customer(c, &row).await? == 1))
+            .await
     }
 
     /// In one transaction: the ticket claimed by the session's solver moves
@@ -196,9 +185,9 @@ impl Db {
         &self,
         hash: &str,
     ) -> StoreResult<Option<(SessionId, ProjectId, String, Option<DateTime<Utc>>)>> {
-        let (db, hash) = (self.clone(), hash.to_string());
-        detached(async move {
-            match session_by_token_hash(&mut *db.conn().await?, &hash).await? {
+        let hash = hash.to_string();
+        self.pooled(
+            async move |c| match session_by_token_hash(c, &hash).await? {
                 Some((s, p, h, ended)) => Ok(Some((
                     parse_id("sessions.id", &s)?,
                     parse_id("sessions.project_id", &p)?,
@@ -206,8 +195,8 @@ impl Db {
                     utc_opt(ended),
                 ))),
                 None => Ok(None),
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -215,10 +204,10 @@ impl Db {
         &self,
         f: &SessionListFilter,
     ) -> StoreResult<Vec<(SessionRecord, TicketRecord)>> {
-        let (db, f) = (self.clone(), f.clone());
-        detached(async move {
+        let f = f.clone();
+        self.pooled(async move |c| {
             let rows = sessions_of_solver(
-                &mut *db.conn().await?,
+                c,
                 &f.solver_id.to_string(),
                 f.status.map(|s| s.as_str()),
                 f.cursor.map(|(at, id)| (ts(at), id.to_string())),
@@ -233,9 +222,8 @@ impl Db {
     }
 
     pub async fn solver_stats(&self, solver: UserId) -> StoreResult<SolverStats> {
-        let db = self.clone();
-        detached(async move {
-            let rows = completed_figures(&mut *db.conn().await?, &solver.to_string()).await?;
+        self.pooled(async move |c| {
+            let rows = completed_figures(c, &solver.to_string()).await?;
             let total_earnings = rows
                 .iter()
                 .filter_map(|(e, _)| *e)
@@ -255,9 +243,8 @@ impl Db {
 
     /// The (newest) session opened from a ticket.
     pub async fn session_of_ticket(&self, ticket: TicketId) -> StoreResult<Option<SessionId>> {
-        let db = self.clone();
-        detached(async move {
-            session_of_ticket(&mut *db.conn().await?, &ticket.to_string())
+        self.pooled(async move |c| {
+            session_of_ticket(c, &ticket.to_string())
                 .await?
                 .map(|s| parse_id("sessions.id", &s))
                 .transpose()
@@ -266,9 +253,8 @@ impl Db {
     }
 
     pub async fn session_sms(&self, session: SessionId) -> StoreResult<Vec<SmsRecord>> {
-        let db = self.clone();
-        detached(async move {
-            sms_of_session(&mut *db.conn().await?, &session.to_string())
+        self.pooled(async move |c| {
+            sms_of_session(c, &session.to_string())
                 .await?
                 .into_iter()
                 .map(SmsRecord::try_from)
@@ -278,9 +264,8 @@ impl Db {
     }
 
     pub async fn payment(&self, id: PaymentId) -> StoreResult<Option<PaymentRecord>> {
-        let db = self.clone();
-        detached(async move {
-            payment(&mut *db.conn().await?, &id.to_string())
+        self.pooled(async move |c| {
+            payment(c, &id.to_string())
                 .await?
                 .map(PaymentRecord::try_from)
                 .transpose()
@@ -292,9 +277,8 @@ impl Db {
         &self,
         session: SessionId,
     ) -> StoreResult<Option<PaymentRecord>> {
-        let db = self.clone();
-        detached(async move {
-            payment_of_session(&mut *db.conn().await?, &session.to_string())
+        self.pooled(async move |c| {
+            payment_of_session(c, &session.to_string())
                 .await?
                 .map(PaymentRecord::try_from)
                 .transpose()

@@ -2,7 +2,7 @@
 
 use super::queries::*;
 use crate::store::convert::parse_id;
-use crate::store::db::{detached, Db};
+use crate::store::db::Db;
 use async_trait::async_trait;
 use switchboard_actors::ids::SessionId;
 use switchboard_actors::ports::StoreResult;
@@ -13,9 +13,8 @@ use switchboard_actors::session_ports::{
 #[async_trait]
 impl SessionStore for Db {
     async fn live_session_ids(&self) -> StoreResult<Vec<SessionId>> {
-        let db = self.clone();
-        detached(async move {
-            live_session_ids(&mut *db.conn().await?)
+        self.pooled(async move |c| {
+            live_session_ids(c)
                 .await?
                 .iter()
                 .map(|id| parse_id("sessions.id", id))
@@ -28,13 +27,12 @@ impl SessionStore for Db {
         &self,
         id: SessionId,
     ) -> StoreResult<Option<(SessionRecord, TicketRecord)>> {
-        let db = self.clone();
-        detached(async move {
-            match session_with_ticket(&mut *db.conn().await?, &id.to_string()).await? {
+        self.pooled(
+            async move |c| match session_with_ticket(c, &id.to_string()).await? {
                 Some((s, t)) => Ok(Some((s.try_into()?, t.try_into()?))),
                 None => Ok(None),
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -44,12 +42,11 @@ impl SessionStore for Db {
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<SessionMessageRecord>> {
-        let db = self.clone();
-        detached(async move {
+        self.pooled(async move |c| {
             if limit <= 0 {
                 return Ok(Vec::new());
             }
-            session_messages_after(&mut *db.conn().await?, &id.to_string(), after_seq, limit)
+            session_messages_after(c, &id.to_string(), after_seq, limit)
                 .await?
                 .into_iter()
                 .map(SessionMessageRecord::try_from)

@@ -2,7 +2,7 @@
 //! `with_conn!`.
 
 use super::records::*;
-use crate::store::conn::{with_conn, DbConn};
+use crate::store::conn::{all_rows, first_row, older_than, with_conn, DbConn};
 use crate::store::error::ResultExt;
 use crate::store::schema::{payments, session_messages, session_sms, sessions, tickets};
 use chrono::NaiveDateTime;
@@ -14,13 +14,7 @@ use switchboard_actors::ports::StoreResult;
 pub const LIVE_SESSION_STATUSES: [&str; 3] = ["not_started", "active", "paused"];
 
 pub async fn ticket(conn: &mut DbConn, id: &str) -> StoreResult<Option<DbTicket>> {
-    with_conn!(conn, |c| tickets::table
-        .find(id)
-        .select(DbTicket::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(conn, tickets::table.find(id).select(DbTicket::as_select()))
 }
 
 /// The project's tickets in `status`, oldest first (ties by id), after a
@@ -57,14 +51,13 @@ pub async fn session_with_ticket(
     conn: &mut DbConn,
     id: &str,
 ) -> StoreResult<Option<(DbSession, DbTicket)>> {
-    with_conn!(conn, |c| sessions::table
-        .inner_join(tickets::table)
-        .filter(sessions::id.eq(id))
-        .select((DbSession::as_select(), DbTicket::as_select()))
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        sessions::table
+            .inner_join(tickets::table)
+            .filter(sessions::id.eq(id))
+            .select((DbSession::as_select(), DbTicket::as_select()))
+    )
 }
 
 pub async fn live_session_ids(conn: &mut DbConn) -> StoreResult<Vec<String>> {
@@ -101,15 +94,15 @@ pub async fn session_messages_after(
     after_seq: i64,
     limit: i64,
 ) -> StoreResult<Vec<DbSessionMessage>> {
-    with_conn!(conn, |c| session_messages::table
-        .filter(session_messages::session_id.eq(session))
-        .filter(session_messages::seq.gt(after_seq))
-        .order(session_messages::seq.asc())
-        .limit(limit)
-        .select(DbSessionMessage::as_select())
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        session_messages::table
+            .filter(session_messages::session_id.eq(session))
+            .filter(session_messages::seq.gt(after_seq))
+            .order(session_messages::seq.asc())
+            .limit(limit)
+            .select(DbSessionMessage::as_select())
+    )
 }
 
 /// A solver's sessions with their tickets, newest first, after a keyset
@@ -130,11 +123,7 @@ pub async fn sessions_of_solver(
             q = q.filter(sessions::status.eq(s.to_string()));
         }
         if let Some((at, id)) = &cursor {
-            q = q.filter(
-                sessions::created_at.lt(*at).or(sessions::created_at
-                    .eq(*at)
-                    .and(sessions::id.lt(id.clone()))),
-            );
+            q = q.filter(older_than!(sessions::created_at, sessions::id, at, id));
         }
         q.order((sessions::created_at.desc(), sessions::id.desc()))
             .limit(limit)
@@ -160,13 +149,13 @@ pub async fn completed_figures(
 }
 
 pub async fn sms_of_session(conn: &mut DbConn, session: &str) -> StoreResult<Vec<DbSms>> {
-    with_conn!(conn, |c| session_sms::table
-        .filter(session_sms::session_id.eq(session))
-        .order((session_sms::created_at.asc(), session_sms::id.asc()))
-        .select(DbSms::as_select())
-        .load(c)
-        .await
-        .store())
+    all_rows!(
+        conn,
+        session_sms::table
+            .filter(session_sms::session_id.eq(session))
+            .order((session_sms::created_at.asc(), session_sms::id.asc()))
+            .select(DbSms::as_select())
+    )
 }
 
 pub async fn session_of_ticket(conn: &mut DbConn, ticket: &str) -> StoreResult<Option<String>> {
@@ -181,25 +170,21 @@ pub async fn session_of_ticket(conn: &mut DbConn, ticket: &str) -> StoreResult<O
 }
 
 pub async fn payment(conn: &mut DbConn, id: &str) -> StoreResult<Option<DbPayment>> {
-    with_conn!(conn, |c| payments::table
-        .find(id)
-        .select(DbPayment::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        payments::table.find(id).select(DbPayment::as_select())
+    )
 }
 
 pub async fn payment_of_session(
     conn: &mut DbConn,
     session: &str,
 ) -> StoreResult<Option<DbPayment>> {
-    with_conn!(conn, |c| payments::table
-        .filter(payments::session_id.eq(session))
-        .order(payments::created_at.desc())
-        .select(DbPayment::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        payments::table
+            .filter(payments::session_id.eq(session))
+            .order(payments::created_at.desc())
+            .select(DbPayment::as_select())
+    )
 }

@@ -39,35 +39,24 @@ pub fn stored_write(op: &WriteOp) -> Option<StoreResult<Box<dyn SessionWrite>>> 
     })
 }
 
-impl SessionWrite for DbTicket {
-    fn apply<'a>(&'a self, c: &'a mut DbConn) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(upsert_ticket(c, self))
-    }
+/// Each session row's statement in the group commit.
+macro_rules! session_writes {
+    ($($row:ty => $statement:ident),+ $(,)?) => {$(
+        impl SessionWrite for $row {
+            fn apply<'a>(&'a self, c: &'a mut DbConn) -> BoxFuture<'a, StoreResult<()>> {
+                Box::pin($statement(c, self))
+            }
+        }
+    )+};
 }
 
-impl SessionWrite for DbSession {
-    fn apply<'a>(&'a self, c: &'a mut DbConn) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(upsert_session(c, self))
-    }
-}
-
-impl SessionWrite for DbSessionMessage {
-    fn apply<'a>(&'a self, c: &'a mut DbConn) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(insert_session_message(c, self))
-    }
-}
-
-impl SessionWrite for DbSms {
-    fn apply<'a>(&'a self, c: &'a mut DbConn) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(insert_sms(c, self))
-    }
-}
-
-impl SessionWrite for DbPayment {
-    fn apply<'a>(&'a self, c: &'a mut DbConn) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(upsert_payment(c, self))
-    }
-}
+session_writes!(
+    DbTicket => upsert_ticket,
+    DbSession => upsert_session,
+    DbSessionMessage => insert_session_message,
+    DbSms => insert_sms,
+    DbPayment => upsert_payment,
+);
 
 statement_fn!(pub fn upsert_ticket(DbTicket) upserts into tickets on id);
 
