@@ -1,9 +1,10 @@
 //! [`Db`]: the store's handle. Owns opening a database (SQLite: folders;
-//! both: migrations, the pool, the writer connection) and the operations the
-//! server's HTTP side needs (users, tokens, projects, members, knowledge,
-//! customers, the conversation list). Each operation converts records to
-//! rows, runs query functions on a pooled connection, and converts back.
-//! The engine's port is implemented in `port.rs`.
+//! both: migrations, the pool, the writer connection) and the way every
+//! operation reaches it ([`Db::pooled`], the writer). The operations
+//! themselves live with their area (`accounts/`, `conversations/`,
+//! `customers/`, `sessions/`, `activity/`, ...), each converting records to
+//! rows, running the area's statements and converting back; the engine's
+//! ports are in `conversations/port.rs` and `sessions/port.rs`.
 
 use crate::store::conn::{
     establish_pg, lock_id, AsyncFunc, DbConn, DbManager, Target, SQLITE_PRAGMAS,
