@@ -14,10 +14,11 @@
 //! connection and inserts messages several rows per statement.
 
 use super::conn::DbConn;
+use super::conversations::records::{DbAgent, DbConversation, DbMessage, DbSettings};
+use super::convert::{ts, ts_opt};
 use super::error::ResultExt;
-use super::rows::{ts, ts_opt, DbAgent, DbConversation, DbMessage, DbSettings};
 use super::schema::{agent_availability, conversations, handoff_settings, messages};
-use super::sessions::SessionRowOp;
+use super::sessions::{stored_write, SessionWrite};
 use super::upsert::conflict_clause;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{ExpressionMethods, QueryDsl};
@@ -156,7 +157,7 @@ pub struct RowBatch {
     settings: Vec<DbSettings>,
     messages: Vec<DbMessage>,
     /// Billable sessions' rows, written after the rest in op order.
-    sessions: Vec<SessionRowOp>,
+    sessions: Vec<Box<dyn SessionWrite>>,
 }
 
 /// Keeps one row per key: a later write replaces the earlier one in place.
@@ -182,15 +183,11 @@ impl RowBatch {
             HashMap::new(),
         );
         for op in ops {
+            if let Some(row) = stored_write(&op) {
+                b.sessions.push(row?);
+                continue;
+            }
             match op {
-                WriteOp::PutTicket(_)
-                | WriteOp::PutSession(_)
-                | WriteOp::InsertSessionMessage(_)
-                | WriteOp::InsertSms(_)
-                | WriteOp::PutPayment(_) => match SessionRowOp::from_op(&op) {
-                    Some(row) => b.sessions.push(row?),
-                    None => return Err(StoreError::Backend("session op not converted".into())),
-                },
                 WriteOp::PutConversation(c) => {
                     let row = DbConversation::from_record(&c)?;
                     put(&mut b.conversations, &mut conv_ix, row.id.clone(), row);
@@ -240,6 +237,8 @@ impl RowBatch {
                         row,
                     );
                 }
+                // The billable-session ops, taken above.
+                _ => return Err(StoreError::Backend("session op not converted".into())),
             }
         }
         Ok(b)

@@ -104,6 +104,73 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
+/// The first row of `$query`, if any (`.first(c)`), on either backend.
+macro_rules! first_row {
+    ($conn:expr, $query:expr) => {{
+        use diesel::OptionalExtension as _;
+        $crate::store::conn::with_conn!($conn, |c| $crate::store::error::ResultExt::store(
+            diesel_async::RunQueryDsl::first($query, c).await.optional()
+        ))
+    }};
+}
+pub(crate) use first_row;
+
+/// Every row of `$query` (`.load(c)`), on either backend.
+macro_rules! all_rows {
+    ($conn:expr, $query:expr) => {
+        $crate::store::conn::with_conn!($conn, |c| $crate::store::error::ResultExt::store(
+            diesel_async::RunQueryDsl::load($query, c).await
+        ))
+    };
+}
+pub(crate) use all_rows;
+
+/// The rows strictly older than a keyset cursor `(at, id)` (a `&(_, String)`)
+/// of a newest-first page ordered by `($at_column DESC, $id_column DESC)`.
+macro_rules! older_than {
+    ($at_column:expr, $id_column:expr, $at:ident, $id:ident) => {
+        $at_column
+            .lt(*$at)
+            .or($at_column.eq(*$at).and($id_column.lt($id.clone())))
+    };
+}
+pub(crate) use older_than;
+
+/// Defines a write function of one row, `async fn NAME(conn, row) ->
+/// StoreResult<()>`: `inserts into TABLE` is `INSERT`, `upserts into TABLE
+/// on KEY` is `INSERT ... ON CONFLICT (KEY) DO UPDATE SET` every column of
+/// the row. The many tables written this way share the one statement shape.
+macro_rules! statement_fn {
+    ($vis:vis fn $name:ident($row:ty) inserts into $table:ident) => {
+        $crate::store::conn::statement_fn!(@fn $vis $name $row, |row| diesel::insert_into($table::table).values(row));
+    };
+    ($vis:vis fn $name:ident($row:ty) upserts into $table:ident on $key:ident) => {
+        $crate::store::conn::statement_fn!(@fn $vis $name $row, |row| diesel::insert_into($table::table)
+            .values(row)
+            .on_conflict($table::$key)
+            .do_update()
+            .set(row));
+    };
+    ($vis:vis fn $name:ident($row:ty) upserts into $table:ident on ($($key:ident),+)) => {
+        $crate::store::conn::statement_fn!(@fn $vis $name $row, |row| diesel::insert_into($table::table)
+            .values(row)
+            .on_conflict(($($table::$key),+))
+            .do_update()
+            .set(row));
+    };
+    (@fn $vis:vis $name:ident $row:ty, |$r:ident| $statement:expr) => {
+        $vis async fn $name(
+            conn: &mut $crate::store::conn::DbConn,
+            $r: &$row,
+        ) -> switchboard_actors::ports::StoreResult<()> {
+            use $crate::store::error::ResultExt as _;
+            use diesel_async::RunQueryDsl as _;
+            $crate::store::conn::with_conn!(conn, |c| $statement.execute(c).await.store().map(drop))
+        }
+    };
+}
+pub(crate) use statement_fn;
+
 /// Where connections go; kept by the pool manager and by the writer so it
 /// can reconnect.
 #[derive(Clone)]

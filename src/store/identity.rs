@@ -6,11 +6,11 @@
 //! Secrets and codes are kept only as hashes made by the caller; the
 //! comparisons run in constant time, in the caller's function.
 
-use super::conn::{with_conn, DbConn};
+use super::conn::{first_row, statement_fn, with_conn, DbConn};
+use super::convert::ts;
 use super::customers::{customer_of_visitor, serialize_key};
 use super::db::{detached, Db};
 use super::error::ResultExt;
-use super::rows::ts;
 use super::schema::{identity_codes, projects, visitors};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -84,14 +84,15 @@ async fn visitor_secret(
     project: &str,
     visitor: &str,
 ) -> StoreResult<Option<String>> {
-    with_conn!(conn, |c| visitors::table
-        .find((project, visitor))
-        .select(visitors::secret_hash)
-        .first(c)
-        .await
-        .optional()
-        .store())
+    first_row!(
+        conn,
+        visitors::table
+            .find((project, visitor))
+            .select(visitors::secret_hash)
+    )
 }
+
+statement_fn!(fn upsert_identity_code(IdentityCode) upserts into identity_codes on (project_id, visitor_id));
 
 impl Db {
     /// Registers a new visitor with the hash of its secret. False, and
@@ -144,30 +145,16 @@ impl Db {
         project: ProjectId,
         visitor: &str,
     ) -> StoreResult<Option<String>> {
-        let (db, visitor) = (self.clone(), visitor.to_string());
-        detached(async move {
-            visitor_secret(&mut *db.conn().await?, &project.to_string(), &visitor).await
-        })
-        .await
+        let visitor = visitor.to_string();
+        self.pooled(async move |c| visitor_secret(c, &project.to_string(), &visitor).await)
+            .await
     }
 
     /// Keeps `code` as the visitor's one pending code, replacing any other.
     pub async fn put_identity_code(&self, code: &IdentityCode) -> StoreResult<()> {
-        let (db, code) = (self.clone(), code.clone());
-        detached(async move {
-            with_conn!(&mut *db.conn().await?, |c| diesel::insert_into(
-                identity_codes::table
-            )
-            .values(&code)
-            .on_conflict((identity_codes::project_id, identity_codes::visitor_id))
-            .do_update()
-            .set(&code)
-            .execute(c)
+        let code = code.clone();
+        self.pooled(async move |c| upsert_identity_code(c, &code).await)
             .await
-            .store()
-            .map(drop))
-        })
-        .await
     }
 
     /// Checks a code the visitor presents for `email` (its hash, compared
@@ -199,13 +186,12 @@ impl Db {
                 .transaction(async move |c| {
                     c.serialize_on(&key).await?;
                     let pk = (project.as_str(), visitor.as_str());
-                    let row: Option<IdentityCode> = with_conn!(c, |c| identity_codes::table
-                        .find(pk)
-                        .select(IdentityCode::as_select())
-                        .first(c)
-                        .await
-                        .optional()
-                        .store())?;
+                    let row: Option<IdentityCode> = first_row!(
+                        c,
+                        identity_codes::table
+                            .find(pk)
+                            .select(IdentityCode::as_select())
+                    )?;
                     let Some(row) = row.filter(|r| r.email == email) else {
                         return Ok(CodeCheck::NoCode);
                     };
@@ -262,17 +248,16 @@ impl Db {
     /// The project's identity secret as it is (`None` until an admin first
     /// read or rotated it): what a `user_hash` is checked against.
     pub async fn identity_secret(&self, project: ProjectId) -> StoreResult<Option<String>> {
-        let db = self.clone();
-        detached(async move { stored_secret(&mut *db.conn().await?, &project.to_string()).await })
+        self.pooled(async move |c| stored_secret(c, &project.to_string()).await)
             .await
     }
 
     /// Replaces the project's identity secret: every `user_hash` made with
     /// the old one stops working at once.
     pub async fn rotate_identity_secret(&self, project: ProjectId, fresh: &str) -> StoreResult<()> {
-        let (db, fresh) = (self.clone(), fresh.to_string());
-        detached(async move {
-            with_conn!(&mut *db.conn().await?, |c| diesel::update(
+        let fresh = fresh.to_string();
+        self.pooled(async move |c| {
+            with_conn!(c, |c| diesel::update(
                 projects::table.find(project.to_string())
             )
             .set(projects::identity_secret.eq(&fresh))
@@ -286,12 +271,11 @@ impl Db {
 }
 
 async fn stored_secret(conn: &mut DbConn, project: &str) -> StoreResult<Option<String>> {
-    let secret: Option<Option<String>> = with_conn!(conn, |c| projects::table
-        .find(project)
-        .select(projects::identity_secret)
-        .first(c)
-        .await
-        .optional()
-        .store())?;
+    let secret: Option<Option<String>> = first_row!(
+        conn,
+        projects::table
+            .find(project)
+            .select(projects::identity_secret)
+    )?;
     Ok(secret.flatten())
 }

@@ -7,25 +7,17 @@
 //! Kept in its own file, like `sessions.rs`, so the live-chat store can
 //! change independently.
 
-use super::conn::{with_conn, DbConn};
-use super::db::{detached, Db};
-use super::error::{corrupt, ResultExt};
-use super::rows::ts;
+use super::conn::{older_than, statement_fn, with_conn, DbConn};
+use super::convert::{parse_id, ts};
+use super::db::Db;
+use super::error::ResultExt;
 use super::schema::{leads, outbound_emails};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
-use std::str::FromStr;
 use switchboard_actors::ids::{ConversationId, EmailId, LeadId, ProjectId};
 use switchboard_actors::ports::{StoreError, StoreResult};
-
-fn parse_id<T: FromStr>(what: &str, s: &str) -> StoreResult<T>
-where
-    T::Err: std::fmt::Display,
-{
-    T::from_str(s).map_err(|e| corrupt(what, format!("{s:?}: {e}")))
-}
 
 // ---------------------------------------------------------------- records
 
@@ -149,16 +141,9 @@ impl TryFrom<DbEmail> for EmailRecord {
     }
 }
 
-// ---------------------------------------------------------------- queries
+// ---------------------------------------------------------------- queries and writes
 
-pub async fn insert_lead(conn: &mut DbConn, row: &DbLead) -> StoreResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(leads::table)
-        .values(row)
-        .execute(c)
-        .await
-        .store()
-        .map(drop))
-}
+statement_fn!(pub fn insert_lead(DbLead) inserts into leads);
 
 /// Newest first, ties by id descending; strictly after `cursor`.
 pub async fn leads_of_project(
@@ -172,11 +157,7 @@ pub async fn leads_of_project(
             .filter(leads::project_id.eq(project))
             .into_boxed();
         if let Some((at, id)) = &cursor {
-            q = q.filter(
-                leads::created_at
-                    .lt(*at)
-                    .or(leads::created_at.eq(*at).and(leads::id.lt(id.clone()))),
-            );
+            q = q.filter(older_than!(leads::created_at, leads::id, at, id));
         }
         q.order((leads::created_at.desc(), leads::id.desc()))
             .limit(limit)
@@ -187,14 +168,7 @@ pub async fn leads_of_project(
     })
 }
 
-pub async fn insert_email(conn: &mut DbConn, row: &DbEmail) -> StoreResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(outbound_emails::table)
-        .values(row)
-        .execute(c)
-        .await
-        .store()
-        .map(drop))
-}
+statement_fn!(pub fn insert_email(DbEmail) inserts into outbound_emails);
 
 /// Newest first, ties by id descending; strictly after `cursor`.
 pub async fn emails_of_project(
@@ -208,13 +182,12 @@ pub async fn emails_of_project(
             .filter(outbound_emails::project_id.eq(project))
             .into_boxed();
         if let Some((at, id)) = &cursor {
-            q = q.filter(
-                outbound_emails::created_at
-                    .lt(*at)
-                    .or(outbound_emails::created_at
-                        .eq(*at)
-                        .and(outbound_emails::id.lt(id.clone()))),
-            );
+            q = q.filter(older_than!(
+                outbound_emails::created_at,
+                outbound_emails::id,
+                at,
+                id
+            ));
         }
         q.order((
             outbound_emails::created_at.desc(),
@@ -234,8 +207,8 @@ impl Db {
     /// Records a lead. `Conflict` if its id exists; a project that does not
     /// exist is a broken reference (an error).
     pub async fn insert_lead(&self, lead: &LeadRecord) -> StoreResult<()> {
-        let (db, row) = (self.clone(), DbLead::from(lead));
-        detached(async move { insert_lead(&mut *db.conn().await?, &row).await }).await
+        let row = DbLead::from(lead);
+        self.pooled(async move |c| insert_lead(c, &row).await).await
     }
 
     /// A project's leads, newest first, at most `limit`, strictly after
@@ -246,10 +219,9 @@ impl Db {
         cursor: Option<(DateTime<Utc>, LeadId)>,
         limit: i64,
     ) -> StoreResult<Vec<LeadRecord>> {
-        let db = self.clone();
-        detached(async move {
+        self.pooled(async move |c| {
             leads_of_project(
-                &mut *db.conn().await?,
+                c,
                 &project.to_string(),
                 cursor.map(|(at, id)| (ts(at), id.to_string())),
                 limit,
@@ -264,8 +236,9 @@ impl Db {
 
     /// Keeps an email in the built-in provider's outbox.
     pub async fn insert_email(&self, email: &EmailRecord) -> StoreResult<()> {
-        let (db, row) = (self.clone(), DbEmail::from(email));
-        detached(async move { insert_email(&mut *db.conn().await?, &row).await }).await
+        let row = DbEmail::from(email);
+        self.pooled(async move |c| insert_email(c, &row).await)
+            .await
     }
 
     /// A project's outbox, newest first; paged like `list_leads`.
@@ -275,10 +248,9 @@ impl Db {
         cursor: Option<(DateTime<Utc>, EmailId)>,
         limit: i64,
     ) -> StoreResult<Vec<EmailRecord>> {
-        let db = self.clone();
-        detached(async move {
+        self.pooled(async move |c| {
             emails_of_project(
-                &mut *db.conn().await?,
+                c,
                 &project.to_string(),
                 cursor.map(|(at, id)| (ts(at), id.to_string())),
                 limit,

@@ -1,23 +1,47 @@
 //! The persistence layer: diesel (async) over SQLite (embedded, the
 //! default) or PostgreSQL. Owns the database, its schema and migrations
 //! (one `migrations/` tree for both, see [`migrations`]), and every query; the
-//! engine reaches it only through the `Store` port, the HTTP side through
-//! [`Db`]'s methods.
+//! engine reaches it only through its ports (`Store`, `SessionStore`), the
+//! HTTP side through [`Db`]'s methods.
 //!
-//! Layout: `schema` (the tables, as diesel print-schema writes them from
-//! the migrations), `rows` (one struct per table and the conversions to
-//! and from records), `queries` (each statement once, over [`DbConn`]),
-//! `conn` (the backend enum, the `with_conn!` macro, the pool manager,
-//! transactions), `db` (the [`Db`] handle and the HTTP side's operations),
-//! `port` (the engine's `Store` port), `records` (the HTTP side's records),
-//! `customers` (identity: linking emails, merging customers, history),
-//! `identity` (the proofs identity needs: visitor secrets, codes), `staff`
-//! (who may create projects, proving a staff email, invitations).
+//! # Layout: one rule for every area
+//!
+//! Each area of data is a folder with the same split:
+//! - `records.rs`: its records (what the server and the engine hold) and its
+//!   database rows (one diesel struct per table), with the conversions
+//!   between them;
+//! - `queries.rs`: its reads, each statement written once over [`DbConn`]
+//!   (with `with_conn!`), so it runs alone on a pooled connection or inside
+//!   a transaction;
+//! - `writes.rs`: its mutations (inserts, upserts, updates, deletes), the same
+//!   way, and its part of the writer's group commit where it has one;
+//! - `mod.rs`: the area's documentation and its operations on [`Db`], each
+//!   converting records to rows, running statements and converting back;
+//! - `port.rs`, where the area serves one of the engine's ports.
+//!
+//! The areas: [`conversations`] (live chat: conversations, messages, the
+//! agents' ledger, handoff settings; the engine's `Store` port),
+//! [`customers`] (identity, merging, history), [`sessions`] (billable
+//! tickets, sessions, their messages, SMS and payments; the engine's
+//! `SessionStore` port), [`activity`] (the activity explorer), [`accounts`]
+//! (users, tokens, projects, memberships, knowledge). The small areas are
+//! one file each, in the same order (records, then reads, then writes, then
+//! the operations on [`Db`]): `staff`, `identity`, `leads`, `stats`.
+//!
+//! Shared by every area: `schema` (the tables, as diesel print-schema
+//! writes them from the migrations), `convert` (how a time, an id, JSON and
+//! a count are stored), `conn` (the backend enum, the `with_conn!` macro, the
+//! pool manager, transactions), `error`, `upsert`, `db` (the [`Db`] handle:
+//! opening, pools, migrations) and `batch` (the writer's group commit of the
+//! engine's write ops, across areas).
 
+mod accounts;
 /// The activity explorer: sessions, tool calls, support requests.
 pub mod activity;
 mod batch;
 mod conn;
+mod conversations;
+mod convert;
 mod customers;
 mod db;
 mod error;
@@ -26,10 +50,6 @@ mod identity;
 /// Leads of the offline form and the built-in email outbox.
 pub mod leads;
 pub mod migrations;
-mod port;
-mod queries;
-mod records;
-mod rows;
 /// The tables, hand-kept identical to what `diesel print-schema` writes
 /// from `migrations/`; it serves both backends (tests compare it
 /// with a migrated SQLite file and a migrated PostgreSQL database).
@@ -45,15 +65,29 @@ mod upsert;
 #[cfg(test)]
 mod tests;
 
+/// The paths the store's tests name from before the areas had folders.
+#[cfg(test)]
+mod rows {
+    pub use super::convert::ts;
+    pub use super::customers::records::DbCustomer;
+}
+#[cfg(test)]
+mod queries {
+    pub use super::conversations::queries::settings;
+    pub use super::customers::writes::insert_customer;
+}
+
+pub use accounts::records::{
+    KnowledgeRow, MemberRole, MemberRow, MemberStatus, ProjectRow, TokenKind, TokenRow, UserRow,
+};
 pub use conn::{DbConn, Target};
-pub use customers::{CustomerConversation, CustomerPatch, LinkedCustomer};
+pub use conversations::records::ConversationFilter;
+pub use customers::records::{
+    CustomerContext, CustomerConversation, CustomerPatch, CustomerRow, LinkedCustomer,
+};
 pub use db::Db;
 pub use error::map_diesel;
 pub use identity::{CodeCheck, IdentityCode};
 pub use leads::{EmailRecord, LeadRecord};
 pub use migrations::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
-pub use records::{
-    ConversationFilter, CustomerContext, CustomerRow, KnowledgeRow, MemberRole, MemberRow,
-    MemberStatus, ProjectRow, TokenKind, TokenRow, UserRow,
-};
 pub use staff::{InstanceEmailRecord, Revoked, StaffEmailCode};

@@ -8,13 +8,14 @@
 //! Codes are kept only as hashes made by the caller; the comparison runs
 //! in constant time, in the caller's function.
 
-use super::conn::with_conn;
+use super::accounts::queries::STATUS_PENDING;
+use super::accounts::records::{DbMember, DbUser, MemberRow, UserRow};
+use super::accounts::writes::insert_member;
+use super::conn::{all_rows, first_row, older_than, statement_fn, with_conn};
+use super::convert::ts;
 use super::db::{detached, Db};
 use super::error::{corrupt, ResultExt};
 use super::identity::CodeCheck;
-use super::queries as q;
-use super::records::{MemberRow, UserRow};
-use super::rows::{ts, DbMember, DbUser};
 use super::schema::{instance_emails, project_members, staff_email_codes, users};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -117,6 +118,8 @@ fn to_users(rows: Vec<DbUser>) -> StoreResult<Vec<UserRow>> {
     rows.into_iter().map(UserRow::try_from).collect()
 }
 
+statement_fn!(fn upsert_staff_email_code(StaffEmailCode) upserts into staff_email_codes on user_id);
+
 impl Db {
     /// Grants (`allowed`) or takes back the permission to create projects.
     /// `NotFound` when there is no such account.
@@ -126,18 +129,15 @@ impl Db {
         allowed: bool,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let db = self.clone();
-        detached(async move {
-            let n = with_conn!(&mut *db.conn().await?, |c| diesel::update(
-                users::table.find(user.to_string())
-            )
-            .set((
-                users::can_create_projects.eq(allowed),
-                users::updated_at.eq(ts(at)),
-            ))
-            .execute(c)
-            .await
-            .store())?;
+        self.pooled(async move |c| {
+            let n = with_conn!(c, |c| diesel::update(users::table.find(user.to_string()))
+                .set((
+                    users::can_create_projects.eq(allowed),
+                    users::updated_at.eq(ts(at)),
+                ))
+                .execute(c)
+                .await
+                .store())?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -148,15 +148,14 @@ impl Db {
 
     /// Every account that may create projects, by email.
     pub async fn project_creators(&self) -> StoreResult<Vec<UserRow>> {
-        let db = self.clone();
-        detached(async move {
-            let rows = with_conn!(&mut *db.conn().await?, |c| users::table
-                .filter(users::can_create_projects.eq(true))
-                .order(users::email.asc())
-                .select(DbUser::as_select())
-                .load(c)
-                .await
-                .store())?;
+        self.pooled(async move |c| {
+            let rows = all_rows!(
+                c,
+                users::table
+                    .filter(users::can_create_projects.eq(true))
+                    .order(users::email.asc())
+                    .select(DbUser::as_select())
+            )?;
             to_users(rows)
         })
         .await
@@ -164,21 +163,9 @@ impl Db {
 
     /// Keeps `code` as the account's one pending code, replacing any other.
     pub async fn put_staff_email_code(&self, code: &StaffEmailCode) -> StoreResult<()> {
-        let (db, code) = (self.clone(), code.clone());
-        detached(async move {
-            with_conn!(&mut *db.conn().await?, |c| diesel::insert_into(
-                staff_email_codes::table
-            )
-            .values(&code)
-            .on_conflict(staff_email_codes::user_id)
-            .do_update()
-            .set(&code)
-            .execute(c)
+        let code = code.clone();
+        self.pooled(async move |c| upsert_staff_email_code(c, &code).await)
             .await
-            .store()
-            .map(drop))
-        })
-        .await
     }
 
     /// Checks a code the account presents for `email` (its hash, compared
@@ -205,13 +192,12 @@ impl Db {
                 .await?
                 .transaction(async move |c| {
                     c.serialize_on(&key).await?;
-                    let row: Option<StaffEmailCode> = with_conn!(c, |c| staff_email_codes::table
-                        .find(&user)
-                        .select(StaffEmailCode::as_select())
-                        .first(c)
-                        .await
-                        .optional()
-                        .store())?;
+                    let row: Option<StaffEmailCode> = first_row!(
+                        c,
+                        staff_email_codes::table
+                            .find(&user)
+                            .select(StaffEmailCode::as_select())
+                    )?;
                     let Some(row) = row.filter(|r| r.email == email) else {
                         return Ok(CodeCheck::NoCode);
                     };
@@ -280,19 +266,17 @@ impl Db {
         cursor: Option<(DateTime<Utc>, EmailId)>,
         limit: i64,
     ) -> StoreResult<Vec<InstanceEmailRecord>> {
-        let db = self.clone();
-        detached(async move {
+        self.pooled(async move |c| {
             let cursor = cursor.map(|(at, id)| (ts(at), id.to_string()));
-            let rows: Vec<DbInstanceEmail> = with_conn!(&mut *db.conn().await?, |c| {
+            let rows: Vec<DbInstanceEmail> = with_conn!(c, |c| {
                 let mut q = instance_emails::table.into_boxed();
                 if let Some((at, id)) = &cursor {
-                    q = q.filter(
-                        instance_emails::created_at
-                            .lt(*at)
-                            .or(instance_emails::created_at
-                                .eq(*at)
-                                .and(instance_emails::id.lt(id.clone()))),
-                    );
+                    q = q.filter(older_than!(
+                        instance_emails::created_at,
+                        instance_emails::id,
+                        at,
+                        id
+                    ));
                 }
                 q.order((
                     instance_emails::created_at.desc(),
@@ -333,13 +317,13 @@ impl Db {
                         project_members::table
                             .filter(project_members::project_id.eq(&project))
                             .filter(project_members::email.eq(&email))
-                            .filter(project_members::status.eq(q::STATUS_PENDING))
+                            .filter(project_members::status.eq(STATUS_PENDING))
                             .filter(project_members::invited_at.le(cutoff))
                     )
                     .execute(c)
                     .await
                     .store())?;
-                    q::insert_member(c, &row).await
+                    insert_member(c, &row).await
                 })
                 .await
         })
@@ -361,7 +345,7 @@ impl Db {
                 project_members::table
                     .find(&member)
                     .filter(project_members::project_id.eq(&project))
-                    .filter(project_members::status.eq(q::STATUS_PENDING))
+                    .filter(project_members::status.eq(STATUS_PENDING))
             )
             .execute(c)
             .await

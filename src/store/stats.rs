@@ -4,9 +4,9 @@
 //! (its bounds in UTC, from the project's time zone).
 
 use super::conn::{with_conn, DbConn};
+use super::convert::ts;
 use super::db::{detached, Db};
 use super::error::ResultExt;
-use super::rows::ts;
 use super::schema::conversations;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::{count, count_star, sql, sum};

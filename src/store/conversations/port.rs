@@ -2,10 +2,12 @@
 //! demand (pooled connections), and `commit`, which applies a group of
 //! [`WriteOp`]s in one transaction on the writer's own connection.
 
-use super::batch::RowBatch;
-use super::db::{detached, Db};
 use super::queries as q;
-use super::rows::{agent_record, convert_all, ts};
+use super::records::agent_record;
+use crate::store::accounts::queries::{project, project_ids};
+use crate::store::batch::RowBatch;
+use crate::store::convert::{convert_all, ts};
+use crate::store::db::{detached, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use switchboard_actors::domain::settings::HandoffSettings;
@@ -18,14 +20,14 @@ use switchboard_actors::ports::{
 #[async_trait]
 impl Store for Db {
     async fn list_project_ids(&self) -> StoreResult<Vec<ProjectId>> {
-        let db = self.clone();
-        detached(async move {
-            q::project_ids(&mut *db.conn().await?)
+        self.pooled(async move |c| {
+            project_ids(c)
                 .await?
                 .iter()
                 .map(|id| {
-                    id.parse()
-                        .map_err(|e| super::error::corrupt("projects.id", format!("{id:?}: {e}")))
+                    id.parse().map_err(|e| {
+                        crate::store::error::corrupt("projects.id", format!("{id:?}: {e}"))
+                    })
                 })
                 .collect()
         })
@@ -37,7 +39,7 @@ impl Store for Db {
         detached(async move {
             let mut conn = db.conn().await?;
             let key = id.to_string();
-            let Some(project) = q::project(&mut conn, &key).await? else {
+            let Some(project) = project(&mut conn, &key).await? else {
                 return Ok(None);
             };
             let settings = match q::settings(&mut conn, &key).await? {
@@ -54,9 +56,8 @@ impl Store for Db {
     }
 
     async fn load_agents(&self, project_id: ProjectId) -> StoreResult<Vec<AgentRecord>> {
-        let db = self.clone();
-        detached(async move {
-            q::agents(&mut *db.conn().await?, &project_id.to_string())
+        self.pooled(async move |c| {
+            q::agents(c, &project_id.to_string())
                 .await?
                 .into_iter()
                 .map(agent_record)
@@ -69,11 +70,8 @@ impl Store for Db {
         &self,
         project_id: ProjectId,
     ) -> StoreResult<Vec<ConversationRecord>> {
-        let db = self.clone();
-        detached(async move {
-            convert_all(
-                q::live_conversations(&mut *db.conn().await?, &project_id.to_string()).await?,
-            )
+        self.pooled(async move |c| {
+            convert_all(q::live_conversations(c, &project_id.to_string()).await?)
         })
         .await
     }
@@ -82,9 +80,8 @@ impl Store for Db {
         &self,
         id: ConversationId,
     ) -> StoreResult<Option<ConversationRecord>> {
-        let db = self.clone();
-        detached(async move {
-            q::conversation(&mut *db.conn().await?, &id.to_string())
+        self.pooled(async move |c| {
+            q::conversation(c, &id.to_string())
                 .await?
                 .map(ConversationRecord::try_from)
                 .transpose()
@@ -98,20 +95,11 @@ impl Store for Db {
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<MessageRecord>> {
-        let db = self.clone();
-        detached(async move {
+        self.pooled(async move |c| {
             if limit <= 0 {
                 return Ok(Vec::new());
             }
-            convert_all(
-                q::messages_after(
-                    &mut *db.conn().await?,
-                    &conversation_id.to_string(),
-                    after_seq,
-                    limit,
-                )
-                .await?,
-            )
+            convert_all(q::messages_after(c, &conversation_id.to_string(), after_seq, limit).await?)
         })
         .await
     }
@@ -121,14 +109,11 @@ impl Store for Db {
         conversation_id: ConversationId,
         limit: i64,
     ) -> StoreResult<Vec<MessageRecord>> {
-        let db = self.clone();
-        detached(async move {
+        self.pooled(async move |c| {
             if limit <= 0 {
                 return Ok(Vec::new());
             }
-            let mut rows =
-                q::messages_newest(&mut *db.conn().await?, &conversation_id.to_string(), limit)
-                    .await?;
+            let mut rows = q::messages_newest(c, &conversation_id.to_string(), limit).await?;
             rows.reverse();
             convert_all(rows)
         })
@@ -159,13 +144,10 @@ impl Store for Db {
     }
 
     async fn last_seq(&self, conversation_id: ConversationId) -> StoreResult<i64> {
-        let db = self.clone();
-        detached(async move {
-            Ok(
-                q::max_seq(&mut *db.conn().await?, &conversation_id.to_string())
-                    .await?
-                    .unwrap_or(0),
-            )
+        self.pooled(async move |c| {
+            Ok(q::max_seq(c, &conversation_id.to_string())
+                .await?
+                .unwrap_or(0))
         })
         .await
     }
@@ -175,16 +157,12 @@ impl Store for Db {
         conversation_id: ConversationId,
         client_msg_id: &str,
     ) -> StoreResult<Option<MessageRecord>> {
-        let (db, client_msg_id) = (self.clone(), client_msg_id.to_string());
-        detached(async move {
-            q::message_by_client_id(
-                &mut *db.conn().await?,
-                &conversation_id.to_string(),
-                &client_msg_id,
-            )
-            .await?
-            .map(MessageRecord::try_from)
-            .transpose()
+        let client_msg_id = client_msg_id.to_string();
+        self.pooled(async move |c| {
+            q::message_by_client_id(c, &conversation_id.to_string(), &client_msg_id)
+                .await?
+                .map(MessageRecord::try_from)
+                .transpose()
         })
         .await
     }
@@ -194,11 +172,8 @@ impl Store for Db {
         project_id: ProjectId,
         since: DateTime<Utc>,
     ) -> StoreResult<Option<f64>> {
-        let db = self.clone();
-        detached(async move {
-            let pairs =
-                q::handling_times(&mut *db.conn().await?, &project_id.to_string(), ts(since))
-                    .await?;
+        self.pooled(async move |c| {
+            let pairs = q::handling_times(c, &project_id.to_string(), ts(since)).await?;
             let minutes: Vec<f64> = pairs
                 .into_iter()
                 .filter_map(|(claimed, resolved)| Some((claimed?, resolved?)))

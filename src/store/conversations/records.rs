@@ -1,25 +1,15 @@
-//! Database rows: one diesel struct per table (Queryable, Selectable,
-//! Insertable, and AsChangeset where a row is upserted), with the
-//! conversions to and from the port's records and the store's records.
-//! This is the only place that knows how a value is stored: uuids as
-//! lowercase text, JSON as text, enums by their snake_case names, times as
-//! UTC `NaiveDateTime` truncated to microseconds (what PostgreSQL keeps, so
-//! both backends give back the same value).
+//! Live chat's rows: conversations, messages, the agents' ledger and the
+//! handoff settings, with the conversions to and from the engine's records.
 
-use super::error::corrupt;
-use super::records::{
-    CustomerRow, KnowledgeRow, MemberRole, MemberRow, MemberStatus, ProjectRow, TokenKind,
-    TokenRow, UserRow,
+use crate::store::accounts::records::{DbMember, DbUser};
+use crate::store::convert::{
+    from_json, id_opt, json_text, opt_string, parse_id as id, to_i32, to_u32, ts, ts_opt, utc,
+    utc_opt,
 };
-use super::schema::{
-    agent_availability, auth_tokens, conversations, customers, handoff_settings, knowledge_entries,
-    messages, project_members, projects, users,
-};
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use crate::store::error::corrupt;
+use crate::store::schema::{agent_availability, conversations, handoff_settings, messages};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use std::str::FromStr;
 use switchboard_actors::domain::agents::AgentStatus;
 use switchboard_actors::domain::conversation::ConversationStatus;
 use switchboard_actors::domain::inactivity::CustomerPresence;
@@ -29,206 +19,6 @@ use switchboard_actors::ports::{
     AgentRecord, ConversationRecord, MessageRecord, SenderType, StoreError, StoreResult,
 };
 use uuid::Uuid;
-
-// ---------------------------------------------------------------- helpers
-
-/// A UTC instant as stored.
-pub fn ts(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc().trunc_subsecs(6)
-}
-
-pub(crate) fn ts_opt(t: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
-    t.map(ts)
-}
-
-fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    t.and_utc()
-}
-
-fn utc_opt(t: Option<NaiveDateTime>) -> Option<DateTime<Utc>> {
-    t.map(utc)
-}
-
-/// Parses a stored id (a typed id or a bare uuid).
-fn id<T: FromStr>(what: &str, s: &str) -> StoreResult<T>
-where
-    T::Err: std::fmt::Display,
-{
-    T::from_str(s).map_err(|e| corrupt(what, format!("{s:?}: {e}")))
-}
-
-fn id_opt<T: FromStr>(what: &str, s: Option<&str>) -> StoreResult<Option<T>>
-where
-    T::Err: std::fmt::Display,
-{
-    s.map(|s| id(what, s)).transpose()
-}
-
-fn opt_string<T: ToString>(v: Option<T>) -> Option<String> {
-    v.map(|v| v.to_string())
-}
-
-pub fn json_text<T: Serialize + ?Sized>(what: &str, v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("encode {what}: {e}")))
-}
-
-fn from_json<T: DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
-    serde_json::from_str(s).map_err(|e| corrupt(what, e))
-}
-
-fn to_i32(what: &str, v: u32) -> StoreResult<i32> {
-    i32::try_from(v).map_err(|_| StoreError::Backend(format!("{what} out of range: {v}")))
-}
-
-fn to_u32(what: &str, v: i32) -> StoreResult<u32> {
-    u32::try_from(v).map_err(|_| corrupt(what, v))
-}
-
-// ---------------------------------------------------------------- users
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-pub struct DbUser {
-    pub id: String,
-    pub email: String,
-    pub name: String,
-    pub password_hash: String,
-    pub avatar_url: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub can_create_projects: bool,
-    pub email_verified: bool,
-}
-
-impl From<&UserRow> for DbUser {
-    fn from(u: &UserRow) -> Self {
-        Self {
-            id: u.id.to_string(),
-            email: u.email.to_lowercase(),
-            name: u.name.clone(),
-            password_hash: u.password_hash.clone(),
-            avatar_url: u.avatar_url.clone(),
-            created_at: ts(u.created_at),
-            updated_at: ts(u.updated_at),
-            can_create_projects: u.can_create_projects,
-            email_verified: u.email_verified,
-        }
-    }
-}
-
-impl TryFrom<DbUser> for UserRow {
-    type Error = StoreError;
-    fn try_from(r: DbUser) -> StoreResult<Self> {
-        Ok(Self {
-            id: id("users.id", &r.id)?,
-            email: r.email,
-            name: r.name,
-            password_hash: r.password_hash,
-            avatar_url: r.avatar_url,
-            created_at: utc(r.created_at),
-            updated_at: utc(r.updated_at),
-            can_create_projects: r.can_create_projects,
-            email_verified: r.email_verified,
-        })
-    }
-}
-
-// ---------------------------------------------------------------- tokens
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = auth_tokens)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-pub struct DbToken {
-    pub token_hash: String,
-    pub kind: String,
-    pub user_id: Option<String>,
-    pub project_id: Option<String>,
-    pub visitor_id: Option<String>,
-    pub customer_id: Option<String>,
-    pub expires_at: NaiveDateTime,
-    pub created_at: NaiveDateTime,
-}
-
-impl From<&TokenRow> for DbToken {
-    fn from(t: &TokenRow) -> Self {
-        Self {
-            token_hash: t.token_hash.clone(),
-            kind: t.kind.as_str().to_string(),
-            user_id: opt_string(t.user_id),
-            project_id: opt_string(t.project_id),
-            visitor_id: t.visitor_id.clone(),
-            customer_id: opt_string(t.customer_id),
-            expires_at: ts(t.expires_at),
-            created_at: ts(t.created_at),
-        }
-    }
-}
-
-impl TryFrom<DbToken> for TokenRow {
-    type Error = StoreError;
-    fn try_from(r: DbToken) -> StoreResult<Self> {
-        Ok(Self {
-            kind: TokenKind::parse(&r.kind).ok_or_else(|| corrupt("auth_tokens.kind", &r.kind))?,
-            user_id: id_opt("auth_tokens.user_id", r.user_id.as_deref())?,
-            project_id: id_opt("auth_tokens.project_id", r.project_id.as_deref())?,
-            customer_id: id_opt("auth_tokens.customer_id", r.customer_id.as_deref())?,
-            token_hash: r.token_hash,
-            visitor_id: r.visitor_id,
-            expires_at: utc(r.expires_at),
-            created_at: utc(r.created_at),
-        })
-    }
-}
-
-// ---------------------------------------------------------------- projects
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = projects)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-pub struct DbProject {
-    pub id: String,
-    pub name: String,
-    pub public_key: String,
-    pub secret_key_hash: String,
-    pub allowed_origins: String,
-    pub owner_id: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-impl DbProject {
-    pub fn from_row(p: &ProjectRow) -> StoreResult<Self> {
-        Ok(Self {
-            id: p.id.to_string(),
-            name: p.name.clone(),
-            public_key: p.public_key.clone(),
-            secret_key_hash: p.secret_key_hash.clone(),
-            allowed_origins: json_text("projects.allowed_origins", &p.allowed_origins)?,
-            owner_id: p.owner_id.to_string(),
-            created_at: ts(p.created_at),
-            updated_at: ts(p.updated_at),
-        })
-    }
-}
-
-impl TryFrom<DbProject> for ProjectRow {
-    type Error = StoreError;
-    fn try_from(r: DbProject) -> StoreResult<Self> {
-        Ok(Self {
-            id: id("projects.id", &r.id)?,
-            allowed_origins: from_json("projects.allowed_origins", &r.allowed_origins)?,
-            owner_id: id("projects.owner_id", &r.owner_id)?,
-            name: r.name,
-            public_key: r.public_key,
-            secret_key_hash: r.secret_key_hash,
-            created_at: utc(r.created_at),
-            updated_at: utc(r.updated_at),
-        })
-    }
-}
-
-// ---------------------------------------------------------------- settings
 
 /// Upserted by project: on conflict every setting is replaced, the row's
 /// id, project and creation time are kept.
@@ -327,78 +117,6 @@ impl TryFrom<DbSettings> for HandoffSettings {
     }
 }
 
-// ---------------------------------------------------------------- members
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = project_members)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-pub struct DbMember {
-    pub id: String,
-    pub project_id: String,
-    pub user_id: Option<String>,
-    pub email: String,
-    pub name: Option<String>,
-    pub role: String,
-    pub status: String,
-    pub invited_by: String,
-    pub invited_at: NaiveDateTime,
-    pub accepted_at: Option<NaiveDateTime>,
-    pub invite_token_hash: Option<String>,
-    pub max_concurrent_chats: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-impl DbMember {
-    pub fn from_row(m: &MemberRow) -> StoreResult<Self> {
-        Ok(Self {
-            id: m.id.to_string(),
-            project_id: m.project_id.to_string(),
-            user_id: opt_string(m.user_id),
-            email: m.email.to_lowercase(),
-            name: m.name.clone(),
-            role: m.role.as_str().to_string(),
-            status: m.status.as_str().to_string(),
-            invited_by: m.invited_by.to_string(),
-            invited_at: ts(m.invited_at),
-            accepted_at: ts_opt(m.accepted_at),
-            invite_token_hash: m.invite_token_hash.clone(),
-            max_concurrent_chats: to_i32("max_concurrent_chats", m.max_concurrent_chats)?,
-            created_at: ts(m.created_at),
-            updated_at: ts(m.updated_at),
-        })
-    }
-}
-
-impl TryFrom<DbMember> for MemberRow {
-    type Error = StoreError;
-    fn try_from(r: DbMember) -> StoreResult<Self> {
-        Ok(Self {
-            id: id::<Uuid>("project_members.id", &r.id)?,
-            project_id: id("project_members.project_id", &r.project_id)?,
-            user_id: id_opt("project_members.user_id", r.user_id.as_deref())?,
-            role: MemberRole::parse(&r.role)
-                .ok_or_else(|| corrupt("project_members.role", &r.role))?,
-            status: MemberStatus::parse(&r.status)
-                .ok_or_else(|| corrupt("project_members.status", &r.status))?,
-            invited_by: id("project_members.invited_by", &r.invited_by)?,
-            max_concurrent_chats: to_u32(
-                "project_members.max_concurrent_chats",
-                r.max_concurrent_chats,
-            )?,
-            email: r.email,
-            name: r.name,
-            invited_at: utc(r.invited_at),
-            accepted_at: utc_opt(r.accepted_at),
-            invite_token_hash: r.invite_token_hash,
-            created_at: utc(r.created_at),
-            updated_at: utc(r.updated_at),
-        })
-    }
-}
-
-// ---------------------------------------------------------------- agents
-
 /// The capacity ledger row; upserted by (user, project), keeping its
 /// creation time.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -444,8 +162,9 @@ impl DbAgent {
 }
 
 /// Seed 003 6.2.2 defaults for a member who has no ledger row yet.
-const DEFAULT_AUTO_OFFLINE_ENABLED: bool = true;
-const DEFAULT_AUTO_OFFLINE_MINUTES: u32 = 30;
+pub(crate) const DEFAULT_AUTO_OFFLINE_ENABLED: bool = true;
+
+pub(crate) const DEFAULT_AUTO_OFFLINE_MINUTES: u32 = 30;
 
 /// One row of the agents query: the membership, the user, and the ledger
 /// row when there is one.
@@ -503,150 +222,6 @@ pub fn agent_record((member, user, ledger): AgentJoin) -> StoreResult<AgentRecor
         }
     }
 }
-
-// ---------------------------------------------------------------- knowledge
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = knowledge_entries)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-pub struct DbKnowledge {
-    pub id: String,
-    pub project_id: String,
-    pub question: String,
-    pub answer: String,
-    pub created_at: NaiveDateTime,
-}
-
-impl From<&KnowledgeRow> for DbKnowledge {
-    fn from(k: &KnowledgeRow) -> Self {
-        Self {
-            id: k.id.to_string(),
-            project_id: k.project_id.to_string(),
-            question: k.question.clone(),
-            answer: k.answer.clone(),
-            created_at: ts(k.created_at),
-        }
-    }
-}
-
-impl TryFrom<DbKnowledge> for KnowledgeRow {
-    type Error = StoreError;
-    fn try_from(r: DbKnowledge) -> StoreResult<Self> {
-        Ok(Self {
-            id: id("knowledge_entries.id", &r.id)?,
-            project_id: id("knowledge_entries.project_id", &r.project_id)?,
-            question: r.question,
-            answer: r.answer,
-            created_at: utc(r.created_at),
-        })
-    }
-}
-
-// ---------------------------------------------------------------- customers
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = customers)]
-#[diesel(treat_none_as_null = true)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-pub struct DbCustomer {
-    pub id: String,
-    pub project_id: String,
-    pub visitor_id: String,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub merged_visitor_ids: String,
-    pub first_seen_at: NaiveDateTime,
-    pub last_seen_at: NaiveDateTime,
-    pub total_conversations: i32,
-    pub last_browser: Option<String>,
-    pub last_device: Option<String>,
-    pub last_os: Option<String>,
-    pub last_page_url: Option<String>,
-    pub last_location: Option<String>,
-    pub last_timezone: Option<String>,
-    pub last_language: Option<String>,
-    pub last_referrer: Option<String>,
-    pub is_flagged: bool,
-    pub flag_reason: Option<String>,
-    pub flagged_at: Option<NaiveDateTime>,
-    pub flagged_by: Option<String>,
-    pub internal_notes: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub email_verified: bool,
-}
-
-impl DbCustomer {
-    pub fn from_row(c: &CustomerRow) -> StoreResult<Self> {
-        Ok(Self {
-            id: c.id.to_string(),
-            project_id: c.project_id.to_string(),
-            visitor_id: c.visitor_id.clone(),
-            email: c.email.clone(),
-            name: c.name.clone(),
-            merged_visitor_ids: json_text("customers.merged_visitor_ids", &c.merged_visitor_ids)?,
-            first_seen_at: ts(c.first_seen_at),
-            last_seen_at: ts(c.last_seen_at),
-            total_conversations: i32::try_from(c.total_conversations).map_err(|_| {
-                StoreError::Backend(format!(
-                    "total_conversations out of range: {}",
-                    c.total_conversations
-                ))
-            })?,
-            last_browser: c.last_browser.clone(),
-            last_device: c.last_device.clone(),
-            last_os: c.last_os.clone(),
-            last_page_url: c.last_page_url.clone(),
-            last_location: c.last_location.clone(),
-            last_timezone: c.last_timezone.clone(),
-            last_language: c.last_language.clone(),
-            last_referrer: c.last_referrer.clone(),
-            is_flagged: c.is_flagged,
-            flag_reason: c.flag_reason.clone(),
-            flagged_at: ts_opt(c.flagged_at),
-            flagged_by: opt_string(c.flagged_by),
-            internal_notes: c.internal_notes.clone(),
-            created_at: ts(c.created_at),
-            updated_at: ts(c.updated_at),
-            email_verified: c.email_verified,
-        })
-    }
-}
-
-impl TryFrom<DbCustomer> for CustomerRow {
-    type Error = StoreError;
-    fn try_from(r: DbCustomer) -> StoreResult<Self> {
-        Ok(Self {
-            id: id("customers.id", &r.id)?,
-            project_id: id("customers.project_id", &r.project_id)?,
-            merged_visitor_ids: from_json("customers.merged_visitor_ids", &r.merged_visitor_ids)?,
-            flagged_by: id_opt("customers.flagged_by", r.flagged_by.as_deref())?,
-            visitor_id: r.visitor_id,
-            email: r.email,
-            name: r.name,
-            first_seen_at: utc(r.first_seen_at),
-            last_seen_at: utc(r.last_seen_at),
-            total_conversations: i64::from(r.total_conversations),
-            last_browser: r.last_browser,
-            last_device: r.last_device,
-            last_os: r.last_os,
-            last_page_url: r.last_page_url,
-            last_location: r.last_location,
-            last_timezone: r.last_timezone,
-            last_language: r.last_language,
-            last_referrer: r.last_referrer,
-            is_flagged: r.is_flagged,
-            flag_reason: r.flag_reason,
-            flagged_at: utc_opt(r.flagged_at),
-            internal_notes: r.internal_notes,
-            created_at: utc(r.created_at),
-            updated_at: utc(r.updated_at),
-            email_verified: r.email_verified,
-        })
-    }
-}
-
-// ---------------------------------------------------------------- conversations
 
 /// The engine's snapshot of a conversation, upserted whole by id (all but
 /// `customer_id`, see `ConversationConflict`).
@@ -774,8 +349,6 @@ impl TryFrom<DbConversation> for ConversationRecord {
     }
 }
 
-// ---------------------------------------------------------------- messages
-
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = messages)]
 #[diesel(treat_none_as_default_value = false)]
@@ -829,10 +402,27 @@ impl TryFrom<DbMessage> for MessageRecord {
     }
 }
 
-/// Converts a batch of rows, failing on the first that does not decode.
-pub fn convert_all<R, T>(rows: Vec<R>) -> StoreResult<Vec<T>>
-where
-    T: TryFrom<R, Error = StoreError>,
-{
-    rows.into_iter().map(T::try_from).collect()
+/// The list query in stored form (see `ConversationFilter`).
+pub struct ListQuery {
+    pub project_ids: Vec<String>,
+    pub status: Option<String>,
+    pub assigned_to: Option<String>,
+    pub customer_id: Option<String>,
+    pub cursor: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+/// The dashboard's conversation list query. Results come newest
+/// `last_message_at` first; pass the last row's `(last_message_at, id)` as
+/// `cursor` to get the next page.
+#[derive(Debug, Clone)]
+pub struct ConversationFilter {
+    /// Projects to list from; empty yields nothing.
+    pub project_ids: Vec<ProjectId>,
+    pub status: Option<ConversationStatus>,
+    pub assigned_to: Option<UserId>,
+    pub customer_id: Option<CustomerId>,
+    /// Rows strictly after this position in the ordering.
+    pub cursor: Option<(DateTime<Utc>, ConversationId)>,
+    pub limit: i64,
 }

@@ -8,57 +8,107 @@
 //! After a conversation is created, `conversations.customer_id` belongs to
 //! this file: the engine's snapshot upsert leaves it alone (see
 //! `batch.rs`), so a merge can move live conversations.
+//!
+//! Laid out as every area of the store: `records`, `queries` (reads),
+//! `writes`, and here the operations on [`Db`] and the steps they share.
 
-use super::conn::{with_conn, DbConn};
-use super::db::{detached, Db};
-use super::error::{corrupt, ResultExt};
-use super::queries::{self as q, CONVERSATION_CLOSED};
-use super::rows::{json_text, ts, DbCustomer};
-use super::schema::{auth_tokens, conversations, customers, messages};
-use super::CustomerRow;
+pub(crate) mod queries;
+pub(crate) mod records;
+pub(crate) mod writes;
+
+use crate::store::conn::{all_rows, DbConn};
+use crate::store::conversations::queries::CONVERSATION_CLOSED;
+use crate::store::convert::{json_text, ts};
+use crate::store::db::{detached, Db};
+use crate::store::error::corrupt;
+use crate::store::schema::conversations;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use queries::*;
+use records::*;
 use switchboard_actors::domain::conversation::ConversationStatus;
 use switchboard_actors::ids::{ConversationId, CustomerId, ProjectId, UserId};
 use switchboard_actors::ports::{StoreError, StoreResult};
+use writes::*;
 
-/// What linking an email did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LinkedCustomer {
-    /// The customer the visitor now belongs to, as stored.
-    pub customer: CustomerRow,
-    /// Conversations whose live actor must learn the identity: the ones
-    /// moved to this customer and every one of its conversations that is
-    /// not closed. Oldest first, no repeats.
-    pub conversations: Vec<ConversationId>,
+impl Db {
+    /// Records a visit that starts a conversation: finds the project's
+    /// customer by visitor id (or by a merged visitor id), or creates one;
+    /// sets `last_seen_at`, the context fields given (a `None` keeps the
+    /// stored value) and adds one to `total_conversations`. Returns the row
+    /// as stored.
+    pub async fn touch_customer(
+        &self,
+        project: ProjectId,
+        visitor_id: &str,
+        at: DateTime<Utc>,
+        ctx: &CustomerContext,
+    ) -> StoreResult<CustomerRow> {
+        let (db, visitor_id, ctx) = (self.clone(), visitor_id.to_string(), ctx.clone());
+        detached(async move {
+            let project = project.to_string();
+            let row = db
+                .conn()
+                .await?
+                .transaction(async move |c| {
+                    // Find-or-create must not interleave with another touch
+                    // of the project's customers (the same visitor twice at
+                    // once would make two rows or lose a count) nor with a
+                    // merge (see customers.rs).
+                    c.serialize_on(&serialize_key(&project)).await?;
+                    let at = ts(at);
+                    match customer_of_visitor(c, &project, &visitor_id).await? {
+                        Some(mut row) => {
+                            row.last_seen_at = at;
+                            row.updated_at = at;
+                            row.total_conversations = row.total_conversations.saturating_add(1);
+                            apply_context(&mut row, ctx);
+                            writes::update_customer(c, &row).await?;
+                            Ok(row)
+                        }
+                        None => {
+                            let mut row = new_customer(&project, &visitor_id, at);
+                            row.total_conversations = 1;
+                            apply_context(&mut row, ctx);
+                            writes::insert_customer(c, &row).await?;
+                            Ok(row)
+                        }
+                    }
+                })
+                .await?;
+            CustomerRow::try_from(row)
+        })
+        .await
+    }
+
+    pub async fn customer(
+        &self,
+        project: ProjectId,
+        id: CustomerId,
+    ) -> StoreResult<Option<CustomerRow>> {
+        self.pooled(async move |c| {
+            queries::customer(c, &project.to_string(), &id.to_string())
+                .await?
+                .map(CustomerRow::try_from)
+                .transpose()
+        })
+        .await
+    }
 }
 
-/// A staff edit of a customer: `None` leaves a field as it is;
-/// `Some(None)` clears a text.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CustomerPatch {
-    pub is_flagged: Option<bool>,
-    pub flag_reason: Option<Option<String>>,
-    pub internal_notes: Option<Option<String>>,
-}
-
-/// One line of a customer's conversation history.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CustomerConversation {
-    pub id: ConversationId,
-    pub status: ConversationStatus,
-    pub created_at: DateTime<Utc>,
-    pub last_message_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub satisfaction_rating: Option<i32>,
-    /// The email given in that conversation, and whether it was proven
-    /// (an unproven one is contact information only).
-    pub customer_email: Option<String>,
-    pub customer_email_verified: bool,
-    /// The first message the customer wrote, if any.
-    pub preview: Option<String>,
+fn apply_context(row: &mut DbCustomer, ctx: CustomerContext) {
+    fn set(slot: &mut Option<String>, value: Option<String>) {
+        if value.is_some() {
+            *slot = value;
+        }
+    }
+    set(&mut row.last_browser, ctx.browser);
+    set(&mut row.last_device, ctx.device);
+    set(&mut row.last_os, ctx.os);
+    set(&mut row.last_page_url, ctx.page_url);
+    set(&mut row.last_referrer, ctx.referrer);
+    set(&mut row.last_timezone, ctx.timezone);
+    set(&mut row.last_language, ctx.language);
 }
 
 /// The key every find-then-write of a project's customers serializes on.
@@ -109,11 +159,11 @@ pub(super) async fn customer_of_visitor(
     project: &str,
     visitor: &str,
 ) -> StoreResult<Option<DbCustomer>> {
-    if let Some(row) = q::customer_by_visitor(c, project, visitor).await? {
+    if let Some(row) = queries::customer_by_visitor(c, project, visitor).await? {
         return Ok(Some(row));
     }
     let pattern = merged_like_pattern(visitor)?;
-    for candidate in q::customers_merged_like(c, project, &pattern).await? {
+    for candidate in queries::customers_merged_like(c, project, &pattern).await? {
         if merged_ids(&candidate)?.iter().any(|v| v == visitor) {
             return Ok(Some(candidate));
         }
@@ -253,7 +303,7 @@ impl Db {
                             let mut fresh = new_customer(&project, &visitor, at);
                             fresh.email = Some(email.clone());
                             fresh.name.clone_from(&name);
-                            q::insert_customer(c, &fresh).await?;
+                            writes::insert_customer(c, &fresh).await?;
                             fresh
                         }
                     };
@@ -263,7 +313,7 @@ impl Db {
                     row.email_verified = true;
                     row.last_seen_at = row.last_seen_at.max(at);
                     row.updated_at = at;
-                    q::update_customer(c, &row).await?;
+                    writes::update_customer(c, &row).await?;
                     // Closed conversations have no actor to take the new
                     // identity into its columns; the store does it for them.
                     name_closed_conversations(c, &row).await?;
@@ -303,15 +353,15 @@ impl Db {
         detached(async move {
             let project = project.to_string();
             let mut conn = db.conn().await?;
-            let ids: Vec<String> = with_conn!(&mut *conn, |c| conversations::table
-                .filter(conversations::project_id.eq(&project))
-                .filter(conversations::visitor_id.eq(&visitor))
-                .filter(conversations::status.ne(CONVERSATION_CLOSED))
-                .order((conversations::created_at.asc(), conversations::id.asc()))
-                .select(conversations::id)
-                .load(c)
-                .await
-                .store())?;
+            let ids: Vec<String> = all_rows!(
+                &mut *conn,
+                conversations::table
+                    .filter(conversations::project_id.eq(&project))
+                    .filter(conversations::visitor_id.eq(&visitor))
+                    .filter(conversations::status.ne(CONVERSATION_CLOSED))
+                    .order((conversations::created_at.asc(), conversations::id.asc()))
+                    .select(conversations::id)
+            )?;
             ids.iter()
                 .map(|s| {
                     s.parse::<ConversationId>()
@@ -329,9 +379,9 @@ impl Db {
         project: ProjectId,
         visitor: &str,
     ) -> StoreResult<Option<CustomerRow>> {
-        let (db, visitor) = (self.clone(), visitor.to_string());
-        detached(async move {
-            customer_of_visitor(&mut *db.conn().await?, &project.to_string(), &visitor)
+        let visitor = visitor.to_string();
+        self.pooled(async move |c| {
+            customer_of_visitor(c, &project.to_string(), &visitor)
                 .await?
                 .map(CustomerRow::try_from)
                 .transpose()
@@ -362,7 +412,7 @@ impl Db {
                     // A merge writes the whole target row; without this an
                     // edit made meanwhile would be lost.
                     c.serialize_on(&serialize_key(&project)).await?;
-                    let mut row = q::customer(c, &project, &id)
+                    let mut row = queries::customer(c, &project, &id)
                         .await?
                         .ok_or(StoreError::NotFound)?;
                     match patch.is_flagged {
@@ -388,7 +438,7 @@ impl Db {
                         row.internal_notes = notes;
                     }
                     row.updated_at = at;
-                    q::update_customer(c, &row).await?;
+                    writes::update_customer(c, &row).await?;
                     Ok(row)
                 })
                 .await?;
@@ -440,197 +490,4 @@ impl Db {
         })
         .await
     }
-}
-
-// ---------------------------------------------------------------- queries
-
-async fn customer_by_email(
-    conn: &mut DbConn,
-    project: &str,
-    email: &str,
-) -> StoreResult<Option<DbCustomer>> {
-    with_conn!(conn, |c| customers::table
-        .filter(customers::project_id.eq(project))
-        .filter(customers::email.eq(email))
-        .select(DbCustomer::as_select())
-        .first(c)
-        .await
-        .optional()
-        .store())
-}
-
-/// Moves every conversation of `from` to `to`; returns their ids, oldest
-/// first.
-async fn move_conversations(conn: &mut DbConn, from: &str, to: &str) -> StoreResult<Vec<String>> {
-    let ids: Vec<String> = with_conn!(conn, |c| conversations::table
-        .filter(conversations::customer_id.eq(from))
-        .order((conversations::created_at.asc(), conversations::id.asc()))
-        .select(conversations::id)
-        .load(c)
-        .await
-        .store())?;
-    with_conn!(conn, |c| diesel::update(
-        conversations::table.filter(conversations::customer_id.eq(from))
-    )
-    .set(conversations::customer_id.eq(to))
-    .execute(c)
-    .await
-    .store())?;
-    Ok(ids)
-}
-
-/// Customer tokens remember the customer they were issued for; after a
-/// merge they point at the survivor.
-async fn retarget_tokens(conn: &mut DbConn, from: &str, to: &str) -> StoreResult<()> {
-    with_conn!(conn, |c| diesel::update(
-        auth_tokens::table.filter(auth_tokens::customer_id.eq(from))
-    )
-    .set(auth_tokens::customer_id.eq(to))
-    .execute(c)
-    .await
-    .store()
-    .map(drop))
-}
-
-async fn delete_customer(conn: &mut DbConn, id: &str) -> StoreResult<()> {
-    with_conn!(conn, |c| diesel::delete(customers::table.find(id))
-        .execute(c)
-        .await
-        .store()
-        .map(drop))
-}
-
-/// Writes the customer's email (and name, when known) into its closed
-/// conversations.
-async fn name_closed_conversations(conn: &mut DbConn, row: &DbCustomer) -> StoreResult<()> {
-    let closed = || {
-        conversations::table
-            .filter(conversations::customer_id.eq(&row.id))
-            .filter(conversations::status.eq(CONVERSATION_CLOSED))
-    };
-    let email = (
-        conversations::customer_email.eq(&row.email),
-        conversations::customer_email_verified.eq(row.email_verified),
-    );
-    match &row.name {
-        Some(name) => with_conn!(conn, |c| diesel::update(closed())
-            .set((email, conversations::customer_name.eq(name)))
-            .execute(c)
-            .await
-            .store()
-            .map(drop)),
-        None => with_conn!(conn, |c| diesel::update(closed())
-            .set(email)
-            .execute(c)
-            .await
-            .store()
-            .map(drop)),
-    }
-}
-
-/// The customer's conversations that are not closed, oldest first.
-async fn open_conversations(conn: &mut DbConn, customer: &str) -> StoreResult<Vec<String>> {
-    with_conn!(conn, |c| conversations::table
-        .filter(conversations::customer_id.eq(customer))
-        .filter(conversations::status.ne(CONVERSATION_CLOSED))
-        .order((conversations::created_at.asc(), conversations::id.asc()))
-        .select(conversations::id)
-        .load(c)
-        .await
-        .store())
-}
-
-type HistoryRow = (
-    String,
-    String,
-    (
-        NaiveDateTime,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-    ),
-    Option<i32>,
-    Option<String>,
-    bool,
-);
-
-async fn history_page(
-    conn: &mut DbConn,
-    customer: &str,
-    cursor: Option<(NaiveDateTime, String)>,
-    limit: i64,
-) -> StoreResult<Vec<HistoryRow>> {
-    with_conn!(conn, |c| {
-        let mut query = conversations::table
-            .filter(conversations::customer_id.eq(customer))
-            .order((conversations::created_at.desc(), conversations::id.desc()))
-            .limit(limit)
-            .select((
-                conversations::id,
-                conversations::status,
-                (
-                    conversations::created_at,
-                    conversations::last_message_at,
-                    conversations::resolved_at,
-                    conversations::closed_at,
-                ),
-                conversations::satisfaction_rating,
-                conversations::customer_email,
-                conversations::customer_email_verified,
-            ))
-            .into_boxed();
-        if let Some((at, id)) = &cursor {
-            query = query.filter(
-                conversations::created_at
-                    .lt(*at)
-                    .or(conversations::created_at
-                        .eq(*at)
-                        .and(conversations::id.lt(id))),
-            );
-        }
-        query.load::<HistoryRow>(c).await.store()
-    })
-}
-
-/// `(conversation id, content)` of the first customer message of each of
-/// `ids` that has one. Two statements whatever the page size: the lowest
-/// customer seq per conversation, then those messages (a seq may match in
-/// several conversations; the pairs are checked here).
-async fn first_customer_messages(
-    conn: &mut DbConn,
-    ids: &[String],
-) -> StoreResult<Vec<(String, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let firsts: Vec<(String, Option<i64>)> = with_conn!(conn, |c| messages::table
-        .filter(messages::conversation_id.eq_any(ids))
-        .filter(messages::sender_type.eq("customer"))
-        .filter(messages::internal.eq(false))
-        .group_by(messages::conversation_id)
-        .select((messages::conversation_id, diesel::dsl::min(messages::seq)))
-        .load(c)
-        .await
-        .store())?;
-    let firsts: Vec<(String, i64)> = firsts
-        .into_iter()
-        .filter_map(|(id, seq)| seq.map(|s| (id, s)))
-        .collect();
-    if firsts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let with_ids: Vec<&String> = firsts.iter().map(|(id, _)| id).collect();
-    let seqs: Vec<i64> = firsts.iter().map(|(_, s)| *s).collect();
-    let rows: Vec<(String, i64, String)> = with_conn!(conn, |c| messages::table
-        .filter(messages::conversation_id.eq_any(&with_ids))
-        .filter(messages::seq.eq_any(&seqs))
-        .select((messages::conversation_id, messages::seq, messages::content))
-        .load(c)
-        .await
-        .store())?;
-    Ok(rows
-        .into_iter()
-        .filter(|(id, seq, _)| firsts.contains(&(id.clone(), *seq)))
-        .map(|(id, _, content)| (id, content))
-        .collect())
 }

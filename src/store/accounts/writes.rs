@@ -1,0 +1,88 @@
+//! Writes of accounts and projects, each statement once over [`DbConn`].
+
+use super::queries::*;
+use super::records::*;
+use crate::store::conn::{statement_fn, with_conn, DbConn};
+use crate::store::error::ResultExt;
+use crate::store::schema::{auth_tokens, knowledge_entries, project_members, projects, users};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use switchboard_actors::ports::StoreResult;
+
+statement_fn!(pub fn insert_user(DbUser) inserts into users);
+
+statement_fn!(pub fn insert_token(DbToken) inserts into auth_tokens);
+
+pub async fn delete_token(conn: &mut DbConn, hash: &str) -> StoreResult<()> {
+    with_conn!(conn, |c| diesel::delete(auth_tokens::table.find(hash))
+        .execute(c)
+        .await
+        .store()
+        .map(drop))
+}
+
+statement_fn!(pub fn insert_project(DbProject) inserts into projects);
+
+statement_fn!(pub fn insert_member(DbMember) inserts into project_members);
+
+/// Turns a pending invitation into an active membership of `user`. Returns
+/// how many rows changed (0: no such pending invitation).
+pub async fn activate_member(
+    conn: &mut DbConn,
+    member: &str,
+    user: &str,
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(
+        project_members::table
+            .find(member)
+            .filter(project_members::status.eq(STATUS_PENDING))
+    )
+    .set((
+        project_members::status.eq(STATUS_ACTIVE),
+        project_members::user_id.eq(Some(user)),
+        project_members::accepted_at.eq(Some(at)),
+        project_members::invite_token_hash.eq(None::<String>),
+        project_members::updated_at.eq(at),
+    ))
+    .execute(c)
+    .await
+    .store())
+}
+
+/// Sets the member's chat limit; returns how many rows changed.
+pub async fn set_member_max(
+    conn: &mut DbConn,
+    project: &str,
+    user: &str,
+    max: i32,
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(
+        project_members::table
+            .filter(project_members::project_id.eq(project))
+            .filter(project_members::user_id.eq(user))
+    )
+    .set((
+        project_members::max_concurrent_chats.eq(max),
+        project_members::updated_at.eq(at),
+    ))
+    .execute(c)
+    .await
+    .store())
+}
+
+statement_fn!(pub fn insert_knowledge(DbKnowledge) inserts into knowledge_entries);
+
+/// Returns how many rows went (0 or 1).
+pub async fn delete_knowledge(conn: &mut DbConn, project: &str, id: &str) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::delete(
+        knowledge_entries::table
+            .find(id)
+            .filter(knowledge_entries::project_id.eq(project))
+    )
+    .execute(c)
+    .await
+    .store())
+}
