@@ -65,18 +65,6 @@ mod upsert;
 #[cfg(test)]
 mod tests;
 
-/// The paths the store's tests name from before the areas had folders.
-#[cfg(test)]
-mod rows {
-    pub use super::convert::ts;
-    pub use super::customers::records::DbCustomer;
-}
-#[cfg(test)]
-mod queries {
-    pub use super::conversations::queries::settings;
-    pub use super::customers::writes::insert_customer;
-}
-
 pub use accounts::records::{
     KnowledgeRow, MemberRole, MemberRow, MemberStatus, ProjectRow, TokenKind, TokenRow, UserRow,
 };

@@ -221,12 +221,12 @@ async fn put_ops_upsert(db: Db) {
     let snap = db.load_project(p.id).await.unwrap().unwrap();
     assert_eq!(snap.settings, s);
     let mut conn = db.conn().await.unwrap();
-    let row = crate::store::queries::settings(&mut conn, &p.id.to_string())
+    let row = crate::store::conversations::queries::settings(&mut conn, &p.id.to_string())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.created_at, crate::store::rows::ts(p.created_at));
-    assert_eq!(row.updated_at, crate::store::rows::ts(t(600)));
+    assert_eq!(row.created_at, crate::store::convert::ts(p.created_at));
+    assert_eq!(row.updated_at, crate::store::convert::ts(t(600)));
 }
 
 // ---------------------------------------------------------------- cancellation

@@ -406,9 +406,9 @@ async fn customers_are_touched_and_found_by_merged_visitor_ids(db: Db) {
     };
     {
         let mut conn = db.conn().await.unwrap();
-        crate::store::queries::insert_customer(
+        crate::store::customers::writes::insert_customer(
             &mut conn,
-            &crate::store::rows::DbCustomer::from_row(&full).unwrap(),
+            &crate::store::customers::records::DbCustomer::from_row(&full).unwrap(),
         )
         .await
         .unwrap();

@@ -1,4 +1,4 @@
-//! Store tests of billable sessions (`store/sessions.rs`), on both backends
+//! Store tests of billable sessions (`store/sessions/`), on both backends
 //! through the parent's `on_both_backends!`: round trips through the group
 //! commit, the queue order, the one-winner claim under concurrency, opening
 //! a session, the solver's list and stats, and chat seq uniqueness.
