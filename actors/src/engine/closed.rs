@@ -53,18 +53,25 @@ pub trait ConversationOp: Sized + Send + 'static {
     }
 }
 
+/// What an op that is itself the live actor's message says of itself.
+macro_rules! itself {
+    () => {
+        fn caller(&self) -> &Caller {
+            &self.caller
+        }
+        fn into_live(self) -> Self::Msg {
+            self
+        }
+    };
+}
+
 /// Requests that change a conversation: refused once it is closed.
 macro_rules! changes {
     ($($msg:ty => $out:ty),* $(,)?) => {$(
         impl ConversationOp for $msg {
             type Output = $out;
             type Msg = $msg;
-            fn caller(&self) -> &Caller {
-                &self.caller
-            }
-            fn into_live(self) -> Self::Msg {
-                self
-            }
+            itself!();
         }
     )*};
 }
@@ -86,12 +93,7 @@ changes!(
 impl ConversationOp for PostMessage {
     type Output = Arc<MessageRecord>;
     type Msg = PostMessage;
-    fn caller(&self) -> &Caller {
-        &self.caller
-    }
-    fn into_live(self) -> Self::Msg {
-        self
-    }
+    itself!();
     fn closed(
         self,
         engine: &Engine,
@@ -114,12 +116,7 @@ impl ConversationOp for PostMessage {
 impl ConversationOp for GetConversation {
     type Output = ConversationView;
     type Msg = GetConversation;
-    fn caller(&self) -> &Caller {
-        &self.caller
-    }
-    fn into_live(self) -> Self::Msg {
-        self
-    }
+    itself!();
     fn closed(
         self,
         engine: &Engine,
@@ -134,18 +131,12 @@ impl ConversationOp for GetConversation {
     }
 }
 
-/// A subscribe: the same replay pages as a live conversation's (a
-/// customer's without internal notes), from the store, and nothing live
-/// to join afterwards.
+/// A subscribe: the same replay pages as a live conversation's, from the
+/// store, and nothing live to join afterwards.
 impl ConversationOp for SubscribeConversation {
     type Output = Subscribed;
     type Msg = SubscribeConversation;
-    fn caller(&self) -> &Caller {
-        &self.caller
-    }
-    fn into_live(self) -> Self::Msg {
-        self
-    }
+    itself!();
     fn closed(
         self,
         engine: &Engine,
@@ -168,7 +159,8 @@ impl ConversationOp for SubscribeConversation {
             } else {
                 Vec::new()
             };
-            let staff = !matches!(self.caller, Caller::Customer { .. });
+            // Internal notes: staff only, as the stored history over REST.
+            let staff = matches!(self.caller, Caller::Staff(_));
             let channel = format!("conversation:{id}");
             let frames = msgs
                 .iter()
