@@ -20,9 +20,9 @@ use switchboard_actors::engine::conversation::{
 };
 use switchboard_actors::engine::project::{Claim, QueueInfo};
 use switchboard_actors::engine::views::{ConversationView, CustomerConversationView};
-use switchboard_actors::engine::{Caller, ConversationOp, Engine, EngineError, EngineResult};
+use switchboard_actors::engine::{Caller, ConversationOp, EngineError, EngineResult};
 use switchboard_actors::ids::{ConversationId, UserId};
-use switchboard_actors::ports::{ConversationRecord, MessageRecord};
+use switchboard_actors::ports::{ConversationRecord, MessageRecord, Store};
 
 /// The JSON of a conversation view for `caller`: its customer gets the
 /// whitelisted customer view (no tags, metadata, handoff or AI context),
@@ -244,10 +244,9 @@ impl ConversationOp for Rate {
     /// One conditional update lets exactly one rating in.
     fn closed(
         self,
-        engine: &Engine,
-        rec: &ConversationRecord,
+        store: Arc<dyn Store>,
+        rec: ConversationRecord,
     ) -> BoxFuture<'static, EngineResult<ConversationView>> {
-        let store = engine.store().clone();
         let id = rec.id;
         Box::pin(async move {
             let Rate { msg, db } = self;

@@ -19,7 +19,7 @@ use super::events::{event_frame, replay_page, Subscribed};
 use super::supervisor::{ConversationRef, Engine};
 use super::views::{ConversationView, HandoffOutcome};
 use crate::ids::ConversationId;
-use crate::ports::{ConversationRecord, MessageRecord};
+use crate::ports::{ConversationRecord, MessageRecord, Store};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use futures::future::BoxFuture;
@@ -46,8 +46,8 @@ pub trait ConversationOp: Sized + Send + 'static {
     /// The answer for a closed conversation, to a caller who may see it.
     fn closed(
         self,
-        _engine: &Engine,
-        _rec: &ConversationRecord,
+        _store: Arc<dyn Store>,
+        _rec: ConversationRecord,
     ) -> BoxFuture<'static, EngineResult<Self::Output>> {
         Box::pin(async { Err(closed_error()) })
     }
@@ -96,10 +96,9 @@ impl ConversationOp for PostMessage {
     itself!();
     fn closed(
         self,
-        engine: &Engine,
-        rec: &ConversationRecord,
+        store: Arc<dyn Store>,
+        rec: ConversationRecord,
     ) -> BoxFuture<'static, EngineResult<Self::Output>> {
-        let store = engine.store().clone();
         let id = rec.id;
         Box::pin(async move {
             if let Some(c) = &self.client_msg_id {
@@ -119,11 +118,9 @@ impl ConversationOp for GetConversation {
     itself!();
     fn closed(
         self,
-        engine: &Engine,
-        rec: &ConversationRecord,
+        store: Arc<dyn Store>,
+        rec: ConversationRecord,
     ) -> BoxFuture<'static, EngineResult<Self::Output>> {
-        let store = engine.store().clone();
-        let rec = rec.clone();
         Box::pin(async move {
             let last = store.last_seq(rec.id).await?;
             Ok(ConversationView::from_record(&rec, Some(last)))
@@ -139,10 +136,9 @@ impl ConversationOp for SubscribeConversation {
     itself!();
     fn closed(
         self,
-        engine: &Engine,
-        rec: &ConversationRecord,
+        store: Arc<dyn Store>,
+        rec: ConversationRecord,
     ) -> BoxFuture<'static, EngineResult<Self::Output>> {
-        let store = engine.store().clone();
         let id = rec.id;
         Box::pin(async move {
             let last = store.last_seq(id).await?;
@@ -212,7 +208,8 @@ impl Engine {
                 if !op.caller().can_view(rec.project_id, &rec.visitor_id) {
                     return Err(EngineError::NotFound("conversation not found".into()));
                 }
-                Ok((op.closed(self, &rec).await?, None))
+                let store = self.store().clone();
+                Ok((op.closed(store, *rec).await?, None))
             }
         }
     }
