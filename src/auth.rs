@@ -207,16 +207,19 @@ impl FromRequest for StaffAuth {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let auth = Auth::from_request(req, payload);
-        Box::pin(async move {
-            match auth.await?.0 {
-                Caller::Staff(s) => Ok(StaffAuth(Caller::Staff(s.clone()), s)),
-                _ => Err(ApiError::forbidden("this needs a staff login")),
-            }
-        })
+        Box::pin(async move { StaffAuth::of(auth.await?.0) })
     }
 }
 
 impl StaffAuth {
+    /// The caller as staff; anyone else is refused (REST and WebSocket alike).
+    pub fn of(caller: Caller) -> ApiResult<StaffAuth> {
+        match caller {
+            Caller::Staff(s) => Ok(StaffAuth(Caller::Staff(s.clone()), s)),
+            _ => Err(ApiError::forbidden("this needs a staff login")),
+        }
+    }
+
     /// Any role in the project; another project's id is "not found".
     pub fn member_of(&self, project: ProjectId) -> ApiResult<Role> {
         self.1

@@ -15,6 +15,7 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod ops;
 pub mod pages;
 pub mod passwords;
 pub mod providers;

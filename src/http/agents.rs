@@ -2,13 +2,12 @@
 //! heartbeats (seed 003 5.3, 7.4). The project actor owns all of it.
 
 use crate::auth::StaffAuth;
-use crate::error::{ApiError, ApiResult};
-use crate::limits::LimitKind;
+use crate::error::ApiResult;
+use crate::ops::agent;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use switchboard_actors::domain::agents::AgentStatus;
-use switchboard_actors::engine::project::{Heartbeat, ListAgents, SetAgentStatus, UpdateAgent};
+use switchboard_actors::engine::project::{ListAgents, UpdateAgent};
 use switchboard_actors::ids::{ProjectId, UserId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -64,14 +63,9 @@ async fn patch(
 }
 
 #[derive(Deserialize)]
-pub struct StatusBody {
-    pub project_id: ProjectId,
-    pub status: String,
-}
-
-pub fn parse_status(s: &str) -> ApiResult<AgentStatus> {
-    AgentStatus::parse(s)
-        .ok_or_else(|| ApiError::field("status", "must be \"online\", \"away\" or \"offline\""))
+struct StatusBody {
+    project_id: ProjectId,
+    status: String,
 }
 
 async fn status(
@@ -79,16 +73,7 @@ async fn status(
     auth: StaffAuth,
     body: web::Json<StatusBody>,
 ) -> ApiResult<HttpResponse> {
-    auth.agent_of(body.project_id)?;
-    let status = parse_status(&body.status)?;
-    let handle = state.engine.project(body.project_id).await?;
-    let view = handle
-        .addr
-        .send(SetAgentStatus {
-            user_id: auth.1.user_id,
-            status,
-        })
-        .await??;
+    let view = agent::set_status(&state, &auth, body.project_id, &body.status).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -102,14 +87,6 @@ async fn heartbeat(
     auth: StaffAuth,
     body: web::Json<HeartbeatBody>,
 ) -> ApiResult<HttpResponse> {
-    auth.agent_of(body.project_id)?;
-    state.rate_limit(LimitKind::Heartbeat, &auth.1.user_id.to_string())?;
-    let handle = state.engine.project(body.project_id).await?;
-    handle
-        .addr
-        .send(Heartbeat {
-            user_id: auth.1.user_id,
-        })
-        .await??;
+    agent::heartbeat(&state, &auth, body.project_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

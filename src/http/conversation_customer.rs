@@ -4,22 +4,19 @@
 use crate::auth::Auth;
 use crate::email::{EmailMessage, KIND_OFFLINE_CONFIRMATION};
 use crate::error::{ApiError, ApiResult};
-use crate::http::conversations::{view_body, view_of};
 use crate::http::identity::contact_name;
 use crate::http::validate;
 use crate::limits::LimitKind;
+use crate::ops::conversation::{self as ops, view_body, view_of};
 use crate::state::AppState;
 use crate::store::LeadRecord;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use switchboard_actors::domain::business_hours;
-use switchboard_actors::domain::inactivity::CustomerPresence;
-use switchboard_actors::engine::conversation::{
-    validate_rating, CustomerPresenceUpdate, OfflineForm, RateConversation,
-};
+use switchboard_actors::engine::conversation::OfflineForm;
 use switchboard_actors::engine::project::GetSettings;
-use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
+use switchboard_actors::engine::Caller;
 use switchboard_actors::ids::{ConversationId, LeadId, ProjectId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -29,46 +26,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(offline_form),
         )
         .route("/api/conversations/{id}/rating", web::post().to(rating));
-}
-
-fn not_found() -> ApiError {
-    ApiError::not_found("conversation not found")
-}
-
-fn closed() -> ApiError {
-    ApiError::new(
-        actix_web::http::StatusCode::BAD_REQUEST,
-        "INVALID_TRANSITION",
-        "the conversation is closed",
-    )
-}
-
-pub fn parse_presence(s: &str) -> ApiResult<CustomerPresence> {
-    CustomerPresence::parse(s).ok_or_else(|| {
-        ApiError::field(
-            "status",
-            "must be online, idle, typing, offline or background",
-        )
-    })
-}
-
-/// The widget's presence signal; shared by REST and WebSocket.
-pub async fn report_presence(
-    state: &AppState,
-    caller: Caller,
-    id: ConversationId,
-    status: CustomerPresence,
-) -> ApiResult<()> {
-    match state.engine.conversation(id).await {
-        Ok(ConversationRef::Live(a)) => {
-            Ok(a.send(CustomerPresenceUpdate { caller, status }).await??)
-        }
-        Ok(ConversationRef::Closed(rec)) if caller.can_view(rec.project_id, &rec.visitor_id) => {
-            Err(closed())
-        }
-        Ok(ConversationRef::Closed(_)) | Err(EngineError::NotFound(_)) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 #[derive(Deserialize)]
@@ -82,12 +39,7 @@ async fn presence(
     id: web::Path<ConversationId>,
     body: web::Json<PresenceBody>,
 ) -> ApiResult<HttpResponse> {
-    let status = parse_presence(&body.status)?;
-    state.rate_limit(
-        crate::limits::LimitKind::Typing,
-        &crate::limits::caller_key(&auth.0),
-    )?;
-    report_presence(&state, auth.0, *id, status).await?;
+    ops::presence(&state, auth.0, *id, &body.status).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -127,22 +79,17 @@ async fn offline_form(
         .map(|n| contact_name("name", n))
         .transpose()?;
     let view = view_of(&state, &auth.0, *id).await?;
-    let addr = match state.engine.conversation(view.id).await? {
-        ConversationRef::Live(a) => a,
-        ConversationRef::Closed(_) => return Err(closed()),
-    };
     let project = view.project_id;
     // The actor takes it once per conversation; the email is contact
     // information on it (unverified), never linked to a customer.
-    let view = addr
-        .send(OfflineForm {
-            caller: auth.0.clone(),
-            email: email.clone(),
-            name: name.clone(),
-            // As sent: the actor checks the characters before it trims.
-            message: body.message.clone(),
-        })
-        .await??;
+    let form = OfflineForm {
+        caller: auth.0.clone(),
+        email: email.clone(),
+        name: name.clone(),
+        // As sent: the actor checks the characters before it trims.
+        message: body.message.clone(),
+    };
+    let view = state.engine.ask_conversation(view.id, form).await?;
     let message = body.message.trim().to_string();
     let now = state.now();
     state
@@ -226,43 +173,7 @@ async fn rating(
     body: web::Json<RatingBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    if !matches!(auth.0, Caller::Customer { .. }) {
-        return Err(ApiError::forbidden(
-            "only the customer rates a conversation",
-        ));
-    }
-    let view = match state.engine.conversation(*id).await {
-        Ok(ConversationRef::Live(a)) => {
-            a.send(RateConversation {
-                caller: auth.0,
-                rating: body.rating,
-                feedback: body.feedback,
-            })
-            .await??
-        }
-        Ok(ConversationRef::Closed(rec)) => {
-            if !auth.0.can_view(rec.project_id, &rec.visitor_id) {
-                return Err(not_found());
-            }
-            let feedback = validate_rating(body.rating, body.feedback)?;
-            // Closed conversations have no actor: one conditional update
-            // lets exactly one rating in.
-            if !state
-                .db
-                .rate_closed_conversation(*id, body.rating as i32, feedback.as_deref())
-                .await?
-            {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::BAD_REQUEST,
-                    "INVALID_TRANSITION",
-                    "the conversation was already rated",
-                ));
-            }
-            view_of(&state, &auth.0, *id).await?
-        }
-        Err(EngineError::NotFound(_)) => return Err(not_found()),
-        Err(e) => return Err(e.into()),
-    };
+    let view = ops::rate(&state, auth.0, *id, body.rating, body.feedback).await?;
     Ok(HttpResponse::Ok().json(json!({
         "conversation_id": view.id,
         "satisfaction_rating": view.satisfaction_rating,

@@ -7,21 +7,17 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::cursor;
 use crate::http::customers;
 use crate::http::identity::contact_name;
-use crate::http::metadata;
 use crate::http::validate;
+use crate::ops::conversation as ops;
 use crate::state::AppState;
 use crate::store::ConversationFilter;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::{json, Value};
-use std::sync::Arc;
+use serde_json::json;
 use switchboard_actors::domain::conversation::ConversationStatus;
-use switchboard_actors::engine::conversation::{
-    Close, CustomerHandoff, GetConversation, PostMessage, PostNote, Resolve, SetTags, Transfer,
-};
-use switchboard_actors::engine::project::{Claim, QueueInfo};
-use switchboard_actors::engine::views::{ConversationView, CustomerConversationView};
-use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
+use switchboard_actors::engine::conversation::CustomerHandoff;
+use switchboard_actors::engine::views::ConversationView;
+use switchboard_actors::engine::Caller;
 use switchboard_actors::ids::{ConversationId, ProjectId, UserId};
 use switchboard_actors::ports::MessageRecord;
 
@@ -42,100 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/conversations/{id}/tags", web::put().to(tags));
 }
 
-fn not_found() -> ApiError {
-    ApiError::not_found("conversation not found")
-}
-
-/// The JSON of a conversation view for `caller`: its customer gets the
-/// whitelisted customer view (no tags, metadata, handoff or AI context),
-/// staff and bots the whole view. Every answer that carries a view to a
-/// caller who may be the customer goes through here.
-pub fn view_body(caller: &Caller, view: &ConversationView) -> Value {
-    match caller {
-        Caller::Customer { .. } => json!(CustomerConversationView::from(view)),
-        _ => json!(view),
-    }
-}
-
-/// The conversation's current view as `caller` may see it, with a fresh
-/// queue position while it waits.
-pub async fn view_of(
-    state: &AppState,
-    caller: &Caller,
-    id: ConversationId,
-) -> ApiResult<ConversationView> {
-    match state.engine.conversation(id).await {
-        Ok(ConversationRef::Live(addr)) => {
-            let mut v = addr
-                .send(GetConversation {
-                    caller: caller.clone(),
-                })
-                .await??;
-            if v.status == ConversationStatus::Waiting {
-                let project = state.engine.project(v.project_id).await?;
-                if let Some((p, e)) = project
-                    .addr
-                    .send(QueueInfo {
-                        conversation_id: id,
-                    })
-                    .await?
-                {
-                    v.queue_position = Some(p);
-                    v.estimated_wait_minutes = Some(e);
-                }
-            }
-            Ok(v)
-        }
-        Ok(ConversationRef::Closed(rec)) => {
-            if !caller.can_view(rec.project_id, &rec.visitor_id) {
-                return Err(not_found());
-            }
-            let last = state.engine.store().last_seq(id).await?;
-            Ok(ConversationView::from_record(&rec, Some(last)))
-        }
-        Err(EngineError::NotFound(_)) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn live(
-    state: &AppState,
-    id: ConversationId,
-) -> ApiResult<
-    Result<
-        actix::Addr<switchboard_actors::engine::conversation::ConversationActor>,
-        Box<switchboard_actors::ports::ConversationRecord>,
-    >,
-> {
-    match state.engine.conversation(id).await {
-        Ok(ConversationRef::Live(a)) => Ok(Ok(a)),
-        Ok(ConversationRef::Closed(r)) => Ok(Err(r)),
-        Err(EngineError::NotFound(_)) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The live actor, or INVALID_TRANSITION once closed (after checking the
-/// caller may see it at all).
-async fn live_or_closed_error(
-    state: &AppState,
-    caller: &Caller,
-    id: ConversationId,
-) -> ApiResult<actix::Addr<switchboard_actors::engine::conversation::ConversationActor>> {
-    match live(state, id).await? {
-        Ok(a) => Ok(a),
-        Err(rec) => {
-            if !caller.can_view(rec.project_id, &rec.visitor_id) {
-                return Err(not_found());
-            }
-            Err(ApiError::new(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                "INVALID_TRANSITION",
-                "the conversation is closed",
-            ))
-        }
-    }
-}
+pub use crate::ops::conversation::{view_body, view_of};
 
 #[derive(Deserialize)]
 struct ListQuery {
@@ -276,90 +179,13 @@ async fn messages(
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
 
-#[derive(Deserialize)]
-struct NewMessage {
-    content: String,
-    client_msg_id: Option<String>,
-    metadata: Option<Value>,
-}
-
-/// Post as `caller`; shared by REST and WebSocket.
-pub async fn send_message(
-    state: &AppState,
-    caller: Caller,
-    id: ConversationId,
-    content: String,
-    client_msg_id: Option<String>,
-    metadata: Option<Value>,
-) -> ApiResult<Arc<MessageRecord>> {
-    // Seed 003 8.3: a visitor sends at most so many messages a minute,
-    // over REST and WebSocket alike; refused before anything is stored.
-    if let Caller::Customer {
-        project_id,
-        visitor_id,
-    } = &caller
-    {
-        state.rate_limit(
-            crate::limits::LimitKind::WidgetMessage,
-            &format!("{project_id}:{visitor_id}"),
-        )?;
-    }
-    // A customer's metadata is kept to known keys (it is shown with the
-    // message and must not pass for an agent's or the AI's); staff and
-    // bots may attach any object (a bot's `confidence` drives handoffs).
-    match (&metadata, &caller) {
-        (Some(m), Caller::Customer { .. }) => metadata::check_customer(m, metadata::MESSAGE_KEYS)?,
-        (Some(m), _) => {
-            if !m.is_object() {
-                return Err(ApiError::field("metadata", "must be an object"));
-            }
-            if m.to_string().len() > crate::http::widget::MAX_METADATA_BYTES {
-                return Err(ApiError::too_large("metadata is larger than 16 KiB"));
-            }
-        }
-        (None, _) => {}
-    }
-    match live(state, id).await? {
-        Ok(addr) => Ok(addr
-            .send(PostMessage {
-                caller,
-                content,
-                client_msg_id,
-                metadata: metadata.unwrap_or_else(|| json!({})),
-            })
-            .await??),
-        Err(rec) => {
-            if !caller.can_view(rec.project_id, &rec.visitor_id) {
-                return Err(not_found());
-            }
-            // A retry of a send that landed before the close is still answered.
-            if let Some(c) = &client_msg_id {
-                if let Some(m) = state
-                    .engine
-                    .store()
-                    .find_message_by_client_id(id, c)
-                    .await?
-                {
-                    return Ok(Arc::new(m));
-                }
-            }
-            Err(ApiError::new(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                "INVALID_TRANSITION",
-                "the conversation is closed",
-            ))
-        }
-    }
-}
-
 async fn post_message(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<ConversationId>,
-    body: web::Json<NewMessage>,
+    body: web::Json<ops::NewMessage>,
 ) -> ApiResult<HttpResponse> {
-    let b = body.into_inner();
-    let m = send_message(&state, auth.0, *id, b.content, b.client_msg_id, b.metadata).await?;
+    let m = ops::send_message(&state, auth.0, *id, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(&*m))
 }
 
@@ -399,38 +225,17 @@ async fn handoff(
         .as_deref()
         .map(|n| contact_name("customer_name", n))
         .transpose()?;
-    let addr = live_or_closed_error(&state, &auth.0, *id).await?;
     // The email and name are contact information on this conversation
     // (marked unverified), never linked to a customer: nothing proves the
     // caller owns the address.
-    let outcome = addr
-        .send(CustomerHandoff {
-            caller: auth.0,
-            reason,
-            customer_email: email,
-            customer_name: name,
-        })
-        .await??;
+    let handoff = CustomerHandoff {
+        caller: auth.0,
+        reason,
+        customer_email: email,
+        customer_name: name,
+    };
+    let outcome = state.engine.ask_conversation(*id, handoff).await?;
     Ok(HttpResponse::Ok().json(outcome))
-}
-
-/// Claim as an agent; shared by REST and WebSocket.
-pub async fn claim_conversation(
-    state: &AppState,
-    auth: &StaffAuth,
-    id: ConversationId,
-) -> ApiResult<ConversationView> {
-    let view = view_of(state, &auth.0, id).await?;
-    auth.agent_of(view.project_id)?;
-    let project = state.engine.project(view.project_id).await?;
-    project
-        .addr
-        .send(Claim {
-            conversation_id: id,
-            agent_id: auth.1.user_id,
-        })
-        .await??;
-    view_of(state, &auth.0, id).await
 }
 
 async fn claim(
@@ -438,7 +243,7 @@ async fn claim(
     auth: StaffAuth,
     id: web::Path<ConversationId>,
 ) -> ApiResult<HttpResponse> {
-    match claim_conversation(&state, &auth, *id).await {
+    match ops::claim(&state, &auth, *id).await {
         Ok(v) => Ok(HttpResponse::Ok().json(json!({ "success": true, "conversation": v }))),
         Err(e) if e.status == actix_web::http::StatusCode::CONFLICT => Ok(HttpResponse::Conflict()
             .json(json!({
@@ -460,8 +265,7 @@ async fn transfer(
     body: Option<web::Json<TransferBody>>,
 ) -> ApiResult<HttpResponse> {
     let to = body.and_then(|b| b.into_inner().to_agent_id);
-    let addr = live_or_closed_error(&state, &auth.0, *id).await?;
-    let v = addr.send(Transfer { caller: auth.0, to }).await??;
+    let v = ops::transfer(&state, &auth, *id, to).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -470,8 +274,7 @@ async fn resolve(
     auth: StaffAuth,
     id: web::Path<ConversationId>,
 ) -> ApiResult<HttpResponse> {
-    let addr = live_or_closed_error(&state, &auth.0, *id).await?;
-    let v = addr.send(Resolve { caller: auth.0 }).await??;
+    let v = ops::resolve(&state, &auth, *id).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -480,12 +283,7 @@ async fn close(
     auth: Auth,
     id: web::Path<ConversationId>,
 ) -> ApiResult<HttpResponse> {
-    let addr = live_or_closed_error(&state, &auth.0, *id).await?;
-    let v = addr
-        .send(Close {
-            caller: auth.0.clone(),
-        })
-        .await??;
+    let v = ops::close(&state, auth.0.clone(), *id).await?;
     Ok(HttpResponse::Ok().json(view_body(&auth.0, &v)))
 }
 
@@ -500,13 +298,7 @@ async fn note(
     id: web::Path<ConversationId>,
     body: web::Json<NoteBody>,
 ) -> ApiResult<HttpResponse> {
-    let addr = live_or_closed_error(&state, &auth.0, *id).await?;
-    let m = addr
-        .send(PostNote {
-            caller: auth.0,
-            content: body.into_inner().content,
-        })
-        .await??;
+    let m = ops::note(&state, &auth, *id, body.into_inner().content).await?;
     Ok(HttpResponse::Created().json(&*m))
 }
 
@@ -521,12 +313,6 @@ async fn tags(
     id: web::Path<ConversationId>,
     body: web::Json<TagsBody>,
 ) -> ApiResult<HttpResponse> {
-    let addr = live_or_closed_error(&state, &auth.0, *id).await?;
-    let v = addr
-        .send(SetTags {
-            caller: auth.0,
-            tags: body.into_inner().tags,
-        })
-        .await??;
+    let v = ops::set_tags(&state, &auth, *id, body.into_inner().tags).await?;
     Ok(HttpResponse::Ok().json(v))
 }

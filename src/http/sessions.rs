@@ -10,23 +10,21 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::cursor;
 use crate::http::tickets::CustomerFields;
 use crate::http::validate;
+use crate::ops::session::{self as ops, actor};
 use crate::state::AppState;
 use crate::store::sessions::SessionListFilter;
-use actix::Addr;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use switchboard_actors::domain::communication::{Call, CallEvent, SMS_TEMPLATES};
 use switchboard_actors::domain::pricing::Tier;
 use switchboard_actors::domain::session::{SessionAction, SessionStatus, SessionTimer};
 use switchboard_actors::domain::ticket::TicketStatus;
 use switchboard_actors::engine::session::{
-    AnswerScreenShare, CallControl, ControlSession, GetSession, PostSessionMessage, RateSession,
-    ReportCallEvent, RequestScreenShare, SaveNotes, SendSms, SessionActor, SessionMessages,
-    SetSessionStatus, SyncTimer,
+    CallControl, GetSession, RateSession, ReportCallEvent, RequestScreenShare, SaveNotes, SendSms,
+    SessionActor, SessionMessages, SetSessionStatus, SyncTimer,
 };
-use switchboard_actors::engine::{Caller, EngineError, EngineResult};
+use switchboard_actors::engine::EngineResult;
 use switchboard_actors::ids::{PaymentId, ProjectId, SessionId, TicketId};
 use switchboard_actors::session_ports::{SessionMessageRecord, SessionRecord, TicketRecord};
 
@@ -57,19 +55,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/sessions/{id}/rating", web::post().to(rating))
         .route("/api/solvers/me/stats", web::get().to(stats))
         .route("/pay/{id}", web::get().to(pay_page));
-}
-
-fn not_found() -> ApiError {
-    ApiError::not_found("session not found")
-}
-
-/// The session's actor (loaded on demand).
-pub async fn actor(state: &AppState, id: SessionId) -> ApiResult<Addr<SessionActor>> {
-    match state.sessions.get(id).await {
-        Ok(a) => Ok(a),
-        Err(EngineError::NotFound(_)) => Err(not_found()),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Asks the session's actor and answers what it says (200, JSON).
@@ -352,37 +337,6 @@ struct CompleteBody {
     tier: Option<String>,
 }
 
-/// Complete on the chosen tier (the session's current tier when `None`):
-/// `{session, pricing, payment}`.
-pub async fn complete_session(
-    state: &AppState,
-    caller: Caller,
-    id: SessionId,
-    tier: Option<&str>,
-) -> ApiResult<Value> {
-    let tier = tier
-        .map(|t| {
-            Tier::parse(t)
-                .ok_or_else(|| ApiError::field("tier", "must be quick, standard or extended"))
-        })
-        .transpose()?;
-    let mut v = actor(state, id)
-        .await?
-        .send(ControlSession {
-            caller,
-            action: SessionAction::Complete,
-            tier,
-            reason: None,
-        })
-        .await??;
-    let pricing = v["pricing"].clone();
-    let payment = v
-        .as_object_mut()
-        .and_then(|o| o.remove("payment"))
-        .unwrap_or(Value::Null);
-    Ok(json!({ "session": v, "pricing": pricing, "payment": payment }))
-}
-
 async fn complete(
     state: web::Data<AppState>,
     auth: Auth,
@@ -393,7 +347,7 @@ async fn complete(
         .tier
         .as_deref()
         .ok_or_else(|| ApiError::field("tier", "is required: quick, standard or extended"))?;
-    let v = complete_session(&state, auth.0, *id, Some(tier)).await?;
+    let v = ops::complete(&state, auth.0, *id, Some(tier)).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -408,22 +362,9 @@ async fn cancel(
     id: web::Path<SessionId>,
     body: Option<web::Json<CancelBody>>,
 ) -> ApiResult<HttpResponse> {
-    let reason = body
-        .map(|b| b.into_inner().reason)
-        .unwrap_or_default()
-        .map(|r| validate::text("reason", &r, 1, 500))
-        .transpose()?;
-    ask(
-        &state,
-        *id,
-        ControlSession {
-            caller: auth.0,
-            action: SessionAction::Cancel,
-            tier: None,
-            reason,
-        },
-    )
-    .await
+    let reason = body.and_then(|b| b.into_inner().reason);
+    let v = ops::control(&state, auth.0, *id, SessionAction::Cancel, reason).await?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 #[derive(Deserialize)]
@@ -460,48 +401,13 @@ async fn messages(
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
 
-#[derive(Deserialize)]
-struct NewMessage {
-    content: String,
-    client_msg_id: Option<String>,
-}
-
-/// Post to the session chat as `caller`; shared by REST and WebSocket.
-pub async fn send_session_message(
-    state: &AppState,
-    caller: Caller,
-    id: SessionId,
-    content: String,
-    client_msg_id: Option<String>,
-) -> ApiResult<Arc<SessionMessageRecord>> {
-    // The characters conversations refuse (control and bidi override
-    // characters, see domain::text), checked here where the REST and the
-    // WebSocket send meet; the actor checks length and emptiness.
-    if let Some(problem) = switchboard_actors::domain::text::problem(&content) {
-        return Err(ApiError::field("content", problem));
-    }
-    state.rate_limit(
-        crate::limits::LimitKind::SessionMessage,
-        &crate::limits::caller_key(&caller),
-    )?;
-    Ok(actor(state, id)
-        .await?
-        .send(PostSessionMessage {
-            caller,
-            content,
-            client_msg_id,
-        })
-        .await??)
-}
-
 async fn post_message(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<SessionId>,
-    body: web::Json<NewMessage>,
+    body: web::Json<ops::NewSessionMessage>,
 ) -> ApiResult<HttpResponse> {
-    let b = body.into_inner();
-    let m = send_session_message(&state, auth.0, *id, b.content, b.client_msg_id).await?;
+    let m = ops::send_message(&state, auth.0, *id, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(&*m))
 }
 
@@ -633,16 +539,8 @@ async fn screen_share_answer(
     body: web::Json<AnswerBody>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    ask(
-        &state,
-        *id,
-        AnswerScreenShare {
-            caller: auth.0,
-            accepted: b.accepted,
-            peer_id: b.peer_id,
-        },
-    )
-    .await
+    let v = ops::answer_screen_share(&state, auth.0, *id, b.accepted, b.peer_id).await?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 #[derive(Deserialize)]

@@ -14,42 +14,32 @@
 
 use crate::auth::{self as a, StaffAuth};
 use crate::error::{ApiError, ApiResult};
-use crate::http::agents::parse_status;
-use crate::http::conversations::{claim_conversation, send_message};
-use crate::limits::{caller_key, LimitKind};
 use crate::state::AppState;
 use actix::prelude::*;
 use actix_http::ws::Item;
 use actix_web::web::BytesMut;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
+use frames::Frame;
 use guard::{FrameGuard, GuardCell, Violation};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
-use switchboard_actors::domain::session::SessionAction;
-use switchboard_actors::engine::agent::{AgentActor, SubscribeAgent, UnsubscribeAgent};
-use switchboard_actors::engine::conversation::{
-    ConversationActor, Resolve, SubscribeConversation, Transfer, Typing, UnsubscribeConversation,
-};
-use switchboard_actors::engine::events::{
-    event_frame, replay_page, Audience, Deliver, Evicted, Subscribed, Subscriber,
-};
-use switchboard_actors::engine::project::{
-    Heartbeat, ProjectActor, ProjectChannel, SetAgentStatus, SubscribeProject, UnsubscribeProject,
-};
-use switchboard_actors::engine::session::{
-    AnswerScreenShare, ControlSession, RelaySignal, SessionActor, SessionTyping, SubscribeSession,
-    UnsubscribeSession,
-};
-use switchboard_actors::engine::{Caller, ConversationRef, EngineError};
-use switchboard_actors::ids::{ConversationId, ProjectId, SessionId, UserId};
+use switchboard_actors::engine::agent::{AgentActor, UnsubscribeAgent};
+use switchboard_actors::engine::conversation::{ConversationActor, UnsubscribeConversation};
+use switchboard_actors::engine::events::{Audience, Deliver, Evicted, Subscriber};
+use switchboard_actors::engine::project::{ProjectActor, ProjectChannel, UnsubscribeProject};
+use switchboard_actors::engine::session::{SessionActor, UnsubscribeSession};
+use switchboard_actors::engine::Caller;
+use switchboard_actors::ids::{ProjectId, UserId};
 
+mod dispatch;
+mod frames;
 mod guard;
 pub mod revoke;
+mod subscribe;
 
 /// Largest message a client may send, whole or fragmented (docs/protocol.md
 /// section 4).
@@ -267,28 +257,6 @@ impl Handler<Evicted> for WsConn {
     }
 }
 
-/// The reply to a subscribe on a channel with a durable log: `{channel,
-/// last_seq}`, and with `after_seq` how far the replay went and whether
-/// more remains (docs/protocol.md section 4; README "WebSocket").
-fn subscribed(channel: &str, done: &Subscribed) -> Value {
-    let mut v = json!({ "channel": channel, "last_seq": done.last_seq });
-    if let Some(to) = done.replayed_to {
-        v["replayed_to"] = json!(to);
-        v["more"] = json!(done.more);
-    }
-    v
-}
-
-/// What the connection is subscribed to after a subscribe: nothing live
-/// while pages remain (the owner did not add it).
-fn live_owner(done: &Subscribed, live: impl FnOnce() -> Owner) -> Owner {
-    if done.more {
-        Owner::Nothing
-    } else {
-        live()
-    }
-}
-
 fn reply_ok(r: &Value, data: Value) -> String {
     json!({ "type": "reply", "ref": r, "ok": true, "data": data }).to_string()
 }
@@ -422,25 +390,6 @@ fn fail(v: Violation, ctx: &mut ws::WebsocketContext<WsConn>) {
     ctx.stop();
 }
 
-// A missing field or a wrong type is a malformed frame (BAD_REQUEST), as a
-// body that does not deserialize is over REST.
-fn field<'a>(v: &'a Value, name: &str) -> ApiResult<&'a Value> {
-    v.get(name)
-        .ok_or_else(|| ApiError::bad_request(format!("missing field \"{name}\"")))
-}
-
-fn str_field<'a>(v: &'a Value, name: &str) -> ApiResult<&'a str> {
-    field(v, name)?
-        .as_str()
-        .ok_or_else(|| ApiError::bad_request(format!("\"{name}\" must be a string")))
-}
-
-fn id_field<T: FromStr>(v: &Value, name: &str) -> ApiResult<T> {
-    str_field(v, name)?
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("\"{name}\" must be a UUID")))
-}
-
 impl WsConn {
     fn caller(&self) -> ApiResult<Caller> {
         match &self.who {
@@ -473,17 +422,13 @@ impl WsConn {
     }
 
     /// The `auth` frame of a socket opened without `?token=`.
-    fn authenticate(&mut self, r: Value, v: &Value, ctx: &mut ws::WebsocketContext<Self>) {
+    fn authenticate(&mut self, r: Value, token: String, ctx: &mut ws::WebsocketContext<Self>) {
         if !matches!(self.who, Identity::Unauthenticated) {
             return ctx.text(reply_err(
                 &r,
                 &ApiError::bad_request("this socket is already authenticated"),
             ));
         }
-        let token = match str_field(v, "token") {
-            Ok(t) => t.to_string(),
-            Err(e) => return ctx.text(reply_err(&r, &e)),
-        };
         let state = self.state.clone();
         // `wait`: no other frame of this socket is handled before it knows
         // who is speaking.
@@ -504,10 +449,7 @@ impl WsConn {
     }
 
     fn staff(&self) -> ApiResult<StaffAuth> {
-        match self.caller()? {
-            Caller::Staff(s) => Ok(StaffAuth(Caller::Staff(s.clone()), s)),
-            _ => Err(ApiError::forbidden("this needs a staff login")),
-        }
+        StaffAuth::of(self.caller()?)
     }
 
     fn subscriber(&self, ctx: &mut ws::WebsocketContext<Self>, audience: Audience) -> Subscriber {
@@ -532,28 +474,28 @@ impl WsConn {
             }
         };
         let r = v.get("ref").cloned().unwrap_or(Value::Null);
-        let Some(op) = v.get("op").and_then(Value::as_str).map(str::to_string) else {
-            ctx.text(reply_err(
-                &r,
-                &ApiError::bad_request("a frame needs a string \"op\""),
-            ));
-            return;
+        let op = match frames::op(&v) {
+            Ok(op) => op,
+            Err(e) => return ctx.text(reply_err(&r, &e)),
         };
-        if op == "auth" {
-            return self.authenticate(r, &v, ctx);
-        }
-        if !self.check_expiry(ctx) {
-            return;
-        }
-        if matches!(self.who, Identity::Unauthenticated) {
-            return ctx.text(reply_err(&r, &not_authenticated()));
-        }
-        let fut = match self.dispatch(&op, v, ctx) {
-            Ok(f) => f,
-            Err(e) => {
-                ctx.text(reply_err(&r, &e));
+        // Before the frame is read: an unauthenticated socket hears only
+        // UNAUTHORIZED, whatever else it sent.
+        if op != "auth" {
+            if !self.check_expiry(ctx) {
                 return;
             }
+            if matches!(self.who, Identity::Unauthenticated) {
+                return ctx.text(reply_err(&r, &not_authenticated()));
+            }
+        }
+        let fut = match frames::parse(v) {
+            Ok(Frame::Auth { token }) => return self.authenticate(r, token, ctx),
+            Ok(frame) => self.dispatch(frame, ctx),
+            Err(e) => Err(e),
+        };
+        let fut = match fut {
+            Ok(f) => f,
+            Err(e) => return ctx.text(reply_err(&r, &e)),
         };
         ctx.spawn(fut.map(move |res, act, ctx| {
             match res {
@@ -568,475 +510,5 @@ impl WsConn {
                 Err(e) => ctx.text(reply_err(&r, &e)),
             }
         }));
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn dispatch(
-        &mut self,
-        op: &str,
-        v: Value,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) -> ApiResult<actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>>>
-    {
-        let state = self.state.clone();
-        let plain = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Value>>>>| {
-            actix::fut::wrap_future::<_, Self>(async move { f.await.map(|d| (d, None)) })
-                .boxed_local()
-        };
-        match op {
-            "ping" => Ok(plain(Box::pin(async { Ok(json!({ "pong": true })) }))),
-            "subscribe" => {
-                let channel = str_field(&v, "channel")?.to_string();
-                let after_seq = match v.get("after_seq") {
-                    None | Some(Value::Null) => None,
-                    Some(x) => Some(x.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
-                        ApiError::bad_request("\"after_seq\" must be a whole number >= 0")
-                    })?),
-                };
-                self.subscribe(channel, after_seq, ctx)
-            }
-            "unsubscribe" => {
-                let channel = str_field(&v, "channel")?;
-                if let Some(owner) = self.subs.remove(channel) {
-                    unsubscribe(owner, self.id);
-                }
-                let channel = channel.to_string();
-                Ok(plain(Box::pin(
-                    async move { Ok(json!({ "channel": channel })) },
-                )))
-            }
-            "send_message" if v.get("session_id").is_some() => {
-                let caller = self.caller()?;
-                let id: SessionId = id_field(&v, "session_id")?;
-                let content = str_field(&v, "content")?.to_string();
-                let client_msg_id = match v.get("client_msg_id") {
-                    None | Some(Value::Null) => None,
-                    Some(_) => Some(str_field(&v, "client_msg_id")?.to_string()),
-                };
-                Ok(plain(Box::pin(async move {
-                    let m = crate::http::sessions::send_session_message(
-                        &state,
-                        caller,
-                        id,
-                        content,
-                        client_msg_id,
-                    )
-                    .await?;
-                    Ok(json!(&*m))
-                })))
-            }
-            "typing" if v.get("session_id").is_some() => {
-                let caller = self.caller()?;
-                state.rate_limit(LimitKind::Typing, &caller_key(&caller))?;
-                let id: SessionId = id_field(&v, "session_id")?;
-                let is_typing = field(&v, "is_typing")?
-                    .as_bool()
-                    .ok_or_else(|| ApiError::bad_request("\"is_typing\" must be true or false"))?;
-                Ok(plain(Box::pin(async move {
-                    crate::http::sessions::actor(&state, id)
-                        .await?
-                        .send(SessionTyping { caller, is_typing })
-                        .await??;
-                    Ok(json!({}))
-                })))
-            }
-            "session_control" | "screen_share_answer" | "signal" => {
-                let caller = self.caller()?;
-                if op == "signal" {
-                    state.rate_limit(LimitKind::Signal, &caller_key(&caller))?;
-                }
-                let id: SessionId = id_field(&v, "session_id")?;
-                self.session_op(op, id, caller, &v)
-            }
-            "send_message" => {
-                let caller = self.caller()?;
-                let id: ConversationId = id_field(&v, "conversation_id")?;
-                let content = str_field(&v, "content")?.to_string();
-                let client_msg_id = match v.get("client_msg_id") {
-                    None | Some(Value::Null) => None,
-                    Some(x) => Some(
-                        x.as_str()
-                            .ok_or_else(|| {
-                                ApiError::bad_request("\"client_msg_id\" must be a string")
-                            })?
-                            .to_string(),
-                    ),
-                };
-                let metadata = v.get("metadata").cloned();
-                Ok(plain(Box::pin(async move {
-                    let m =
-                        send_message(&state, caller, id, content, client_msg_id, metadata).await?;
-                    Ok(json!(&*m))
-                })))
-            }
-            "typing" => {
-                let caller = self.caller()?;
-                state.rate_limit(LimitKind::Typing, &caller_key(&caller))?;
-                let id: ConversationId = id_field(&v, "conversation_id")?;
-                let is_typing = field(&v, "is_typing")?
-                    .as_bool()
-                    .ok_or_else(|| ApiError::bad_request("\"is_typing\" must be true or false"))?;
-                Ok(plain(Box::pin(async move {
-                    match state.engine.live_conversation(id).await? {
-                        Some(a) => a.send(Typing { caller, is_typing }).await??,
-                        None => return Err(ApiError::not_found("conversation not found")),
-                    }
-                    Ok(json!({}))
-                })))
-            }
-            "presence" => {
-                let caller = self.caller()?;
-                state.rate_limit(LimitKind::Typing, &caller_key(&caller))?;
-                let id: ConversationId = id_field(&v, "conversation_id")?;
-                let status =
-                    crate::http::conversation_customer::parse_presence(str_field(&v, "status")?)?;
-                Ok(plain(Box::pin(async move {
-                    crate::http::conversation_customer::report_presence(&state, caller, id, status)
-                        .await?;
-                    Ok(json!({}))
-                })))
-            }
-            "heartbeat" | "set_status" => {
-                let auth = self.staff()?;
-                let project: ProjectId = id_field(&v, "project_id")?;
-                auth.agent_of(project)?;
-                let status = if op == "set_status" {
-                    Some(parse_status(str_field(&v, "status")?)?)
-                } else {
-                    None
-                };
-                let user_id = auth.1.user_id;
-                if status.is_none() {
-                    // One bucket with the REST heartbeat: per agent.
-                    state.rate_limit(LimitKind::Heartbeat, &user_id.to_string())?;
-                }
-                Ok(plain(Box::pin(async move {
-                    let p = state.engine.project(project).await?;
-                    match status {
-                        Some(status) => Ok(json!(
-                            p.addr.send(SetAgentStatus { user_id, status }).await??
-                        )),
-                        None => {
-                            p.addr.send(Heartbeat { user_id }).await??;
-                            Ok(json!({}))
-                        }
-                    }
-                })))
-            }
-            "claim" => {
-                let auth = self.staff()?;
-                let id: ConversationId = id_field(&v, "conversation_id")?;
-                Ok(plain(Box::pin(async move {
-                    let c = claim_conversation(&state, &auth, id).await?;
-                    Ok(json!({ "success": true, "conversation": c }))
-                })))
-            }
-            "resolve" | "transfer" => {
-                let auth = self.staff()?;
-                let id: ConversationId = id_field(&v, "conversation_id")?;
-                let to: Option<UserId> = match v.get("to_agent_id") {
-                    None | Some(Value::Null) => None,
-                    Some(_) => Some(id_field(&v, "to_agent_id")?),
-                };
-                let resolve = op == "resolve";
-                Ok(plain(Box::pin(async move {
-                    let a = state
-                        .engine
-                        .live_conversation(id)
-                        .await?
-                        .ok_or_else(|| ApiError::not_found("conversation not found"))?;
-                    let view = if resolve {
-                        a.send(Resolve { caller: auth.0 }).await??
-                    } else {
-                        a.send(Transfer { caller: auth.0, to }).await??
-                    };
-                    Ok(json!(view))
-                })))
-            }
-            other => Err(ApiError::bad_request(format!("unknown op {other:?}"))),
-        }
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn subscribe(
-        &mut self,
-        channel: String,
-        after_seq: Option<i64>,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) -> ApiResult<actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>>>
-    {
-        let forbidden = || ApiError::forbidden(format!("you may not subscribe to {channel}"));
-        let state = self.state.clone();
-        let parts: Vec<&str> = channel.split(':').collect();
-        match parts.as_slice() {
-            ["conversation", cid] => {
-                let caller = self.caller()?;
-                let cid: ConversationId = cid.parse().map_err(|_| forbidden())?;
-                let sub = self.subscriber(ctx, Audience::Customer);
-                let name = channel.clone();
-                let fut = async move {
-                    match state.engine.conversation(cid).await {
-                        Ok(ConversationRef::Live(addr)) => {
-                            let done = match addr
-                                .send(SubscribeConversation {
-                                    caller,
-                                    subscriber: sub,
-                                    after_seq,
-                                })
-                                .await?
-                            {
-                                Ok(done) => done,
-                                Err(EngineError::NotFound(_)) => {
-                                    return Err(ApiError::forbidden(format!(
-                                        "you may not subscribe to {name}"
-                                    )))
-                                }
-                                Err(e) => return Err(e.into()),
-                            };
-                            let owner = live_owner(&done, || Owner::Conversation(addr));
-                            Ok((subscribed(&name, &done), Some((name, owner))))
-                        }
-                        Ok(ConversationRef::Closed(rec)) => {
-                            if !caller.can_view(rec.project_id, &rec.visitor_id) {
-                                return Err(ApiError::forbidden(format!(
-                                    "you may not subscribe to {name}"
-                                )));
-                            }
-                            let staff = matches!(caller, Caller::Staff(_));
-                            let store = state.engine.store();
-                            let last = store.last_seq(cid).await?;
-                            let mut done = Subscribed {
-                                last_seq: last,
-                                replayed_to: None,
-                                more: false,
-                            };
-                            // The same pages as a live conversation's, with
-                            // nothing live to join afterwards.
-                            if let Some(after) = after_seq {
-                                let (upto, more) = replay_page(after, last);
-                                let msgs = if upto > after {
-                                    store.load_messages(cid, after, upto - after).await?
-                                } else {
-                                    Vec::new()
-                                };
-                                let frames = msgs
-                                    .iter()
-                                    .filter(|m| m.seq <= upto && (staff || !m.internal))
-                                    .map(|m| {
-                                        event_frame(&name, "message", Some(m.seq), m, m.created_at)
-                                    });
-                                if !sub.replay(frames) {
-                                    sub.evict(&name);
-                                }
-                                done = Subscribed {
-                                    last_seq: last,
-                                    replayed_to: Some(upto),
-                                    more,
-                                };
-                            }
-                            Ok((subscribed(&name, &done), Some((name, Owner::Nothing))))
-                        }
-                        Err(EngineError::NotFound(_)) => Err(ApiError::forbidden(format!(
-                            "you may not subscribe to {name}"
-                        ))),
-                        Err(e) => Err(e.into()),
-                    }
-                };
-                Ok(actix::fut::wrap_future(fut).boxed_local())
-            }
-            ["project", pid, kind] => {
-                let pid: ProjectId = pid.parse().map_err(|_| forbidden())?;
-                let kind = match *kind {
-                    "agents" => ProjectChannel::Agents,
-                    "widget" => ProjectChannel::Widget,
-                    _ => return Err(forbidden()),
-                };
-                let allowed = match (&self.who, kind) {
-                    (Identity::WidgetKey(p), ProjectChannel::Widget) => *p == pid,
-                    (
-                        Identity::Caller(Caller::Customer { project_id, .. }),
-                        ProjectChannel::Widget,
-                    ) => *project_id == pid,
-                    (Identity::Caller(c), _) => c.is_staff_of(pid),
-                    _ => false,
-                };
-                if !allowed {
-                    return Err(forbidden());
-                }
-                Ok(self.subscribe_project(channel, pid, kind, ctx))
-            }
-            ["presence", pid] => {
-                let pid: ProjectId = pid.parse().map_err(|_| forbidden())?;
-                if !self.caller().map(|c| c.is_staff_of(pid)).unwrap_or(false) {
-                    return Err(forbidden());
-                }
-                Ok(self.subscribe_project(channel, pid, ProjectChannel::Presence, ctx))
-            }
-            ["session", sid] => {
-                let caller = self.caller().map_err(|_| forbidden())?;
-                let sid: SessionId = sid.parse().map_err(|_| forbidden())?;
-                let sub = self.subscriber(ctx, Audience::Customer);
-                let name = channel.clone();
-                Ok(actix::fut::wrap_future(async move {
-                    let addr = crate::http::sessions::actor(&state, sid)
-                        .await
-                        .map_err(|_| {
-                            ApiError::forbidden(format!("you may not subscribe to {name}"))
-                        })?;
-                    let done = match addr
-                        .send(SubscribeSession {
-                            caller,
-                            subscriber: sub,
-                            after_seq,
-                        })
-                        .await?
-                    {
-                        Ok(done) => done,
-                        Err(EngineError::NotFound(_) | EngineError::Forbidden(_)) => {
-                            return Err(ApiError::forbidden(format!(
-                                "you may not subscribe to {name}"
-                            )))
-                        }
-                        Err(e) => return Err(e.into()),
-                    };
-                    let owner = live_owner(&done, || Owner::Session(addr));
-                    Ok((subscribed(&name, &done), Some((name, owner))))
-                })
-                .boxed_local())
-            }
-            ["agent", uid] => {
-                let uid: UserId = uid.parse().map_err(|_| forbidden())?;
-                if self.caller().ok().and_then(|c| c.user_id()) != Some(uid) {
-                    return Err(forbidden());
-                }
-                let addr = state.engine.agent(uid);
-                addr.do_send(SubscribeAgent {
-                    subscriber: self.subscriber(ctx, Audience::Staff),
-                });
-                Ok(actix::fut::ready(Ok((
-                    json!({ "channel": channel, "last_seq": null }),
-                    Some((channel, Owner::Agent(addr))),
-                )))
-                .boxed_local())
-            }
-            _ => Err(forbidden()),
-        }
-    }
-
-    /// `session_control`, `screen_share_answer` and `signal` (docs/protocol.md
-    /// section 4), answered as their REST twins.
-    #[allow(clippy::type_complexity)]
-    fn session_op(
-        &mut self,
-        op: &str,
-        id: SessionId,
-        caller: Caller,
-        v: &Value,
-    ) -> ApiResult<actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>>>
-    {
-        let state = self.state.clone();
-        let fut: std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<Value>>>> = match op {
-            "session_control" => {
-                let action = SessionAction::parse(str_field(v, "action")?).ok_or_else(|| {
-                    ApiError::field("action", "must be start, pause, resume, complete or cancel")
-                })?;
-                let tier = match v.get("tier") {
-                    None | Some(Value::Null) => None,
-                    Some(_) => Some(str_field(v, "tier")?.to_string()),
-                };
-                let reason = match v.get("reason") {
-                    None | Some(Value::Null) => None,
-                    Some(_) => Some(str_field(v, "reason")?.to_string()),
-                };
-                Box::pin(async move {
-                    if action == SessionAction::Complete {
-                        return crate::http::sessions::complete_session(
-                            &state,
-                            caller,
-                            id,
-                            tier.as_deref(),
-                        )
-                        .await;
-                    }
-                    Ok(crate::http::sessions::actor(&state, id)
-                        .await?
-                        .send(ControlSession {
-                            caller,
-                            action,
-                            tier: None,
-                            reason,
-                        })
-                        .await??)
-                })
-            }
-            "screen_share_answer" => {
-                let accepted = field(v, "accepted")?
-                    .as_bool()
-                    .ok_or_else(|| ApiError::bad_request("\"accepted\" must be true or false"))?;
-                let peer_id = match v.get("peer_id") {
-                    None | Some(Value::Null) => None,
-                    Some(_) => Some(str_field(v, "peer_id")?.to_string()),
-                };
-                Box::pin(async move {
-                    Ok(crate::http::sessions::actor(&state, id)
-                        .await?
-                        .send(AnswerScreenShare {
-                            caller,
-                            accepted,
-                            peer_id,
-                        })
-                        .await??)
-                })
-            }
-            _ => {
-                let to = str_field(v, "to")?.to_string();
-                let payload = field(v, "payload")?.clone();
-                Box::pin(async move {
-                    crate::http::sessions::actor(&state, id)
-                        .await?
-                        .send(RelaySignal {
-                            caller,
-                            to,
-                            payload,
-                        })
-                        .await??;
-                    Ok(json!({}))
-                })
-            }
-        };
-        Ok(
-            actix::fut::wrap_future::<_, Self>(async move { fut.await.map(|d| (d, None)) })
-                .boxed_local(),
-        )
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn subscribe_project(
-        &mut self,
-        channel: String,
-        pid: ProjectId,
-        kind: ProjectChannel,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) -> actix::fut::LocalBoxActorFuture<Self, ApiResult<(Value, Option<(String, Owner)>)>> {
-        let audience = match kind {
-            ProjectChannel::Widget => Audience::Public,
-            _ => Audience::Staff,
-        };
-        let sub = self.subscriber(ctx, audience);
-        let state = self.state.clone();
-        actix::fut::wrap_future(async move {
-            let p = state.engine.project(pid).await?;
-            p.addr
-                .send(SubscribeProject {
-                    channel: kind,
-                    subscriber: sub,
-                })
-                .await?;
-            Ok((
-                json!({ "channel": channel, "last_seq": null }),
-                Some((channel, Owner::Project(p.addr, kind))),
-            ))
-        })
-        .boxed_local()
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod caller;
+pub mod closed;
 pub mod conversation;
 pub mod error;
 pub mod events;
@@ -17,6 +18,7 @@ pub mod views;
 pub mod writer;
 
 pub use caller::{Caller, Role, Staff};
+pub use closed::{closed_error, ConversationOp};
 pub use error::{EngineError, EngineResult};
 pub use supervisor::{ConversationRef, Engine, EngineConfig, ProjectHandle};
 
