@@ -119,6 +119,7 @@ async fn control(
         })
         .await
         .unwrap()
+        .map(|view| serde_json::to_value(view).unwrap())
 }
 
 async fn elapsed(sessions: &Sessions, id: SessionId) -> serde_json::Value {
@@ -131,8 +132,8 @@ async fn elapsed(sessions: &Sessions, id: SessionId) -> serde_json::Value {
         })
         .await
         .unwrap()
-        .unwrap()["elapsed_seconds"]
-        .clone()
+        .map(|view| json!(view.elapsed_seconds))
+        .unwrap()
 }
 
 #[actix_rt::test]

@@ -15,14 +15,14 @@ pub(super) fn comm_error(e: CommunicationError) -> EngineError {
 /// Send an SMS to the customer through the SMS provider (1..1000
 /// characters, at most 10 per session, only once the timer has started).
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<SmsSent>")]
 pub struct SendSms {
     pub caller: Caller,
     pub message: String,
 }
 
 impl Handler<SendSms> for SessionActor {
-    type Result = AtomicResponse<Self, EngineResult<Value>>;
+    type Result = AtomicResponse<Self, EngineResult<SmsSent>>;
 
     fn handle(&mut self, msg: SendSms, _: &mut Context<Self>) -> Self::Result {
         let checked = self.require_solver(&msg.caller).and_then(|()| {
@@ -74,7 +74,11 @@ impl Handler<SendSms> for SessionActor {
                         "sms_count": next.sms_count,
                         "sms_remaining": remaining,
                     });
-                    let answer = json!({ "sms": sms, "sms_count": next.sms_count, "sms_remaining": remaining });
+                    let answer = SmsSent {
+                        sms: sms.clone(),
+                        sms_count: next.sms_count,
+                        sms_remaining: remaining,
+                    };
                     act.commit_change(
                         next,
                         None,
@@ -92,14 +96,14 @@ impl Handler<SendSms> for SessionActor {
 
 /// Place a call to the customer, or hang it up (seed 000 call states).
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<CallAnswer>")]
 pub struct CallControl {
     pub caller: Caller,
     pub hang_up: bool,
 }
 
 impl Handler<CallControl> for SessionActor {
-    type Result = AtomicResponse<Self, EngineResult<Value>>;
+    type Result = AtomicResponse<Self, EngineResult<CallAnswer>>;
 
     fn handle(&mut self, msg: CallControl, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_solver(&msg.caller) {
@@ -132,7 +136,7 @@ impl Handler<CallControl> for SessionActor {
                             "duration_seconds": call.duration_seconds,
                         });
                         act.commit_change(next, None, Vec::new(), None, vec![("call_state", data)])
-                            .map(move |res, _, _| res.map(|()| json!({ "call": call })))
+                            .map(move |res, _, _| res.map(|()| CallAnswer { call }))
                             .boxed_local()
                     })
                     .boxed_local(),
@@ -186,7 +190,7 @@ impl Handler<CallControl> for SessionActor {
                         .collect();
                     act.call_ref = Some(call_ref);
                     act.commit_change(next, None, Vec::new(), None, events)
-                        .map(move |res, _, _| res.map(|()| json!({ "call": call })))
+                        .map(move |res, _, _| res.map(|()| CallAnswer { call }))
                         .boxed_local()
                 })
                 .boxed_local(),
@@ -196,14 +200,14 @@ impl Handler<CallControl> for SessionActor {
 
 /// The solver asks the customer to share their screen.
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<ScreenShareAnswer>")]
 pub struct RequestScreenShare {
     pub caller: Caller,
     pub solver_peer_id: String,
 }
 
 impl Handler<RequestScreenShare> for SessionActor {
-    type Result = EngineResult<Value>;
+    type Result = EngineResult<ScreenShareAnswer>;
 
     fn handle(&mut self, msg: RequestScreenShare, _: &mut Context<Self>) -> Self::Result {
         self.require_solver(&msg.caller)?;
@@ -217,13 +221,13 @@ impl Handler<RequestScreenShare> for SessionActor {
             "screen_share_requested",
             json!({ "session_id": self.rec.id, "solver_peer_id": next.solver_peer_id }),
         );
-        Ok(json!({ "screen_share": next }))
+        Ok(ScreenShareAnswer { screen_share: next })
     }
 }
 
 /// The customer answers a screen-share request.
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<ScreenShareAnswer>")]
 pub struct AnswerScreenShare {
     pub caller: Caller,
     pub accepted: bool,
@@ -231,7 +235,7 @@ pub struct AnswerScreenShare {
 }
 
 impl Handler<AnswerScreenShare> for SessionActor {
-    type Result = EngineResult<Value>;
+    type Result = EngineResult<ScreenShareAnswer>;
 
     fn handle(&mut self, msg: AnswerScreenShare, _: &mut Context<Self>) -> Self::Result {
         self.require_guest(&msg.caller)?;
@@ -254,7 +258,7 @@ impl Handler<AnswerScreenShare> for SessionActor {
                 "peer_id": next.customer_peer_id,
             }),
         );
-        Ok(json!({ "screen_share": next }))
+        Ok(ScreenShareAnswer { screen_share: next })
     }
 }
 
@@ -308,14 +312,14 @@ impl Handler<RelaySignal> for SessionActor {
 /// `answered`, `ended`, `failed`): the project's integration (its secret
 /// key) or the engine itself.
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<CallAnswer>")]
 pub struct ReportCallEvent {
     pub caller: Caller,
     pub event: CallEvent,
 }
 
 impl Handler<ReportCallEvent> for SessionActor {
-    type Result = AtomicResponse<Self, EngineResult<Value>>;
+    type Result = AtomicResponse<Self, EngineResult<CallAnswer>>;
 
     fn handle(&mut self, msg: ReportCallEvent, _: &mut Context<Self>) -> Self::Result {
         let allowed = match &msg.caller {
@@ -350,7 +354,7 @@ impl Handler<ReportCallEvent> for SessionActor {
         });
         AtomicResponse::new(
             self.commit_change(next, None, Vec::new(), None, vec![("call_state", data)])
-                .map(move |res, _, _| res.map(|()| json!({ "call": call })))
+                .map(move |res, _, _| res.map(|()| CallAnswer { call }))
                 .boxed_local(),
         )
     }

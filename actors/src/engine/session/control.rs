@@ -12,7 +12,7 @@ impl SessionActor {
         action: SessionAction,
         tier: Option<Tier>,
         reason: Option<String>,
-    ) -> LocalBoxActorFuture<Self, EngineResult<Value>> {
+    ) -> LocalBoxActorFuture<Self, EngineResult<SessionView>> {
         let now = self.now();
         let (status, timer) = match dom::apply(self.rec.status, &self.rec.timer, action, now) {
             Ok(x) => x,
@@ -85,7 +85,7 @@ impl SessionActor {
                             "total_charged": price.total_charged,
                             "payment_url": link.payment_url,
                         });
-                        let payment_json = json!(payment);
+                        let answer_payment = payment.clone();
                         act.commit_change(
                             next,
                             Some(ticket),
@@ -98,7 +98,7 @@ impl SessionActor {
                             let status = act.status_event();
                             act.publish("session_status", status);
                             let mut v = act.view(Who::Solver);
-                            v["payment"] = payment_json;
+                            v.payment = Some(answer_payment);
                             Ok(v)
                         })
                         .boxed_local()
@@ -198,13 +198,13 @@ impl Handler<TickSession> for SessionActor {
 
 /// The session as the caller may see it (live `elapsed_seconds`).
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<SessionView>")]
 pub struct GetSession {
     pub caller: Caller,
 }
 
 impl Handler<GetSession> for SessionActor {
-    type Result = EngineResult<Value>;
+    type Result = EngineResult<SessionView>;
 
     fn handle(&mut self, msg: GetSession, _: &mut Context<Self>) -> Self::Result {
         let who = self.who(&msg.caller)?;
@@ -215,7 +215,7 @@ impl Handler<GetSession> for SessionActor {
 /// A status move: `start`, `pause`, `resume`, `complete` (with the final
 /// tier; the session's tier when none) or `cancel`.
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<SessionView>")]
 pub struct ControlSession {
     pub caller: Caller,
     pub action: SessionAction,
@@ -224,7 +224,7 @@ pub struct ControlSession {
 }
 
 impl Handler<ControlSession> for SessionActor {
-    type Result = AtomicResponse<Self, EngineResult<Value>>;
+    type Result = AtomicResponse<Self, EngineResult<SessionView>>;
 
     fn handle(&mut self, msg: ControlSession, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_solver(&msg.caller) {
@@ -236,13 +236,13 @@ impl Handler<ControlSession> for SessionActor {
 
 /// Persist the running timer now (seed 000 `syncTimer`).
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<SessionView>")]
 pub struct SyncTimer {
     pub caller: Caller,
 }
 
 impl Handler<SyncTimer> for SessionActor {
-    type Result = AtomicResponse<Self, EngineResult<Value>>;
+    type Result = AtomicResponse<Self, EngineResult<SessionView>>;
 
     fn handle(&mut self, msg: SyncTimer, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_solver(&msg.caller) {
@@ -272,14 +272,14 @@ impl Handler<SyncTimer> for SessionActor {
 
 /// Save the solver's notes; refused once the session is over.
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<NotesSaved>")]
 pub struct SaveNotes {
     pub caller: Caller,
     pub notes: String,
 }
 
 impl Handler<SaveNotes> for SessionActor {
-    type Result = AtomicResponse<Self, EngineResult<Value>>;
+    type Result = AtomicResponse<Self, EngineResult<NotesSaved>>;
 
     fn handle(&mut self, msg: SaveNotes, _: &mut Context<Self>) -> Self::Result {
         let check = || -> EngineResult<()> {
@@ -315,11 +315,11 @@ impl Handler<SaveNotes> for SessionActor {
             self.commit_change(next, None, Vec::new(), None, vec![("notes_saved", data)])
                 .map(move |res, act, _| {
                     res?;
-                    Ok(json!({
-                        "save_status": "saved",
-                        "notes": act.rec.notes,
-                        "notes_saved_at": crate::wire_time::format(&now),
-                    }))
+                    Ok(NotesSaved {
+                        save_status: "saved",
+                        notes: act.rec.notes.clone(),
+                        notes_saved_at: now,
+                    })
                 })
                 .boxed_local(),
         )
@@ -387,7 +387,7 @@ impl Handler<UpdateCustomerInfo> for SessionActor {
 
 /// The joined customer rates the completed session (1..5, once).
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<SessionRating>")]
 pub struct RateSession {
     pub caller: Caller,
     pub rating: i64,
@@ -395,7 +395,7 @@ pub struct RateSession {
 }
 
 impl Handler<RateSession> for SessionActor {
-    type Result = AtomicResponse<Self, EngineResult<Value>>;
+    type Result = AtomicResponse<Self, EngineResult<SessionRating>>;
 
     fn handle(&mut self, msg: RateSession, _: &mut Context<Self>) -> Self::Result {
         let check = || -> EngineResult<i32> {
@@ -435,7 +435,10 @@ impl Handler<RateSession> for SessionActor {
             self.commit_change(next, None, Vec::new(), None, vec![("session_rated", data)])
                 .map(|res, act, _| {
                     res?;
-                    Ok(json!({ "rating": act.rec.rating, "comment": act.rec.rating_comment }))
+                    Ok(SessionRating {
+                        rating: act.rec.rating,
+                        comment: act.rec.rating_comment.clone(),
+                    })
                 })
                 .boxed_local(),
         )
@@ -448,14 +451,14 @@ impl Handler<RateSession> for SessionActor {
 /// `active` starts or resumes, `paused` pauses, `completed` completes on
 /// the session's current tier, `cancelled` cancels.
 #[derive(Message)]
-#[rtype(result = "EngineResult<Value>")]
+#[rtype(result = "EngineResult<SessionView>")]
 pub struct SetSessionStatus {
     pub caller: Caller,
     pub status: SessionStatus,
 }
 
 impl Handler<SetSessionStatus> for SessionActor {
-    type Result = AtomicResponse<Self, EngineResult<Value>>;
+    type Result = AtomicResponse<Self, EngineResult<SessionView>>;
 
     fn handle(&mut self, msg: SetSessionStatus, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_solver(&msg.caller) {

@@ -53,6 +53,7 @@ mod chat;
 mod comms;
 mod control;
 mod registry;
+mod view;
 
 pub use chat::{
     PostSessionMessage, SessionMessages, SessionTyping, SubscribeSession, UnsubscribeSession,
@@ -65,6 +66,10 @@ pub use control::{
     UpdateCustomerInfo,
 };
 pub use registry::Sessions;
+pub use view::{
+    CallAnswer, CallView, NotesSaved, NotesView, PricingView, ScreenShareAnswer, ScreenShareView,
+    SessionRating, SessionView, SmsSent, TicketView,
+};
 use registry::{lock, SessionsInner};
 
 pub use super::log::LOG_CAPACITY;
@@ -199,67 +204,6 @@ impl SessionActor {
     }
 
     /// The session as `who` sees it, at `now`.
-    fn view(&self, who: Who) -> Value {
-        let now = self.now();
-        let r = &self.rec;
-        let elapsed = r.timer.elapsed_seconds(now);
-        let mut pricing = json!(r.pricing);
-        if who == Who::Guest {
-            if let Some(p) = pricing.as_object_mut() {
-                p.remove("solver_earnings");
-                p.remove("platform_fee");
-            }
-        }
-        let t = &self.ticket;
-        let mut v = json!({
-            "id": r.id,
-            "project_id": r.project_id,
-            "ticket_id": r.ticket_id,
-            "solver_id": r.solver_id,
-            "status": r.status,
-            "elapsed_seconds": elapsed,
-            "duration_seconds": r.timer.duration_seconds,
-            "timer_running": r.timer.is_running(),
-            "timer_started_at": r.timer.timer_started_at.map(|t| crate::wire_time::format(&t)),
-            "started_at": r.timer.started_at.map(|t| crate::wire_time::format(&t)),
-            "ended_at": r.timer.ended_at.map(|t| crate::wire_time::format(&t)),
-            "tier": r.tier,
-            "tier_limit_seconds": r.tier.included_seconds(),
-            "recommended_tier": recommended_tier(elapsed),
-            "tier_warning": r.tier_warning,
-            "pricing": pricing,
-            "sms_count": r.sms_count,
-            "sms_remaining": SMS_MAX_PER_SESSION.saturating_sub(r.sms_count),
-            "call": {
-                "state": r.call.state,
-                "talk_seconds": r.call.talk_seconds(now),
-                "duration_seconds": r.call.duration_seconds,
-            },
-            "screen_share": { "state": self.screen_share.state },
-            "rating": r.rating,
-            "rating_comment": r.rating_comment,
-            "cancel_reason": r.cancel_reason,
-            "last_seq": self.log.durable_seq(),
-            "created_at": crate::wire_time::format(&r.created_at),
-            "updated_at": crate::wire_time::format(&r.updated_at),
-            "timestamp": crate::wire_time::format(&now),
-            "ticket": {
-                "id": t.id,
-                "status": t.status,
-                "customer_name": t.customer_name,
-                "customer_phone": t.customer_phone,
-                "customer_email": t.customer_email,
-                "description": t.description,
-                "urgency": t.urgency,
-            },
-        });
-        if who != Who::Guest {
-            v["notes"] = json!(r.notes);
-            v["notes_saved_at"] = json!(r.notes_saved_at.map(|t| crate::wire_time::format(&t)));
-        }
-        v
-    }
-
     fn publish(&mut self, event: &str, data: Value) {
         let frame = event_frame(&self.channel, event, None, &data, self.now());
         self.subs.publish_all(&self.channel, &frame);
