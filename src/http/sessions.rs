@@ -58,9 +58,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Asks the session's actor and answers what it says (200, JSON).
-async fn ask<M>(state: &AppState, id: SessionId, msg: M) -> ApiResult<HttpResponse>
+async fn ask<M, T>(state: &AppState, id: SessionId, msg: M) -> ApiResult<HttpResponse>
 where
-    M: actix::Message<Result = EngineResult<Value>> + Send + 'static,
+    M: actix::Message<Result = EngineResult<T>> + Send + 'static,
+    T: serde::Serialize + Send + 'static,
     SessionActor: actix::Handler<M>,
     <SessionActor as actix::Actor>::Context: actix::dev::ToEnvelope<SessionActor, M>,
 {
@@ -176,7 +177,7 @@ async fn create(
     };
     let id = rec.id;
     let addr = state.sessions.started(rec, ticket).await;
-    let mut v = addr.send(GetSession { caller: auth.0 }).await??;
+    let mut v = json!(addr.send(GetSession { caller: auth.0 }).await??);
     v["access_token"] = json!(token);
     v["join_url"] = json!(format!("/join/{id}?token={token}"));
     Ok(HttpResponse::Created().json(v))
@@ -258,10 +259,11 @@ async fn get(
     auth: Auth,
     id: web::Path<SessionId>,
 ) -> ApiResult<HttpResponse> {
-    let mut v = actor(&state, *id)
+    let view = actor(&state, *id)
         .await?
         .send(GetSession { caller: auth.0 })
         .await??;
+    let mut v = json!(view);
     // A completed session shows its payment request, so the customer's page
     // can offer the link again after a reload.
     if v["status"] == json!("completed") {
