@@ -66,11 +66,11 @@ pub use control::{
     UpdateCustomerInfo,
 };
 pub use registry::Sessions;
+use registry::{lock, SessionsInner};
 pub use view::{
     CallAnswer, CallView, NotesSaved, NotesView, PricingView, ScreenShareAnswer, ScreenShareView,
     SessionRating, SessionView, SmsSent, TicketView,
 };
-use registry::{lock, SessionsInner};
 
 pub use super::log::LOG_CAPACITY;
 /// Longest chat message, in characters.

@@ -6,8 +6,8 @@ use super::*;
 use crate::domain::communication::{Call, CallState, ScreenShare, ScreenShareState};
 use crate::domain::pricing::Pricing;
 use crate::domain::session::TierWarning;
-use crate::ids::{ProjectId, TicketId};
 use crate::domain::ticket::Urgency;
+use crate::ids::{ProjectId, TicketId};
 use crate::session_ports::PaymentRecord;
 use serde::Serialize;
 
