@@ -269,7 +269,9 @@ pub(crate) trait LogOwner: Actor<Context = Context<Self>> {
     type After;
 
     fn log(&mut self) -> &mut DurableLog<Self::Entry, Self::After>;
-    fn subscribers(&mut self) -> &mut Subscribers;
+    /// The channel's name with its subscribers (borrowed together, so a
+    /// publish needs no copy of the name).
+    fn fanout(&mut self) -> (&str, &mut Subscribers);
     fn channel(&self) -> &str;
     /// Durable messages after `after`, at most `limit`, from the store.
     fn load(&self, after: i64, limit: i64) -> BoxFuture<'static, StoreResult<Vec<Self::Entry>>>;
@@ -295,13 +297,11 @@ pub(crate) fn flush<O: LogOwner>(owner: &mut O, ctx: &mut Context<O>) {
             continue;
         };
         let frame = message_frame(owner.channel(), &*msg);
-        let channel = owner.channel().to_string();
+        let (channel, subscribers) = owner.fanout();
         if msg.staff_only() {
-            owner
-                .subscribers()
-                .publish(&channel, &frame, |a| a == Audience::Staff);
+            subscribers.publish(channel, &frame, |a| a == Audience::Staff);
         } else {
-            owner.subscribers().publish_all(&channel, &frame);
+            subscribers.publish_all(channel, &frame);
         }
         answer(waiters, &msg);
         owner.on_durable(&msg, after, ctx);
@@ -355,7 +355,7 @@ pub(crate) fn subscribe<O: LogOwner>(
     after_seq: Option<i64>,
 ) -> AtomicResponse<O, EngineResult<Subscribed>> {
     let Some(after) = after_seq else {
-        owner.subscribers().insert(sub);
+        owner.fanout().1.insert(sub);
         let last_seq = owner.log().durable_seq();
         return AtomicResponse::new(
             fut::ready(Ok(Subscribed {
@@ -386,7 +386,7 @@ pub(crate) fn subscribe<O: LogOwner>(
         load.map(move |res, owner: &mut O, _| {
             let msgs = res?;
             // Already live (a resubscribe): off while it catches up.
-            owner.subscribers().remove(sub.id);
+            owner.fanout().1.remove(sub.id);
             let channel = owner.channel().to_string();
             let frames = msgs
                 .iter()
@@ -395,7 +395,7 @@ pub(crate) fn subscribe<O: LogOwner>(
             if !sub.replay(frames) {
                 sub.evict(&channel);
             } else if !more {
-                owner.subscribers().insert(sub);
+                owner.fanout().1.insert(sub);
             }
             Ok(Subscribed {
                 last_seq: owner.log().durable_seq(),

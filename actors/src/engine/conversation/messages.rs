@@ -124,8 +124,8 @@ impl LogOwner for ConversationActor {
         &mut self.log
     }
 
-    fn subscribers(&mut self) -> &mut Subscribers {
-        &mut self.subs
+    fn fanout(&mut self) -> (&str, &mut Subscribers) {
+        (&self.channel, &mut self.subs)
     }
 
     fn channel(&self) -> &str {

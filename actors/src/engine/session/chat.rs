@@ -116,8 +116,8 @@ impl LogOwner for SessionActor {
         &mut self.log
     }
 
-    fn subscribers(&mut self) -> &mut Subscribers {
-        &mut self.subs
+    fn fanout(&mut self) -> (&str, &mut Subscribers) {
+        (&self.channel, &mut self.subs)
     }
 
     fn channel(&self) -> &str {
