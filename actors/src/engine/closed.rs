@@ -15,7 +15,8 @@ use super::conversation::{
     OfflineForm, PostMessage, PostNote, Resolve, SetTags, SubscribeConversation, Transfer, Typing,
 };
 use super::error::{EngineError, EngineResult};
-use super::events::{event_frame, replay_page, Subscribed};
+use super::events::{replay_page, Subscribed};
+use super::log::message_frame;
 use super::supervisor::{ConversationRef, Engine};
 use super::views::{ConversationView, HandoffOutcome};
 use crate::ids::ConversationId;
@@ -161,7 +162,7 @@ impl ConversationOp for SubscribeConversation {
             let frames = msgs
                 .iter()
                 .filter(|m| m.seq <= upto && (staff || !m.internal))
-                .map(|m| event_frame(&channel, "message", Some(m.seq), m, m.created_at));
+                .map(|m| message_frame(&channel, m));
             let sub = self.subscriber;
             if !sub.replay(frames) {
                 sub.evict(&channel);
