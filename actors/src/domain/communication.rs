@@ -915,23 +915,15 @@ mod tests {
 
     #[test]
     fn call_table_every_state_times_every_event() {
-        let mut allowed = 0;
-        for from in CallState::ALL {
-            for event in CallEvent::ALL {
-                let got = call_transition(from, event);
-                match expected_call(from, event) {
-                    Some(to) => {
-                        allowed += 1;
-                        assert_eq!(got, Ok(to), "{from} x {event}");
-                    }
-                    None => assert_eq!(
-                        got,
-                        Err(CommunicationError::InvalidCallTransition { from, event }),
-                        "{from} x {event}"
-                    ),
-                }
-            }
-        }
+        let allowed = crate::domain::check_whole_table(
+            &CallState::ALL,
+            &CallEvent::ALL,
+            call_transition,
+            |from, event| {
+                expected_call(from, event)
+                    .ok_or(CommunicationError::InvalidCallTransition { from, event })
+            },
+        );
         // dial x3, connected, ringing, answered x2, hangup x4, fail x4.
         assert_eq!(allowed, 3 + 1 + 1 + 2 + 4 + 4);
     }

@@ -429,23 +429,10 @@ mod tests {
 
     #[test]
     fn whole_table_every_status_times_every_action() {
-        let mut allowed = 0;
-        for from in S::ALL {
-            for action in A::ALL {
-                let got = transition(from, action);
-                match expected(from, action) {
-                    Some(to) => {
-                        allowed += 1;
-                        assert_eq!(got, Ok(to), "{from} x {action}");
-                    }
-                    None => assert_eq!(
-                        got,
-                        Err(SessionError::InvalidTransition { from, action }),
-                        "{from} x {action}"
-                    ),
-                }
-            }
-        }
+        let allowed =
+            crate::domain::check_whole_table(&S::ALL, &A::ALL, transition, |from, action| {
+                expected(from, action).ok_or(SessionError::InvalidTransition { from, action })
+            });
         // start, pause, resume, complete x2, cancel x3.
         assert_eq!(allowed, 8);
     }
@@ -512,39 +499,20 @@ mod tests {
 
     #[test]
     fn error_messages_say_why() {
-        let msg = |from, action| transition(from, action).unwrap_err().to_string();
-        assert_eq!(
-            msg(S::NotStarted, A::Complete),
-            "cannot complete a session that is not started; start the timer first"
-        );
-        assert_eq!(
-            msg(S::Completed, A::Resume),
-            "cannot resume a session that is completed; the session is over and locked"
-        );
-        assert_eq!(
-            msg(S::Cancelled, A::Cancel),
-            "cannot cancel a session that is cancelled; the session was cancelled"
-        );
-        assert_eq!(
-            msg(S::Paused, A::Start),
-            "cannot start a session that is paused; it has already started; use resume"
-        );
-        assert_eq!(
-            msg(S::Paused, A::Pause),
-            "cannot pause a session that is paused; the timer is already paused"
-        );
-        assert_eq!(
-            msg(S::NotStarted, A::Pause),
-            "cannot pause a session that is not started; the timer has not started"
-        );
-        assert_eq!(
-            msg(S::NotStarted, A::Resume),
-            "cannot resume a session that is not started; use start for the first run of the timer"
-        );
-        assert_eq!(
-            msg(S::Active, A::Start),
-            "cannot start a session that is active; the timer is already running"
-        );
+        let cases = [
+            (S::NotStarted, A::Complete, "cannot complete a session that is not started; start the timer first"),
+            (S::Completed, A::Resume, "cannot resume a session that is completed; the session is over and locked"),
+            (S::Cancelled, A::Cancel, "cannot cancel a session that is cancelled; the session was cancelled"),
+            (S::Paused, A::Start, "cannot start a session that is paused; it has already started; use resume"),
+            (S::Paused, A::Pause, "cannot pause a session that is paused; the timer is already paused"),
+            (S::NotStarted, A::Pause, "cannot pause a session that is not started; the timer has not started"),
+            (S::NotStarted, A::Resume, "cannot resume a session that is not started; use start for the first run of the timer"),
+            (S::Active, A::Start, "cannot start a session that is active; the timer is already running"),
+        ];
+        for (from, action, text) in cases {
+            let got = transition(from, action).unwrap_err().to_string();
+            assert_eq!(got, text, "{from} x {action}");
+        }
         // Every refused pair has a specific reason, not the fallback.
         for from in S::ALL {
             for action in A::ALL {

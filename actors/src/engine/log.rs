@@ -23,6 +23,7 @@
 
 use super::error::{EngineError, EngineResult};
 use super::events::{event_frame, replay_page, Audience, Subscribed, Subscriber, Subscribers};
+use crate::engine::answer_now;
 use crate::ports::StoreResult;
 use actix::fut::LocalBoxActorFuture;
 use actix::prelude::*;
@@ -357,14 +358,11 @@ pub(crate) fn subscribe<O: LogOwner>(
     let Some(after) = after_seq else {
         owner.fanout().1.insert(sub);
         let last_seq = owner.log().durable_seq();
-        return AtomicResponse::new(
-            fut::ready(Ok(Subscribed {
-                last_seq,
-                replayed_to: None,
-                more: false,
-            }))
-            .boxed_local(),
-        );
+        return answer_now(Ok(Subscribed {
+            last_seq,
+            replayed_to: None,
+            more: false,
+        }));
     };
     let Replay {
         upto,

@@ -24,3 +24,10 @@ pub use supervisor::{ConversationRef, Engine, EngineConfig, ProjectHandle};
 
 /// Requests an engine actor queues before senders wait (backpressure).
 pub const MAILBOX_CAPACITY: usize = 4096;
+
+/// An atomic handler's answer that needs no waiting: a refusal, or a value
+/// the actor already holds. It still goes through `AtomicResponse` so the
+/// handler has one result type for both paths.
+pub(crate) fn answer_now<A: actix::Actor, T: 'static>(value: T) -> actix::AtomicResponse<A, T> {
+    actix::AtomicResponse::new(Box::pin(actix::fut::ready(value)))
+}

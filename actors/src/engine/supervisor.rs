@@ -410,38 +410,45 @@ impl Engine {
         }
     }
 
+    /// The stored record of a conversation that is still open, or (as the
+    /// error side) the answer for one that is closed.
+    async fn load_open(
+        &self,
+        id: ConversationId,
+    ) -> EngineResult<Result<ConversationRecord, ConversationRef>> {
+        let rec = self
+            .0
+            .store
+            .load_conversation(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound("conversation not found".into()))?;
+        if rec.status.is_terminal() {
+            self.drop_passivated(id);
+            return Ok(Err(ConversationRef::Closed(Box::new(rec))));
+        }
+        Ok(Ok(rec))
+    }
+
     /// Find a conversation: its live actor, or its stored record once closed.
     /// A passivated conversation is loaded again here, as at start-up.
     pub async fn conversation(&self, id: ConversationId) -> EngineResult<ConversationRef> {
         if let Some(a) = self.find_live(id) {
             return Ok(ConversationRef::Live(a));
         }
-        let rec = self
-            .0
-            .store
-            .load_conversation(id)
-            .await?
-            .ok_or_else(|| EngineError::NotFound("conversation not found".into()))?;
-        if rec.status.is_terminal() {
-            self.drop_passivated(id);
-            return Ok(ConversationRef::Closed(Box::new(rec)));
-        }
+        let rec = match self.load_open(id).await? {
+            Ok(rec) => rec,
+            Err(closed) => return Ok(closed),
+        };
         let project = self.project(rec.project_id).await?;
         let _guard = self.0.load_lock.lock().await;
         if let Some(a) = self.find_live(id) {
             return Ok(ConversationRef::Live(a));
         }
         // Reload from the store: the record may have moved on since the read above.
-        let rec = self
-            .0
-            .store
-            .load_conversation(id)
-            .await?
-            .ok_or_else(|| EngineError::NotFound("conversation not found".into()))?;
-        if rec.status.is_terminal() {
-            self.drop_passivated(id);
-            return Ok(ConversationRef::Closed(Box::new(rec)));
-        }
+        let rec = match self.load_open(id).await? {
+            Ok(rec) => rec,
+            Err(closed) => return Ok(closed),
+        };
         Ok(ConversationRef::Live(
             self.start_conversation(rec, &project).await?,
         ))

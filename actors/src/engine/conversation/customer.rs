@@ -4,6 +4,7 @@
 use super::{field_error, validate_content, After, ConversationActor, St};
 use crate::domain::conversation::ConversationEvent as Ev;
 use crate::engine::agent::NotifyAgent;
+use crate::engine::answer_now;
 use crate::engine::caller::Caller;
 use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::log::LogOwner;
@@ -39,7 +40,7 @@ impl Handler<OfflineForm> for ConversationActor {
     fn handle(&mut self, msg: OfflineForm, _: &mut Context<Self>) -> Self::Result {
         match self.offline_form(msg) {
             Ok(fut) => AtomicResponse::new(fut),
-            Err(e) => AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+            Err(e) => answer_now(Err(e)),
         }
     }
 }
@@ -200,7 +201,7 @@ impl Handler<RateConversation> for ConversationActor {
         })();
         let feedback = match check {
             Ok(f) => f,
-            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+            Err(e) => return answer_now(Err(e)),
         };
         let rating = msg.rating as i32;
         self.rec.satisfaction_rating = Some(rating);

@@ -2,6 +2,7 @@
 //! message (keyword trigger, the AI turn, low confidence), a customer's or
 //! the AI's handoff request, the project's assignment and queue position.
 use super::*;
+use crate::engine::answer_now;
 
 impl ConversationActor {
     pub(super) fn after_durable(
@@ -356,7 +357,7 @@ impl Handler<Assign> for ConversationActor {
     fn handle(&mut self, msg: Assign, _: &mut Context<Self>) -> Self::Result {
         let old = self.rec.status;
         if let Err(e) = self.check(Ev::Claim) {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
+            return answer_now(Err(e));
         }
         self.last_queue_position = None;
         let m = self.apply_assignment(&msg.agent, msg.at);

@@ -2,6 +2,7 @@
 //! transfer, close, reopen on a customer's message, and the edits of the
 //! conversation's tags and customer.
 use super::*;
+use crate::engine::answer_now;
 
 impl ConversationActor {
     pub(super) fn require_manage(&self, caller: &Caller) -> EngineResult<()> {
@@ -27,12 +28,12 @@ impl Handler<Resolve> for ConversationActor {
 
     fn handle(&mut self, msg: Resolve, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_manage(&msg.caller) {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
+            return answer_now(Err(e));
         }
         let old = self.rec.status;
         let next = match self.check(Ev::Resolve) {
             Ok(s) => s,
-            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+            Err(e) => return answer_now(Err(e)),
         };
         let now = self.now();
         let by = msg.caller.user_id().or(self.rec.assigned_agent_id);
@@ -73,7 +74,7 @@ impl Handler<Transfer> for ConversationActor {
 
     fn handle(&mut self, msg: Transfer, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_manage(&msg.caller) {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
+            return answer_now(Err(e));
         }
         let old = self.rec.status;
         let id = self.rec.id;
@@ -81,7 +82,7 @@ impl Handler<Transfer> for ConversationActor {
             None => {
                 let next = match self.check(Ev::TransferToQueue) {
                     Ok(s) => s,
-                    Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+                    Err(e) => return answer_now(Err(e)),
                 };
                 let now = self.now();
                 self.rec.status = next;
@@ -107,7 +108,7 @@ impl Handler<Transfer> for ConversationActor {
             }
             Some(to) => {
                 if let Err(e) = self.check(Ev::TransferToAgent) {
-                    return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
+                    return answer_now(Err(e));
                 }
                 let fut = self
                     .project
@@ -175,7 +176,7 @@ impl Handler<Close> for ConversationActor {
         let old = self.rec.status;
         let next = match self.check(Ev::Close) {
             Ok(s) => s,
-            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+            Err(e) => return answer_now(Err(e)),
         };
         let now = self.now();
         self.rec.status = next;
@@ -210,7 +211,7 @@ impl Handler<Reopen> for ConversationActor {
 
     fn handle(&mut self, _: Reopen, _: &mut Context<Self>) -> Self::Result {
         if self.check(Ev::CustomerReply).is_err() {
-            return AtomicResponse::new(Box::pin(fut::ready(())));
+            return answer_now(());
         }
         let id = self.rec.id;
         let agent = self.rec.assigned_agent_id.or(self.rec.resolved_by);

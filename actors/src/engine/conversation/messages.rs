@@ -3,6 +3,7 @@
 //! subscribing to `conversation:<id>`, and the actor as owner of its
 //! durable log (../log.rs).
 use super::*;
+use crate::engine::answer_now;
 
 impl ConversationActor {
     pub(super) fn accept_message(
@@ -303,7 +304,7 @@ impl Handler<SubscribeConversation> for ConversationActor {
 
     fn handle(&mut self, msg: SubscribeConversation, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_view(&msg.caller) {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
+            return answer_now(Err(e));
         }
         let mut sub = msg.subscriber;
         sub.audience = match msg.caller {

@@ -19,6 +19,7 @@ use crate::domain::business_hours;
 use crate::domain::conversation::ConversationStatus;
 use crate::domain::queue::{estimate_wait_minutes, WaitQueue, DEFAULT_AVG_HANDLING_MINUTES};
 use crate::domain::settings::HandoffSettings;
+use crate::engine::answer_now;
 use crate::ids::{ConversationId, ProjectId, UserId};
 use crate::ports::{AgentRecord, ConversationRecord, ProjectSnapshot, WriteOp};
 use actix::prelude::*;
@@ -618,7 +619,7 @@ impl Handler<UpdateSettings> for ProjectActor {
     fn handle(&mut self, msg: UpdateSettings, _: &mut Context<Self>) -> Self::Result {
         let settings = msg.settings.normalized();
         if let Err(fields) = settings.validate() {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::Validation(fields)))));
+            return answer_now(Err(EngineError::Validation(fields)));
         }
         let write = self.engine.writer().write(vec![WriteOp::PutSettings {
             project_id: self.id,

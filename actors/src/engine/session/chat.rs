@@ -2,6 +2,7 @@
 //! `after_seq`, idempotent by `client_msg_id`: the actor owns a durable log,
 //! ../log.rs), typing, and subscribing to `session:<id>`.
 use super::*;
+use crate::engine::answer_now;
 
 impl SessionActor {
     pub(super) fn new_message(
@@ -243,7 +244,7 @@ impl Handler<SubscribeSession> for SessionActor {
     fn handle(&mut self, msg: SubscribeSession, _: &mut Context<Self>) -> Self::Result {
         let who = match self.who(&msg.caller) {
             Ok(w) => w,
-            Err(e) => return AtomicResponse::new(fut::ready(Err(e)).boxed_local()),
+            Err(e) => return answer_now(Err(e)),
         };
         let mut sub = msg.subscriber;
         sub.audience = if who == Who::Guest {

@@ -2,6 +2,7 @@
 //! the telephony provider, screen-share requests and answers, and the
 //! WebRTC signalling relayed between the solver and the customer.
 use super::*;
+use crate::engine::answer_now;
 
 pub(super) fn comm_error(e: CommunicationError) -> EngineError {
     match e.field() {
@@ -32,7 +33,7 @@ impl Handler<SendSms> for SessionActor {
         });
         let body = match checked {
             Ok(b) => b,
-            Err(e) => return AtomicResponse::new(fut::ready(Err(e)).boxed_local()),
+            Err(e) => return answer_now(Err(e)),
         };
         let to = self.ticket.customer_phone.clone().unwrap_or_default();
         let req = SmsRequest {
@@ -107,13 +108,13 @@ impl Handler<CallControl> for SessionActor {
 
     fn handle(&mut self, msg: CallControl, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_solver(&msg.caller) {
-            return AtomicResponse::new(fut::ready(Err(e)).boxed_local());
+            return answer_now(Err(e));
         }
         let now = self.now();
         if msg.hang_up {
             let call = match self.rec.call.apply(CallEvent::Hangup, now) {
                 Ok(c) => c,
-                Err(e) => return AtomicResponse::new(fut::ready(Err(comm_error(e))).boxed_local()),
+                Err(e) => return answer_now(Err(comm_error(e))),
             };
             let provider = self.providers.call.clone();
             let (sid, call_ref) = (self.rec.id, self.call_ref.clone().unwrap_or_default());
@@ -144,7 +145,7 @@ impl Handler<CallControl> for SessionActor {
         }
         let dialed = match self.rec.call.dial(&self.comms(), now) {
             Ok(c) => c,
-            Err(e) => return AtomicResponse::new(fut::ready(Err(comm_error(e))).boxed_local()),
+            Err(e) => return answer_now(Err(comm_error(e))),
         };
         let req = CallRequest {
             session_id: self.rec.id,
@@ -322,27 +323,25 @@ impl Handler<ReportCallEvent> for SessionActor {
     type Result = AtomicResponse<Self, EngineResult<CallAnswer>>;
 
     fn handle(&mut self, msg: ReportCallEvent, _: &mut Context<Self>) -> Self::Result {
-        let allowed = match &msg.caller {
-            Caller::Bot { project_id } => *project_id == self.rec.project_id,
-            Caller::System => true,
-            other => match self.who(other) {
-                Ok(_) => return AtomicResponse::new(
-                    fut::ready(Err(EngineError::Forbidden(
+        let allowed =
+            match &msg.caller {
+                Caller::Bot { project_id } => *project_id == self.rec.project_id,
+                Caller::System => true,
+                other => match self.who(other) {
+                    Ok(_) => return answer_now(Err(EngineError::Forbidden(
                         "call progress is reported by the call provider (the project's secret key)"
                             .into(),
-                    )))
-                    .boxed_local(),
-                ),
-                Err(e) => return AtomicResponse::new(fut::ready(Err(e)).boxed_local()),
-            },
-        };
+                    ))),
+                    Err(e) => return answer_now(Err(e)),
+                },
+            };
         if !allowed {
-            return AtomicResponse::new(fut::ready(Err(not_found())).boxed_local());
+            return answer_now(Err(not_found()));
         }
         let now = self.now();
         let call = match self.rec.call.apply(msg.event, now) {
             Ok(c) => c,
-            Err(e) => return AtomicResponse::new(fut::ready(Err(comm_error(e))).boxed_local()),
+            Err(e) => return answer_now(Err(comm_error(e))),
         };
         let mut next = self.rec.clone();
         next.call = call;

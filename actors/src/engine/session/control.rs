@@ -2,6 +2,7 @@
 //! warnings on the clock's tick, notes, the ticket's customer info, the
 //! rating, and the view a caller reads.
 use super::*;
+use crate::engine::answer_now;
 
 impl SessionActor {
     /// A status move with its timer effect (seed 000 VALID_TRANSITIONS,
@@ -190,7 +191,7 @@ impl Handler<TickSession> for SessionActor {
             && idle >= chrono::Duration::minutes(PASSIVATE_AFTER_MINUTES)
         {
             ctx.stop();
-            return AtomicResponse::new(fut::ready(()).boxed_local());
+            return answer_now(());
         }
         AtomicResponse::new(self.check_warnings())
     }
@@ -228,7 +229,7 @@ impl Handler<ControlSession> for SessionActor {
 
     fn handle(&mut self, msg: ControlSession, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_solver(&msg.caller) {
-            return AtomicResponse::new(fut::ready(Err(e)).boxed_local());
+            return answer_now(Err(e));
         }
         AtomicResponse::new(self.control(msg.action, msg.tier, msg.reason))
     }
@@ -246,12 +247,12 @@ impl Handler<SyncTimer> for SessionActor {
 
     fn handle(&mut self, msg: SyncTimer, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_solver(&msg.caller) {
-            return AtomicResponse::new(fut::ready(Err(e)).boxed_local());
+            return answer_now(Err(e));
         }
         if !self.rec.timer.is_running() {
             let status = self.status_event();
             self.publish("session_status", status);
-            return AtomicResponse::new(fut::ready(Ok(self.view(Who::Solver))).boxed_local());
+            return answer_now(Ok(self.view(Who::Solver)));
         }
         let now = self.now();
         let mut next = self.rec.clone();
@@ -299,7 +300,7 @@ impl Handler<SaveNotes> for SessionActor {
             Ok(())
         };
         if let Err(e) = check() {
-            return AtomicResponse::new(fut::ready(Err(e)).boxed_local());
+            return answer_now(Err(e));
         }
         let now = self.now();
         let mut next = self.rec.clone();
@@ -345,14 +346,11 @@ impl Handler<UpdateCustomerInfo> for SessionActor {
         match self.who(&msg.caller) {
             Ok(Who::Solver | Who::Admin) => {}
             Ok(Who::Guest) => {
-                return AtomicResponse::new(
-                    fut::ready(Err(EngineError::Forbidden(
-                        "the customer may not edit the ticket".into(),
-                    )))
-                    .boxed_local(),
-                )
+                return answer_now(Err(EngineError::Forbidden(
+                    "the customer may not edit the ticket".into(),
+                )))
             }
-            Err(e) => return AtomicResponse::new(fut::ready(Err(e)).boxed_local()),
+            Err(e) => return answer_now(Err(e)),
         }
         let now = self.now();
         let mut ticket = self.ticket.clone();
@@ -424,7 +422,7 @@ impl Handler<RateSession> for SessionActor {
         };
         let rating = match check() {
             Ok(r) => r,
-            Err(e) => return AtomicResponse::new(fut::ready(Err(e)).boxed_local()),
+            Err(e) => return answer_now(Err(e)),
         };
         let mut next = self.rec.clone();
         next.rating = Some(rating);
@@ -462,16 +460,13 @@ impl Handler<SetSessionStatus> for SessionActor {
 
     fn handle(&mut self, msg: SetSessionStatus, _: &mut Context<Self>) -> Self::Result {
         if let Err(e) = self.require_solver(&msg.caller) {
-            return AtomicResponse::new(fut::ready(Err(e)).boxed_local());
+            return answer_now(Err(e));
         }
         let Some(action) = SessionAction::toward(self.rec.status, msg.status) else {
-            return AtomicResponse::new(
-                fut::ready(Err(EngineError::InvalidTransition(format!(
-                    "a session that is {} cannot go back to not started",
-                    self.rec.status.label()
-                ))))
-                .boxed_local(),
-            );
+            return answer_now(Err(EngineError::InvalidTransition(format!(
+                "a session that is {} cannot go back to not started",
+                self.rec.status.label()
+            ))));
         };
         AtomicResponse::new(self.control(action, None, None))
     }
