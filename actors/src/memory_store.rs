@@ -200,6 +200,24 @@ impl Store for MemoryStore {
         Ok(self.data().conversations.get(&id).cloned())
     }
 
+    async fn rate_closed_conversation(
+        &self,
+        id: ConversationId,
+        rating: i32,
+        feedback: Option<String>,
+    ) -> StoreResult<bool> {
+        let mut d = self.data();
+        let Some(c) = d.conversations.get_mut(&id) else {
+            return Ok(false);
+        };
+        if c.status != ConversationStatus::Closed || c.satisfaction_rating.is_some() {
+            return Ok(false);
+        }
+        c.satisfaction_rating = Some(rating);
+        c.satisfaction_feedback = feedback;
+        Ok(true)
+    }
+
     async fn load_messages(
         &self,
         conversation_id: ConversationId,

@@ -285,6 +285,15 @@ pub trait Store: Send + Sync + 'static {
         project_id: ProjectId,
         since: DateTime<Utc>,
     ) -> StoreResult<Option<f64>>;
+    /// Rates a closed conversation (it has no actor to decide): one
+    /// conditional update, so exactly one rating gets in. False when the
+    /// conversation is not closed or was rated already.
+    async fn rate_closed_conversation(
+        &self,
+        id: ConversationId,
+        rating: i32,
+        feedback: Option<String>,
+    ) -> StoreResult<bool>;
     /// Apply all ops in one transaction: all or nothing.
     async fn commit(&self, ops: Vec<WriteOp>) -> StoreResult<()>;
 }

@@ -7,22 +7,20 @@ use crate::http::metadata;
 use crate::http::widget::MAX_METADATA_BYTES;
 use crate::limits::{caller_key, LimitKind};
 use crate::state::AppState;
-use crate::store::Db;
-use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use switchboard_actors::domain::conversation::ConversationStatus;
 use switchboard_actors::domain::inactivity::CustomerPresence;
 use switchboard_actors::engine::conversation::{
-    validate_rating, Close, CustomerPresenceUpdate, GetConversation, PostMessage, PostNote,
-    RateConversation, Resolve, SetTags, Transfer, Typing,
+    Close, CustomerPresenceUpdate, GetConversation, PostMessage, PostNote, RateConversation,
+    Resolve, SetTags, Transfer, Typing,
 };
 use switchboard_actors::engine::project::{Claim, QueueInfo};
 use switchboard_actors::engine::views::{ConversationView, CustomerConversationView};
-use switchboard_actors::engine::{Caller, ConversationOp, EngineError, EngineResult};
+use switchboard_actors::engine::Caller;
 use switchboard_actors::ids::{ConversationId, UserId};
-use switchboard_actors::ports::{ConversationRecord, MessageRecord, Store};
+use switchboard_actors::ports::MessageRecord;
 
 /// The JSON of a conversation view for `caller`: its customer gets the
 /// whitelisted customer view (no tags, metadata, handoff or AI context),
@@ -223,52 +221,7 @@ pub async fn set_tags(
 }
 
 /// The customer's satisfaction rating: by the actor while the
-/// conversation is live (resolved), in the store once it is closed.
-struct Rate {
-    msg: RateConversation,
-    db: Db,
-}
-
-impl ConversationOp for Rate {
-    type Output = ConversationView;
-    type Msg = RateConversation;
-
-    fn caller(&self) -> &Caller {
-        &self.msg.caller
-    }
-
-    fn into_live(self) -> RateConversation {
-        self.msg
-    }
-
-    /// One conditional update lets exactly one rating in.
-    fn closed(
-        self,
-        store: Arc<dyn Store>,
-        rec: ConversationRecord,
-    ) -> BoxFuture<'static, EngineResult<ConversationView>> {
-        let id = rec.id;
-        Box::pin(async move {
-            let Rate { msg, db } = self;
-            let feedback = validate_rating(msg.rating, msg.feedback)?;
-            let rated = db
-                .rate_closed_conversation(id, msg.rating as i32, feedback.as_deref())
-                .await?;
-            if !rated {
-                return Err(EngineError::InvalidTransition(
-                    "the conversation was already rated".into(),
-                ));
-            }
-            let rec = store
-                .load_conversation(id)
-                .await?
-                .ok_or_else(|| EngineError::NotFound("conversation not found".into()))?;
-            let last = store.last_seq(id).await?;
-            Ok(ConversationView::from_record(&rec, Some(last)))
-        })
-    }
-}
-
+/// conversation is live (resolved), by the engine once it is closed.
 pub async fn rate(
     state: &AppState,
     caller: Caller,
@@ -286,6 +239,5 @@ pub async fn rate(
         rating,
         feedback,
     };
-    let db = state.db.clone();
-    Ok(state.engine.ask_conversation(id, Rate { msg, db }).await?)
+    Ok(state.engine.ask_conversation(id, msg).await?)
 }

@@ -11,8 +11,9 @@
 
 use super::caller::Caller;
 use super::conversation::{
-    Close, ConversationActor, CustomerHandoff, CustomerPresenceUpdate, GetConversation,
-    OfflineForm, PostMessage, PostNote, Resolve, SetTags, SubscribeConversation, Transfer, Typing,
+    validate_rating, Close, ConversationActor, CustomerHandoff, CustomerPresenceUpdate,
+    GetConversation, OfflineForm, PostMessage, PostNote, RateConversation, Resolve, SetTags,
+    SubscribeConversation, Transfer, Typing,
 };
 use super::error::{EngineError, EngineResult};
 use super::events::{replay_page, Subscribed};
@@ -124,6 +125,38 @@ impl ConversationOp for GetConversation {
     ) -> BoxFuture<'static, EngineResult<Self::Output>> {
         Box::pin(async move {
             let last = store.last_seq(rec.id).await?;
+            Ok(ConversationView::from_record(&rec, Some(last)))
+        })
+    }
+}
+
+/// A rating: the customer may still rate once the conversation is closed
+/// (seed 003 5.9); the store lets exactly one rating in.
+impl ConversationOp for RateConversation {
+    type Output = ConversationView;
+    type Msg = RateConversation;
+    itself!();
+    fn closed(
+        self,
+        store: Arc<dyn Store>,
+        rec: ConversationRecord,
+    ) -> BoxFuture<'static, EngineResult<Self::Output>> {
+        let id = rec.id;
+        Box::pin(async move {
+            let feedback = validate_rating(self.rating, self.feedback)?;
+            if !store
+                .rate_closed_conversation(id, self.rating as i32, feedback)
+                .await?
+            {
+                return Err(EngineError::InvalidTransition(
+                    "the conversation was already rated".into(),
+                ));
+            }
+            let rec = store
+                .load_conversation(id)
+                .await?
+                .ok_or_else(|| EngineError::NotFound("conversation not found".into()))?;
+            let last = store.last_seq(id).await?;
             Ok(ConversationView::from_record(&rec, Some(last)))
         })
     }

@@ -12,28 +12,9 @@ pub(crate) mod writes;
 use crate::store::convert::{convert_all, ts};
 use crate::store::db::Db;
 use records::*;
-use switchboard_actors::ids::ConversationId;
 use switchboard_actors::ports::{ConversationRecord, StoreResult};
 
 impl Db {
-    /// Rates a closed conversation (they have no actor); false when it was
-    /// rated already or is not closed.
-    pub async fn rate_closed_conversation(
-        &self,
-        id: ConversationId,
-        rating: i32,
-        feedback: Option<&str>,
-    ) -> StoreResult<bool> {
-        let feedback = feedback.map(str::to_string);
-        self.pooled(async move |c| {
-            let n =
-                writes::rate_closed_conversation(c, &id.to_string(), rating, feedback.as_deref())
-                    .await?;
-            Ok(n == 1)
-        })
-        .await
-    }
-
     /// The dashboard list: newest `last_message_at` first (ties by id
     /// descending), strictly after `f.cursor`, at most `f.limit` rows.
     pub async fn list_conversations(

@@ -4,6 +4,7 @@
 
 use super::queries as q;
 use super::records::agent_record;
+use super::writes;
 use crate::store::accounts::queries::{project, project_ids};
 use crate::store::batch::RowBatch;
 use crate::store::convert::{convert_all, ts};
@@ -85,6 +86,21 @@ impl Store for Db {
                 .await?
                 .map(ConversationRecord::try_from)
                 .transpose()
+        })
+        .await
+    }
+
+    async fn rate_closed_conversation(
+        &self,
+        id: ConversationId,
+        rating: i32,
+        feedback: Option<String>,
+    ) -> StoreResult<bool> {
+        self.pooled(async move |c| {
+            let n =
+                writes::rate_closed_conversation(c, &id.to_string(), rating, feedback.as_deref())
+                    .await?;
+            Ok(n == 1)
         })
         .await
     }
