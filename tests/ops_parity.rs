@@ -322,6 +322,9 @@ enum SessionOp {
     CancelWithEmptyReason,
     Complete,
     ScreenShareAnswer,
+    /// REST moves the status (`POST .../status`), WebSocket names the action.
+    Start,
+    PauseBeforeStart,
 }
 
 #[actix_rt::test]
@@ -342,6 +345,10 @@ async fn session_ops_answer_alike_over_rest_and_websocket() {
         (Complete, OtherTenant, "="),
         (ScreenShareAnswer, Customer, "="),
         (ScreenShareAnswer, Agent, "="),
+        (Start, Agent, "ok"),
+        (Start, Customer, "="),
+        (Start, OtherTenant, "="),
+        (PauseBeforeStart, Agent, "INVALID_TRANSITION"),
     ];
     let mut failures = Vec::new();
     for &(op, who, expect) in table {
@@ -376,6 +383,18 @@ async fn session_ops_answer_alike_over_rest_and_websocket() {
                     "complete",
                     json!({ "tier": "quick" }),
                     json!({ "op": "session_control", "session_id": id, "action": "complete", "tier": "quick" }),
+                ),
+                Start => (
+                    Method::POST,
+                    "status",
+                    json!({ "status": "active" }),
+                    json!({ "op": "session_control", "session_id": id, "action": "start" }),
+                ),
+                PauseBeforeStart => (
+                    Method::POST,
+                    "status",
+                    json!({ "status": "paused" }),
+                    json!({ "op": "session_control", "session_id": id, "action": "pause" }),
                 ),
                 ScreenShareAnswer => (
                     Method::POST,

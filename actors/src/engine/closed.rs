@@ -16,7 +16,7 @@ use super::conversation::{
     SubscribeConversation, Transfer, Typing,
 };
 use super::error::{EngineError, EngineResult};
-use super::events::{replay_page, Subscribed};
+use super::events::{replay_page, Audience, Subscribed};
 use super::log::message_frame;
 use super::supervisor::{ConversationRef, Engine};
 use super::views::{ConversationView, HandoffOutcome};
@@ -189,12 +189,12 @@ impl ConversationOp for SubscribeConversation {
             } else {
                 Vec::new()
             };
-            // Internal notes: staff only, as the stored history over REST.
-            let staff = matches!(self.caller, Caller::Staff(_));
+            // Internal notes: as a live conversation's replay decides.
+            let audience = Audience::of(&self.caller);
             let channel = format!("conversation:{id}");
             let frames = msgs
                 .iter()
-                .filter(|m| m.seq <= upto && (staff || !m.internal))
+                .filter(|m| m.seq <= upto && audience.sees(m.internal))
                 .map(|m| message_frame(&channel, m));
             let sub = self.subscriber;
             if !sub.replay(frames) {

@@ -37,6 +37,23 @@ pub enum Audience {
     Public,
 }
 
+impl Audience {
+    /// Who a conversation's caller listens as: its customer as the
+    /// customer, every other caller (staff, bots, the system) as staff.
+    /// Live delivery and replay, live or closed, use this one rule.
+    pub fn of(caller: &super::caller::Caller) -> Self {
+        match caller {
+            super::caller::Caller::Customer { .. } => Audience::Customer,
+            _ => Audience::Staff,
+        }
+    }
+
+    /// Whether this audience sees an entry (internal notes: staff only).
+    pub fn sees(self, staff_only: bool) -> bool {
+        self == Audience::Staff || !staff_only
+    }
+}
+
 #[derive(Clone)]
 pub struct Subscriber {
     /// Unique per connection, so a resubscribe replaces rather than doubles.

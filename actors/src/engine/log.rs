@@ -388,7 +388,7 @@ pub(crate) fn subscribe<O: LogOwner>(
             let channel = owner.channel().to_string();
             let frames = msgs
                 .iter()
-                .filter(|m| m.seq() <= upto && (sub.audience == Audience::Staff || !m.staff_only()))
+                .filter(|m| m.seq() <= upto && sub.audience.sees(m.staff_only()))
                 .map(|m| message_frame(&channel, &**m));
             if !sub.replay(frames) {
                 sub.evict(&channel);

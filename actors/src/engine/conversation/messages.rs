@@ -307,10 +307,7 @@ impl Handler<SubscribeConversation> for ConversationActor {
             return answer_now(Err(e));
         }
         let mut sub = msg.subscriber;
-        sub.audience = match msg.caller {
-            Caller::Customer { .. } => Audience::Customer,
-            _ => Audience::Staff,
-        };
+        sub.audience = Audience::of(&msg.caller);
         log::subscribe(self, sub, msg.after_seq)
     }
 }
