@@ -56,7 +56,7 @@ pub async fn seed(state: &AppState) -> ApiResult<()> {
     let (project, secret) =
         crate::http::projects::create_project(state, &admin, "Demo Shop").await?;
     let handle = state.engine.project(project.id).await?;
-    let mut settings = (*crate::http::projects::project_settings(state, project.id).await?).clone();
+    let mut settings = (*crate::http::settings::project_settings(state, project.id).await?).clone();
     settings.enabled = true;
     settings.show_human_button = true;
     handle

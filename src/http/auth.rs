@@ -13,11 +13,13 @@ use serde_json::{json, Value};
 use switchboard_actors::engine::Caller;
 use switchboard_actors::ids::UserId;
 use switchboard_actors::ports::AgentRecord;
+use switchboard_actors::wire_time;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/login", web::post().to(login))
         .route("/api/auth/logout", web::post().to(logout))
         .route("/api/auth/me", web::get().to(me))
+        .route("/api/invitations/lookup", web::post().to(lookup))
         .route("/api/invitations/accept", web::post().to(accept));
 }
 
@@ -149,22 +151,66 @@ struct Accept {
 /// until it proves the address (`POST /api/auth/email-verification`):
 /// otherwise whoever first accepted an invitation for an address nobody
 /// had used would be that address everywhere.
+/// The pending invitation `token` stands for, still within its time; every
+/// try costs the client address a token from its bucket, so invitation
+/// tokens cannot be guessed faster than passwords.
+async fn pending_invitation(
+    state: &AppState,
+    client: &ClientAddr,
+    token: &str,
+) -> ApiResult<crate::store::MemberRow> {
+    state.rate_limit(LimitKind::AuthAddress, &client.key())?;
+    let member = state
+        .db
+        .member_by_invite_hash(&a::hash_token(token.trim()))
+        .await?
+        .ok_or_else(invitation_not_found)?;
+    if crate::http::projects::invitation_expired(member.invited_at, state.now()) {
+        return Err(invitation_not_found());
+    }
+    Ok(member)
+}
+
+#[derive(Deserialize)]
+struct Lookup {
+    token: String,
+}
+
+/// What the invitation page shows before its holder accepts: the project,
+/// the invited email and name, the role, and whether that email already
+/// has an account (then the page asks to log in instead of for a new
+/// password). The token travels in the body, never in a URL the server
+/// logs; a dead token answers as `accept` does.
+async fn lookup(
+    state: web::Data<AppState>,
+    client: ClientAddr,
+    body: web::Json<Lookup>,
+) -> ApiResult<HttpResponse> {
+    let member = pending_invitation(&state, &client, &body.token).await?;
+    let project = state
+        .db
+        .project(member.project_id)
+        .await?
+        .ok_or_else(invitation_not_found)?;
+    let account_exists = state.db.user_by_email(&member.email).await?.is_some();
+    Ok(HttpResponse::Ok().json(json!({
+        "project_name": project.name,
+        "email": member.email,
+        "name": member.name,
+        "role": member.role.as_str(),
+        "account_exists": account_exists,
+        "expires_at": wire_time::format(&crate::http::projects::invitation_expires_at(member.invited_at)),
+    })))
+}
+
 async fn accept(
     state: web::Data<AppState>,
     req: HttpRequest,
     client: ClientAddr,
     body: web::Json<Accept>,
 ) -> ApiResult<HttpResponse> {
-    state.rate_limit(LimitKind::AuthAddress, &client.key())?;
-    let member = state
-        .db
-        .member_by_invite_hash(&a::hash_token(body.token.trim()))
-        .await?
-        .ok_or_else(invitation_not_found)?;
+    let member = pending_invitation(&state, &client, &body.token).await?;
     let now = state.now();
-    if crate::http::projects::invitation_expired(member.invited_at, now) {
-        return Err(invitation_not_found());
-    }
     let existing = state.db.user_by_email(&member.email).await?;
     let (user, create) = match existing {
         Some(u) => {

@@ -15,11 +15,13 @@ pub mod dashboard;
 pub mod email_verification;
 pub mod identity;
 pub mod instance;
+pub mod knowledge;
 pub mod leads;
 pub mod metadata;
 pub mod projects;
 pub mod redact;
 pub mod sessions;
+pub mod settings;
 pub mod tickets;
 pub mod validate;
 pub mod widget;
@@ -88,6 +90,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(identity::routes)
     .configure(tickets::routes)
     .configure(sessions::routes)
+    .configure(settings::routes)
+    .configure(knowledge::routes)
     .configure(activity::routes)
     .configure(crate::pages::routes)
     .route("/ws", web::get().to(crate::ws::connect))

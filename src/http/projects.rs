@@ -1,5 +1,6 @@
-//! Projects, members and invitations, handoff settings and the built-in
-//! responder's knowledge base.
+//! Projects (create, list, read, rename), members and invitations, and
+//! billing terms. Handoff settings are in `settings.rs`, the knowledge base
+//! in `knowledge.rs`.
 //!
 //! Creating a project needs the instance's permission (`can_create_projects`,
 //! see `http/instance.rs`). An invitation is good for [`INVITATION_DAYS`]
@@ -10,14 +11,14 @@ use crate::auth::{self as a, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::validate;
 use crate::state::AppState;
-use crate::store::{KnowledgeRow, MemberRole, MemberRow, MemberStatus, ProjectRow, Revoked};
+use crate::store::{MemberRole, MemberRow, MemberStatus, ProjectRow, Revoked};
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_actors::domain::settings::HandoffSettings;
-use switchboard_actors::engine::project::{GetSettings, UpdateSettings};
-use switchboard_actors::ids::{KnowledgeId, ProjectId};
+use switchboard_actors::engine::Role;
+use switchboard_actors::ids::ProjectId;
 use switchboard_actors::wire_time;
 use uuid::Uuid;
 
@@ -38,31 +39,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/projects", web::post().to(create))
         .route("/api/projects", web::get().to(list))
         .route("/api/projects/{id}", web::get().to(get))
+        .route("/api/projects/{id}", web::patch().to(rename))
         .route("/api/projects/{id}/members", web::post().to(invite))
         .route("/api/projects/{id}/members", web::get().to(members))
         .route(
             "/api/projects/{id}/members/{member_id}",
             web::delete().to(revoke),
         )
-        .route(
-            "/api/projects/{id}/handoff-settings",
-            web::get().to(get_settings),
-        )
-        .route(
-            "/api/projects/{id}/handoff-settings",
-            web::put().to(put_settings),
-        )
         .route("/api/projects/{id}/billing", web::get().to(billing))
-        .route("/api/projects/{id}/billing", web::put().to(set_billing))
-        .route("/api/projects/{id}/knowledge", web::get().to(knowledge))
-        .route(
-            "/api/projects/{id}/knowledge",
-            web::post().to(add_knowledge),
-        )
-        .route(
-            "/api/projects/{id}/knowledge/{entry_id}",
-            web::delete().to(delete_knowledge),
-        );
+        .route("/api/projects/{id}/billing", web::put().to(set_billing));
 }
 
 fn project_json(p: &ProjectRow) -> Value {
@@ -178,18 +163,45 @@ async fn get(
     id: web::Path<ProjectId>,
 ) -> ApiResult<HttpResponse> {
     let role = auth.member_of(*id)?;
+    let mut j = project_answer(&state, *id, role).await?;
+    // Admins only: host sites sign their users' emails with it (user_hash).
+    if role == Role::Admin {
+        j["identity_secret"] = json!(crate::http::identity::secret_for_admin(&state, *id).await?);
+    }
+    Ok(HttpResponse::Ok().json(j))
+}
+
+/// The stored project as a member with `role` sees it.
+async fn project_answer(state: &AppState, id: ProjectId, role: Role) -> ApiResult<Value> {
     let p = state
         .db
-        .project(*id)
+        .project(id)
         .await?
         .ok_or_else(|| ApiError::not_found("project not found"))?;
     let mut j = project_json(&p);
     j["role"] = json!(role.as_str());
-    // Admins only: host sites sign their users' emails with it (user_hash).
-    if role == switchboard_actors::engine::Role::Admin {
-        j["identity_secret"] = json!(crate::http::identity::secret_for_admin(&state, *id).await?);
+    Ok(j)
+}
+
+#[derive(Deserialize)]
+struct Rename {
+    name: String,
+}
+
+/// Rename a project (admins). The answer is the project as `get` shows it
+/// to a member.
+async fn rename(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ProjectId>,
+    body: web::Json<Rename>,
+) -> ApiResult<HttpResponse> {
+    auth.admin_of(*id)?;
+    let name = validate::text("name", &body.name, 1, 100)?;
+    if !state.db.rename_project(*id, &name, state.now()).await? {
+        return Err(ApiError::not_found("project not found"));
     }
-    Ok(HttpResponse::Ok().json(j))
+    Ok(HttpResponse::Ok().json(project_answer(&state, *id, Role::Admin).await?))
 }
 
 #[derive(Deserialize)]
@@ -216,7 +228,7 @@ async fn invite(
         .as_deref()
         .map(|n| validate::text("name", n, 1, 100))
         .transpose()?;
-    let settings = project_settings(&state, project).await?;
+    let settings = crate::http::settings::project_settings(&state, project).await?;
     let max = body
         .max_concurrent_chats
         .unwrap_or(settings.default_max_concurrent_chats);
@@ -295,45 +307,6 @@ async fn revoke(
     }
 }
 
-pub async fn project_settings(
-    state: &AppState,
-    project: ProjectId,
-) -> ApiResult<std::sync::Arc<HandoffSettings>> {
-    let handle = state.engine.project(project).await?;
-    Ok(handle.addr.send(GetSettings).await?)
-}
-
-async fn get_settings(
-    state: web::Data<AppState>,
-    auth: StaffAuth,
-    id: web::Path<ProjectId>,
-) -> ApiResult<HttpResponse> {
-    auth.member_of(*id)?;
-    let s = project_settings(&state, *id).await?;
-    Ok(HttpResponse::Ok().json(&*s))
-}
-
-async fn put_settings(
-    state: web::Data<AppState>,
-    auth: StaffAuth,
-    id: web::Path<ProjectId>,
-    body: web::Json<Value>,
-) -> ApiResult<HttpResponse> {
-    auth.admin_of(*id)?;
-    let settings: HandoffSettings = serde_json::from_value(body.into_inner())
-        .map_err(|e| ApiError::bad_request(format!("invalid settings: {e}")))?;
-    let handle = state.engine.project(*id).await?;
-    let saved = handle.addr.send(UpdateSettings { settings }).await??;
-    Ok(HttpResponse::Ok().json(&*saved))
-}
-
-fn knowledge_json(k: &KnowledgeRow) -> Value {
-    json!({
-        "id": k.id, "project_id": k.project_id, "question": k.question, "answer": k.answer,
-        "created_at": wire_time::format(&k.created_at),
-    })
-}
-
 /// Billing terms of the project's billable sessions: the solver's share of
 /// each session's price (seed 000: 65 %). A session keeps the share it was
 /// created with.
@@ -368,59 +341,4 @@ async fn set_billing(
         .set_solver_share_percent(*id, share, state.now())
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "solver_share_percent": share })))
-}
-
-async fn knowledge(
-    state: web::Data<AppState>,
-    auth: StaffAuth,
-    id: web::Path<ProjectId>,
-) -> ApiResult<HttpResponse> {
-    auth.member_of(*id)?;
-    let items: Vec<Value> = state
-        .db
-        .knowledge(*id)
-        .await?
-        .iter()
-        .map(knowledge_json)
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": null })))
-}
-
-#[derive(Deserialize)]
-struct NewKnowledge {
-    question: String,
-    answer: String,
-}
-
-async fn add_knowledge(
-    state: web::Data<AppState>,
-    auth: StaffAuth,
-    id: web::Path<ProjectId>,
-    body: web::Json<NewKnowledge>,
-) -> ApiResult<HttpResponse> {
-    auth.admin_of(*id)?;
-    let entry = KnowledgeRow {
-        id: KnowledgeId::new(),
-        project_id: *id,
-        question: validate::text("question", &body.question, 1, 1000)?,
-        answer: validate::text("answer", &body.answer, 1, 10_000)?,
-        created_at: state.now(),
-    };
-    state.db.insert_knowledge(&entry).await?;
-    state.ai.invalidate(*id);
-    Ok(HttpResponse::Created().json(knowledge_json(&entry)))
-}
-
-async fn delete_knowledge(
-    state: web::Data<AppState>,
-    auth: StaffAuth,
-    path: web::Path<(ProjectId, KnowledgeId)>,
-) -> ApiResult<HttpResponse> {
-    let (project, entry) = path.into_inner();
-    auth.admin_of(project)?;
-    if !state.db.delete_knowledge(project, entry).await? {
-        return Err(ApiError::not_found("knowledge entry not found"));
-    }
-    state.ai.invalidate(project);
-    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,13 +1,25 @@
 //! Credentials out of the logs. The access log prints each request's line,
 //! and some URLs carry a credential by contract (`/ws?token=`, the
-//! customer's join link `/join/:id?token=`, a page's `?key=`): their values
+//! customer's join link `/join/:id?token=`, a page's `?key=`, an
+//! invitation link `/invite/:token`): their values
 //! are replaced before the line is written, at every log level.
 
 /// Query parameters whose value is a credential.
 const SECRET_PARAMS: &[&str] = &["token", "access_token", "key", "secret", "code"];
 
+/// Paths whose last segment is a credential (an invitation link).
+const SECRET_PATHS: &[&str] = &["/invite/"];
+
 /// `path?query` with every credential parameter's value replaced.
 pub fn redact_uri(path: &str, query: &str) -> String {
+    let redacted;
+    let path = match SECRET_PATHS.iter().find(|p| path.starts_with(*p)) {
+        Some(prefix) => {
+            redacted = format!("{prefix}[redacted]");
+            redacted.as_str()
+        }
+        None => path,
+    };
     if query.is_empty() {
         return path.to_string();
     }
@@ -48,5 +60,7 @@ mod tests {
         );
         assert_eq!(redact_uri("/api/x", ""), "/api/x");
         assert_eq!(redact_uri("/api/x", "limit=5"), "/api/x?limit=5");
+        assert_eq!(redact_uri("/invite/sbi_secret", ""), "/invite/[redacted]");
+        assert_eq!(redact_uri("/invites", ""), "/invites");
     }
 }

@@ -53,6 +53,16 @@ pub fn limit(v: Option<i64>) -> ApiResult<i64> {
     }
 }
 
+/// One 422 with every field problem of several checks that failed, so a
+/// form shows them all at once.
+pub fn fields<const N: usize>(errors: [Option<ApiError>; N]) -> ApiError {
+    let mut all = std::collections::BTreeMap::new();
+    for e in errors.into_iter().flatten() {
+        all.extend(e.fields.unwrap_or_default());
+    }
+    ApiError::validation(all)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,10 @@ const SOLVER_JS: &str = include_str!("solver.js");
 const STAFF_JS: &str = include_str!("staff.js");
 const EXPLORER_HTML: &str = include_str!("explorer.html");
 const EXPLORER_JS: &str = include_str!("explorer.js");
+const ADMIN_HTML: &str = include_str!("admin.html");
+const ADMIN_JS: &str = include_str!("admin.js");
+const INVITE_HTML: &str = include_str!("invite.html");
+const INVITE_JS: &str = include_str!("invite.js");
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
@@ -62,6 +66,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/assets/explorer.js",
             web::get().to(|| async { script(EXPLORER_JS) }),
+        )
+        .route("/admin", web::get().to(|| async { page(ADMIN_HTML) }))
+        .route(
+            "/assets/admin.js",
+            web::get().to(|| async { script(ADMIN_JS) }),
+        )
+        // The token is in the address by design (a link in an email); the
+        // access log redacts it and the page moves it out of the address.
+        .route(
+            "/invite/{token}",
+            web::get().to(|| async { page(INVITE_HTML) }),
+        )
+        .route(
+            "/assets/invite.js",
+            web::get().to(|| async { script(INVITE_JS) }),
         )
         .route("/widget.js", web::get().to(widget_js))
         .route("/widget/demo", web::get().to(widget_demo));

@@ -307,6 +307,37 @@ impl Db {
             .await
     }
 
+    /// True when the entry exists in that project and now says this.
+    pub async fn update_knowledge(&self, k: &KnowledgeRow) -> StoreResult<bool> {
+        let k = k.clone();
+        self.pooled(async move |c| {
+            let n = writes::update_knowledge(
+                c,
+                &k.project_id.to_string(),
+                &k.id.to_string(),
+                &k.question,
+                &k.answer,
+            )
+            .await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    /// True when the project exists and now has this name.
+    pub async fn rename_project(
+        &self,
+        id: ProjectId,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.pooled(async move |c| {
+            Ok(writes::rename_project(c, &id.to_string(), &name, ts(at)).await? > 0)
+        })
+        .await
+    }
+
     /// True when the entry existed in that project and is gone.
     pub async fn delete_knowledge(&self, project: ProjectId, id: KnowledgeId) -> StoreResult<bool> {
         self.pooled(async move |c| {

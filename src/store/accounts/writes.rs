@@ -75,6 +75,43 @@ pub async fn set_member_max(
 
 statement_fn!(pub fn insert_knowledge(DbKnowledge) inserts into knowledge_entries);
 
+/// Changes a project's name; returns how many rows changed (0: no such project).
+pub async fn rename_project(
+    conn: &mut DbConn,
+    id: &str,
+    name: &str,
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(projects::table.find(id))
+        .set((projects::name.eq(name), projects::updated_at.eq(at)))
+        .execute(c)
+        .await
+        .store())
+}
+
+/// Changes an entry's question and answer; returns how many rows changed
+/// (0: no such entry in that project).
+pub async fn update_knowledge(
+    conn: &mut DbConn,
+    project: &str,
+    id: &str,
+    question: &str,
+    answer: &str,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(
+        knowledge_entries::table
+            .find(id)
+            .filter(knowledge_entries::project_id.eq(project))
+    )
+    .set((
+        knowledge_entries::question.eq(question),
+        knowledge_entries::answer.eq(answer),
+    ))
+    .execute(c)
+    .await
+    .store())
+}
+
 /// Returns how many rows went (0 or 1).
 pub async fn delete_knowledge(conn: &mut DbConn, project: &str, id: &str) -> StoreResult<usize> {
     with_conn!(conn, |c| diesel::delete(

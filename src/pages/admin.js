@@ -1,0 +1,435 @@
+/* The admin console (/admin): a project's admin sets it up from the browser
+   alone. Sections are shown one at a time (the address's #hash names it);
+   each reads and writes the public REST contract with the staff token of
+   staff.js, and shows the server's per-field refusals beside the fields. */
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+  var el = Staff.el, api = Staff.api;
+  var SECTIONS = ["projects", "handoff", "hours", "knowledge", "team"];
+  var DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+
+  var state = { me: null, projects: [], project: null, saved: null, keywords: [], editing: null, zones: false };
+
+  /* ---------------------------------------------------------------- errors */
+
+  /* Clear, then show a refusal: each `fields` entry beside the element
+     marked data-field (or in `rest` when none is), the message otherwise. */
+  function showErrors(scope, err, general, rest) {
+    clearErrors(scope, general, rest);
+    var fields = (err && err.fields) || {};
+    var names = Object.keys(fields);
+    names.forEach(function (name) {
+      var slot = scope.querySelector('[data-field="' + name + '"]');
+      if (slot) slot.textContent = fields[name];
+      else if (rest) rest.appendChild(el("div", { "data-field-name": name }, name + ": " + fields[name]));
+    });
+    if (!names.length && general) general.textContent = err.message;
+  }
+  function clearErrors(scope, general, rest) {
+    scope.querySelectorAll("[data-field]").forEach(function (s) { s.textContent = ""; });
+    if (general) general.textContent = "";
+    if (rest) rest.textContent = "";
+  }
+  function flash(node, text) {
+    node.textContent = text;
+    setTimeout(function () { if (node.textContent === text) node.textContent = ""; }, 4000);
+  }
+
+  /* -------------------------------------------------------------- sections */
+
+  function show(section) {
+    if (SECTIONS.indexOf(section) < 0) section = state.project ? "handoff" : "projects";
+    if (!state.project) section = "projects";
+    SECTIONS.forEach(function (s) {
+      $("sec-" + s).hidden = s !== section;
+      var b = document.querySelector('nav.sections [data-section="' + s + '"]');
+      b.setAttribute("aria-current", s === section ? "true" : "false");
+      b.disabled = !state.project && s !== "projects";
+    });
+    if (location.hash !== "#" + section) history.replaceState(null, "", "#" + section);
+    if (section === "handoff" || section === "hours") loadSettings();
+    if (section === "knowledge") loadKnowledge();
+    if (section === "team") loadTeam();
+  }
+  document.querySelectorAll("nav.sections button").forEach(function (b) {
+    b.addEventListener("click", function () { show(b.getAttribute("data-section")); });
+  });
+  window.addEventListener("hashchange", function () { show(location.hash.slice(1)); });
+
+  function pid() { return state.project.id; }
+
+  /* -------------------------------------------------------------- projects */
+
+  function loadProjects(select) {
+    return api("GET", "/api/projects").then(function (r) {
+      state.projects = r.items.filter(function (p) { return p.role === "admin"; });
+      var pick = $("project-select");
+      pick.textContent = "";
+      state.projects.forEach(function (p) { pick.appendChild(el("option", { value: p.id }, p.name)); });
+      var keep = select || (state.project && state.project.id) || sessionStorage.getItem("sb_admin_project");
+      state.project = state.projects.filter(function (p) { return p.id === keep; })[0] || state.projects[0] || null;
+      $("project-pick").hidden = !state.projects.length;
+      $("no-projects").hidden = !!state.projects.length;
+      $("rename-form").hidden = !state.project;
+      if (state.project) {
+        pick.value = state.project.id;
+        $("project-name").value = state.project.name;
+        sessionStorage.setItem("sb_admin_project", state.project.id);
+      }
+      state.saved = null;
+    });
+  }
+  $("project-select").addEventListener("change", function () {
+    loadProjects($("project-select").value).then(function () { show(location.hash.slice(1)); });
+  });
+  $("new-project").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    $("new-project-err").textContent = "";
+    api("POST", "/api/projects", { name: $("new-project-name").value }).then(function (p) {
+      $("new-project-name").value = "";
+      $("new-secret-value").value = p.secret_key;
+      $("new-secret").hidden = false;
+      return loadProjects(p.id).then(function () {
+        show("projects");
+        flash($("projects-status"), "Created " + p.name + ".");
+      });
+    }).catch(function (e) { $("new-project-err").textContent = e.message; });
+  });
+  $("rename-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var form = $("rename-form");
+    clearErrors(form);
+    api("PATCH", "/api/projects/" + pid(), { name: $("project-name").value }).then(function (p) {
+      return loadProjects(p.id).then(function () { flash($("projects-status"), "Renamed to " + p.name + "."); });
+    }).catch(function (e) { showErrors(form, e, $("admin-err")); });
+  });
+
+  /* ---------------------------------------------------------- the settings */
+
+  function loadSettings() {
+    if (state.saved) { fillSettings(); return; }
+    Promise.all([
+      api("GET", "/api/projects/" + pid() + "/handoff-settings"),
+      api("GET", "/api/projects/" + pid() + "/agents"),
+    ]).then(function (r) {
+      state.saved = r[0];
+      state.agents = Array.isArray(r[1]) ? r[1] : (r[1].items || []);
+      fillSettings();
+    }).catch(function (e) { $("admin-err").textContent = e.message; });
+    loadZones();
+  }
+
+  function fillSettings() {
+    var s = state.saved;
+    $("h-enabled").checked = s.enabled;
+    $("h-trigger").value = s.trigger_mode;
+    $("h-show-button").checked = s.show_human_button;
+    $("h-low-enabled").checked = s.auto_triggers.low_confidence_enabled;
+    $("h-threshold").value = s.auto_triggers.low_confidence_threshold;
+    $("h-threshold-value").textContent = Number(s.auto_triggers.low_confidence_threshold).toFixed(2);
+    $("h-kw-enabled").checked = s.auto_triggers.keywords_enabled;
+    state.keywords = s.auto_triggers.keywords.slice();
+    drawKeywords();
+    $("h-max-chats").value = s.default_max_concurrent_chats;
+    $("h-inactivity").value = s.inactivity_timeout_minutes;
+    $("h-after-warning").value = s.auto_close_after_warning_minutes;
+    $("h-keep-alive").value = s.session_keep_alive_minutes;
+    $("h-send-warning").checked = s.send_inactivity_warning;
+    $("bh-enabled").checked = s.business_hours_enabled;
+    $("bh-timezone").value = s.timezone;
+    drawDays(s.business_hours);
+    ownerWarning();
+    preview();
+  }
+
+  /* seed 003 5.10.5: handoff on, and no agent has joined the project. */
+  function ownerWarning() {
+    $("owner-warning").hidden = !(state.saved.enabled && !(state.agents || []).length);
+  }
+  $("invite-first").addEventListener("click", function () {
+    show("team");
+    $("inv-role").value = "agent";
+    $("inv-email").focus();
+  });
+
+  function number(id) {
+    var v = $(id).value;
+    return v === "" ? null : Number(v);
+  }
+
+  /* The whole settings document: the saved one with both forms' values. */
+  function collect() {
+    var s = JSON.parse(JSON.stringify(state.saved));
+    s.enabled = $("h-enabled").checked;
+    s.trigger_mode = $("h-trigger").value;
+    s.show_human_button = $("h-show-button").checked;
+    s.auto_triggers.low_confidence_enabled = $("h-low-enabled").checked;
+    s.auto_triggers.low_confidence_threshold = Number($("h-threshold").value);
+    s.auto_triggers.keywords_enabled = $("h-kw-enabled").checked;
+    s.auto_triggers.keywords = state.keywords.slice();
+    s.default_max_concurrent_chats = number("h-max-chats");
+    s.inactivity_timeout_minutes = number("h-inactivity");
+    s.auto_close_after_warning_minutes = number("h-after-warning");
+    s.session_keep_alive_minutes = number("h-keep-alive");
+    s.send_inactivity_warning = $("h-send-warning").checked;
+    s.business_hours_enabled = $("bh-enabled").checked;
+    s.timezone = $("bh-timezone").value.trim();
+    DAYS.forEach(function (d) {
+      s.business_hours[d] = {
+        enabled: $("bh-" + d + "-open").checked,
+        start: $("bh-" + d + "-start").value,
+        end: $("bh-" + d + "-end").value,
+      };
+    });
+    return s;
+  }
+
+  function saveSettings(form, general, status, rest) {
+    clearErrors(form, general, rest);
+    var doc = collect();
+    return api("PUT", "/api/projects/" + pid() + "/handoff-settings", doc).then(function (saved) {
+      state.saved = saved;
+      fillSettings();
+      flash(status, "Saved.");
+    }).catch(function (e) { showErrors(form, e, general, rest); });
+  }
+
+  $("h-threshold").addEventListener("input", function () {
+    $("h-threshold-value").textContent = Number($("h-threshold").value).toFixed(2);
+  });
+  function drawKeywords() {
+    var list = $("h-keywords");
+    list.textContent = "";
+    state.keywords.forEach(function (k, i) {
+      var chip = el("li", { class: "chip" }, k);
+      var x = el("button", { type: "button", "aria-label": "Remove keyword " + k }, "×");
+      x.addEventListener("click", function () { state.keywords.splice(i, 1); drawKeywords(); });
+      chip.appendChild(x);
+      list.appendChild(chip);
+    });
+  }
+  function addKeyword() {
+    var k = $("h-keyword").value.trim();
+    if (!k) return;
+    if (state.keywords.indexOf(k) < 0) state.keywords.push(k);
+    $("h-keyword").value = "";
+    drawKeywords();
+  }
+  $("h-keyword-add").addEventListener("click", addKeyword);
+  $("h-keyword").addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter") { ev.preventDefault(); addKeyword(); }
+  });
+  $("handoff-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    saveSettings($("handoff-form"), $("h-err"), $("h-status"));
+  });
+  $("h-cancel").addEventListener("click", function () { clearErrors($("handoff-form"), $("h-err")); fillSettings(); });
+
+  /* -------------------------------------------------------- business hours */
+
+  function loadZones() {
+    if (state.zones) return;
+    state.zones = true;
+    api("GET", "/api/timezones").then(function (r) {
+      var list = $("bh-zones");
+      r.items.forEach(function (z) { list.appendChild(el("option", { value: z })); });
+    }).catch(function () { state.zones = false; });
+  }
+
+  function drawDays(hours) {
+    var body = $("bh-days");
+    body.textContent = "";
+    DAYS.forEach(function (d) {
+      var h = hours[d];
+      var label = d.charAt(0).toUpperCase() + d.slice(1);
+      var tr = el("tr");
+      var th = el("th", { scope: "row" });
+      th.appendChild(el("span", { class: "long" }, label));
+      th.appendChild(el("span", { class: "short", "aria-hidden": "true" }, label.slice(0, 3)));
+      tr.appendChild(th);
+      var open = el("input", { type: "checkbox", id: "bh-" + d + "-open", "aria-label": label + " open" });
+      open.checked = h.enabled;
+      var start = el("input", { type: "time", id: "bh-" + d + "-start", "aria-label": label + " from" });
+      start.value = h.start;
+      var end = el("input", { type: "time", id: "bh-" + d + "-end", "aria-label": label + " to" });
+      end.value = h.end;
+      [open, start, end].forEach(function (input) {
+        var td = el("td");
+        td.appendChild(input);
+        if (input !== open) td.appendChild(el("span", { class: "field-err", "data-field": "business_hours." + d + "." + (input === start ? "start" : "end") }));
+        tr.appendChild(td);
+        input.addEventListener("change", preview);
+      });
+      body.appendChild(tr);
+    });
+  }
+
+  /* "Open now" and the next opening, as the server computes them for the
+     form's values (saved or not), in the project's time zone. */
+  var previewSeq = 0;
+  function preview() {
+    var seq = ++previewSeq;
+    api("POST", "/api/projects/" + pid() + "/handoff-settings/preview", collect()).then(function (p) {
+      if (seq !== previewSeq) return;
+      var text = "It is " + p.local_time + " in " + p.timezone + ". ";
+      if (!p.business_hours_enabled) text += "Business hours are off: agents can be reached at any time.";
+      else if (p.open_now) text += "Open now.";
+      else if (p.next_opening_local) text += "Closed now; opens " + p.next_opening_local + ".";
+      else text += "Closed now, and no day is open.";
+      $("bh-preview").textContent = text;
+    }).catch(function (e) {
+      if (seq !== previewSeq) return;
+      $("bh-preview").textContent = e.fields ? "Fix the marked fields to see a preview." : e.message;
+    });
+  }
+  $("bh-enabled").addEventListener("change", preview);
+  $("bh-timezone").addEventListener("change", preview);
+  $("hours-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    saveSettings($("hours-form"), $("bh-err"), $("bh-status"), $("bh-day-errors"));
+  });
+  $("bh-cancel").addEventListener("click", function () { clearErrors($("hours-form"), $("bh-err"), $("bh-day-errors")); fillSettings(); });
+
+  /* -------------------------------------------------------- knowledge base */
+
+  function loadKnowledge() {
+    api("GET", "/api/projects/" + pid() + "/knowledge").then(function (r) {
+      var list = $("kb-list");
+      list.textContent = "";
+      if (!r.items.length) list.appendChild(el("li", { class: "hint" }, "No entries yet: the AI cannot answer anything until you add one."));
+      r.items.forEach(function (k) {
+        var li = el("li", { "data-entry": k.id });
+        li.appendChild(el("span", { class: "q" }, k.question));
+        li.appendChild(el("span", { class: "a" }, k.answer));
+        var actions = el("div", { class: "actions" });
+        var edit = el("button", { type: "button", class: "button minor" }, "Edit");
+        edit.addEventListener("click", function () { editEntry(k); });
+        var del = el("button", { type: "button", class: "button danger" }, "Delete");
+        del.addEventListener("click", function () {
+          if (!confirm("Delete this entry? The AI stops using it at once.")) return;
+          api("DELETE", "/api/projects/" + pid() + "/knowledge/" + k.id).then(loadKnowledge)
+            .catch(function (e) { $("kb-err").textContent = e.message; });
+        });
+        actions.appendChild(edit);
+        actions.appendChild(del);
+        li.appendChild(actions);
+        list.appendChild(li);
+      });
+    }).catch(function (e) { $("admin-err").textContent = e.message; });
+  }
+  function editEntry(k) {
+    state.editing = k ? k.id : null;
+    $("kb-question").value = k ? k.question : "";
+    $("kb-answer").value = k ? k.answer : "";
+    $("kb-form-title").textContent = k ? "Edit the entry" : "Add an entry";
+    $("kb-save").textContent = k ? "Save changes" : "Add entry";
+    $("kb-cancel").hidden = !k;
+    clearErrors($("kb-form"), $("kb-err"));
+    if (k) $("kb-question").focus();
+  }
+  $("kb-cancel").addEventListener("click", function () { editEntry(null); });
+  $("kb-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var body = { question: $("kb-question").value, answer: $("kb-answer").value };
+    var req = state.editing
+      ? api("PUT", "/api/projects/" + pid() + "/knowledge/" + state.editing, body)
+      : api("POST", "/api/projects/" + pid() + "/knowledge", body);
+    req.then(function () { editEntry(null); loadKnowledge(); })
+      .catch(function (e) { showErrors($("kb-form"), e, $("kb-err")); });
+  });
+  $("kb-try").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var out = $("kb-try-result");
+    out.textContent = "Asking…";
+    api("POST", "/api/projects/" + pid() + "/knowledge/try", { question: $("kb-try-question").value }).then(function (r) {
+      out.textContent = "";
+      out.appendChild(el("p", { class: "answer", id: "kb-try-answer" }, r.answer));
+      var pct = Math.round(r.confidence * 100);
+      var verdict = r.would_hand_off ? "below the threshold: this would hand off to a human" : "at or above the threshold: the AI answers";
+      out.appendChild(el("p", { id: "kb-try-confidence" }, "Confidence " + pct + " % (" + verdict + ")."));
+    }).catch(function (e) { out.textContent = ""; out.appendChild(el("p", { class: "err" }, e.message)); });
+  });
+
+  /* ------------------------------------------------------------------ team */
+
+  function when(t) { return t ? new Date(t).toLocaleString() : "—"; }
+
+  function loadTeam() {
+    Promise.all([
+      api("GET", "/api/projects/" + pid() + "/members"),
+      api("GET", "/api/projects/" + pid() + "/agents"),
+    ]).then(function (r) {
+      var agents = {};
+      (Array.isArray(r[1]) ? r[1] : (r[1].items || [])).forEach(function (a) { agents[a.user_id] = a; });
+      var body = $("team-list");
+      body.textContent = "";
+      r[0].items.forEach(function (m) {
+        var a = m.user_id && agents[m.user_id];
+        var tr = el("tr", { "data-member": m.id });
+        tr.appendChild(el("td", null, m.name || "—"));
+        tr.appendChild(el("td", null, m.email));
+        tr.appendChild(el("td", null, m.role));
+        tr.appendChild(el("td", { class: "member-status" }, m.status === "accepted" ? (a ? a.status : "member") : m.status));
+        tr.appendChild(el("td", null, a ? a.current_chat_count + " / " + a.max_concurrent_chats : (m.role === "agent" ? "0 / " + m.max_concurrent_chats : "—")));
+        tr.appendChild(el("td", null, a ? when(a.last_seen_at) : "—"));
+        var td = el("td");
+        if (m.status === "pending" || m.status === "expired") {
+          var revoke = el("button", { type: "button", class: "button minor" }, "Revoke");
+          revoke.addEventListener("click", function () {
+            api("DELETE", "/api/projects/" + pid() + "/members/" + m.id).then(loadTeam)
+              .catch(function (e) { $("admin-err").textContent = e.message; });
+          });
+          td.appendChild(revoke);
+        }
+        tr.appendChild(td);
+        body.appendChild(tr);
+      });
+    }).catch(function (e) { $("admin-err").textContent = e.message; });
+  }
+  $("invite-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var form = $("invite-form");
+    var body = { email: $("inv-email").value, role: $("inv-role").value };
+    if ($("inv-name").value.trim()) body.name = $("inv-name").value;
+    if ($("inv-max").value) body.max_concurrent_chats = Number($("inv-max").value);
+    clearErrors(form, null, $("inv-errors"));
+    api("POST", "/api/projects/" + pid() + "/members", body).then(function (r) {
+      $("invite-to").textContent = r.member.email;
+      $("invite-link").value = location.origin + "/invite/" + r.invite_token;
+      $("invite-result").hidden = false;
+      form.reset();
+      loadTeam();
+      state.saved = null;
+    }).catch(function (e) { showErrors(form, e, $("inv-errors"), $("inv-errors")); });
+  });
+
+  /* ------------------------------------------------------------ the start */
+
+  document.querySelectorAll("[data-copy]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var input = $(b.getAttribute("data-copy"));
+      input.select();
+      var done = function () { b.textContent = "Copied"; setTimeout(function () { b.textContent = "Copy"; }, 2000); };
+      if (navigator.clipboard) navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+      else { document.execCommand("copy"); done(); }
+    });
+  });
+
+  Staff.login(function () {
+    api("GET", "/api/auth/me").then(function (me) {
+      state.me = me;
+      $("login").hidden = true;
+      $("admin").hidden = false;
+      $("logout").hidden = false;
+      $("to-dashboard").hidden = false;
+      $("me").textContent = me.user.name;
+      return loadProjects();
+    }).then(function () {
+      show(location.hash.slice(1));
+    }).catch(function (e) {
+      if (e.status === 401) { Staff.forget(); $("login").hidden = false; $("admin").hidden = true; }
+      $("login-err").textContent = e.message;
+    });
+  });
+})();

@@ -1,0 +1,254 @@
+//! The admin console (`/admin`) and the invitation page (`/invite/:token`)
+//! in real headless Chromium against the real server, from an empty
+//! database: everything an owner does to go from nothing to a live widget,
+//! with no REST call by hand. What the pages change is checked through the
+//! API; screenshots of each section go to `screenshots/`.
+
+#[path = "common/browser.rs"]
+#[allow(dead_code)] // each test binary uses its own part of the client
+mod browser;
+mod common;
+
+use browser::{Browser, DESKTOP, PHONE};
+use common::*;
+use serde_json::{json, Value};
+
+const ENTER: &str = "\u{E007}";
+
+/// Click the section's button in the admin's navigation and wait for it.
+async fn open_section(b: &Browser, name: &str, panel: &str) {
+    let nav = b.find(&format!("nav.sections [data-section={name}]")).await;
+    b.click(&nav).await;
+    b.wait_visible(panel).await;
+}
+
+/// Type `text` into the field `css` after emptying it.
+async fn fill(b: &Browser, css: &str, text: &str) {
+    let field = b.wait_visible(css).await;
+    b.clear(&field).await;
+    b.type_into(&field, text).await;
+}
+
+/// Set a checkbox to `on` as a person would (a click when it differs).
+async fn check(b: &Browser, css: &str, on: bool) {
+    let input = b.find(css).await;
+    let now = b
+        .eval(&format!("return document.querySelector({css:?}).checked;"))
+        .await;
+    if now != json!(on) {
+        b.click(&input).await;
+    }
+}
+
+async fn value_of(b: &Browser, css: &str) -> String {
+    let v = b
+        .eval(&format!("return document.querySelector({css:?}).value;"))
+        .await;
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// The admin's project named `name`, as the API lists it.
+async fn project_named(app: &TestApp, name: &str) -> Value {
+    let (st, list) = app.get("/api/projects", app.admin_token()).await;
+    assert_eq!(st, 200, "{list}");
+    list["items"]
+        .as_array()
+        .expect("a list of projects")
+        .iter()
+        .find(|p| p["name"] == json!(name))
+        .unwrap_or_else(|| panic!("no project {name}: {list}"))
+        .clone()
+}
+
+#[actix_rt::test]
+async fn an_owner_goes_from_an_empty_install_to_a_live_widget_in_the_browser() {
+    let app = TestApp::start().await;
+    let admin = Browser::start().await;
+
+    // Log in and create the first project.
+    admin
+        .log_in(&app.url("/admin"), ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await;
+    admin.wait_visible("#no-projects").await;
+    fill(&admin, "#new-project-name", &format!("Acme Support{ENTER}")).await;
+    admin
+        .wait_text("#projects-status", "Created Acme Support")
+        .await;
+    let secret = value_of(&admin, "#new-secret-value").await;
+    assert!(
+        secret.starts_with("sk_"),
+        "the secret key is shown once: {secret}"
+    );
+    let project = project_named(&app, "Acme Support").await;
+    let pid = s(&project["id"]);
+    admin.screenshots("admin-projects").await;
+
+    // Handoff on, with the keyword "refund"; no agent yet: the owner warning.
+    open_section(&admin, "handoff", "#handoff-form").await;
+    check(&admin, "#h-enabled", true).await;
+    check(&admin, "#h-kw-enabled", true).await;
+    fill(&admin, "#h-keyword", &format!("refund{ENTER}")).await;
+    admin.wait_text("#h-keywords .chip", "refund").await;
+    let save = admin.find("#h-save").await;
+    admin.click(&save).await;
+    admin.wait_text("#h-status", "Saved").await;
+    admin.wait_visible("#owner-warning").await;
+    admin.screenshots("admin-handoff").await;
+    let (st, settings) = app
+        .get(
+            &format!("/api/projects/{pid}/handoff-settings"),
+            app.admin_token(),
+        )
+        .await;
+    assert_eq!(st, 200, "{settings}");
+    assert_eq!(settings["enabled"], json!(true));
+    assert!(
+        settings["auto_triggers"]["keywords"]
+            .as_array()
+            .expect("a list of keywords")
+            .contains(&json!("refund")),
+        "{settings}"
+    );
+
+    // Business hours in Paris that include now (Monday 10:00 UTC is 11:00 there).
+    open_section(&admin, "hours", "#hours-form").await;
+    check(&admin, "#bh-enabled", true).await;
+    fill(&admin, "#bh-timezone", "Europe/Paris").await;
+    let monday = admin.find("#bh-monday-start").await;
+    admin.click(&monday).await; // the time zone field's change fires on leaving it
+    admin.wait_text("#bh-preview", "Open now").await;
+    admin.wait_text("#bh-preview", "Europe/Paris").await;
+    let save = admin.find("#bh-save").await;
+    admin.click(&save).await;
+    admin.wait_text("#bh-status", "Saved").await;
+    admin.screenshots("admin-hours").await;
+    let (_, settings) = app
+        .get(
+            &format!("/api/projects/{pid}/handoff-settings"),
+            app.admin_token(),
+        )
+        .await;
+    assert_eq!(settings["timezone"], json!("Europe/Paris"));
+    assert_eq!(settings["business_hours_enabled"], json!(true));
+
+    // A knowledge entry, and the AI's answer to a customer's words.
+    open_section(&admin, "knowledge", "#kb-form").await;
+    fill(&admin, "#kb-question", "How do I reset my password?").await;
+    fill(
+        &admin,
+        "#kb-answer",
+        "Use the reset link on the login page.",
+    )
+    .await;
+    let save = admin.find("#kb-save").await;
+    admin.click(&save).await;
+    admin
+        .wait_text("#kb-list li", "How do I reset my password?")
+        .await;
+    fill(
+        &admin,
+        "#kb-try-question",
+        &format!("reset my password{ENTER}"),
+    )
+    .await;
+    admin.wait_text("#kb-try-answer", "reset link").await;
+    admin.wait_text("#kb-try-confidence", "Confidence").await;
+    admin.screenshots("admin-knowledge").await;
+
+    // Invite the first agent; the page shows the link.
+    open_section(&admin, "team", "#invite-form").await;
+    fill(&admin, "#inv-email", "ana@example.com").await;
+    fill(&admin, "#inv-name", "Ana").await;
+    admin.select_option("#inv-role", "Agent").await;
+    let email = admin.find("#inv-email").await;
+    admin.type_into(&email, ENTER).await;
+    admin.wait_visible("#invite-link").await;
+    let link = value_of(&admin, "#invite-link").await;
+    assert!(link.contains("/invite/sbi_"), "{link}");
+    admin.wait_text("#team-list tr", "ana@example.com").await;
+    admin.screenshots("admin-team").await;
+
+    // Every section fits a phone: nothing scrolls sideways.
+    admin.resize(PHONE).await;
+    for (name, panel) in [
+        ("projects", "#sec-projects"),
+        ("handoff", "#handoff-form"),
+        ("hours", "#hours-form"),
+        ("knowledge", "#kb-form"),
+        ("team", "#invite-form"),
+    ] {
+        open_section(&admin, name, panel).await;
+        assert!(
+            !admin.overflows_horizontally().await,
+            "the {name} section scrolls sideways on a phone"
+        );
+    }
+    admin.resize(DESKTOP).await;
+
+    // The agent, in a browser of their own, accepts and lands on the dashboard.
+    let agent = Browser::start().await;
+    agent.goto(&link).await;
+    agent.wait_text("#title", "Join Acme Support").await;
+    assert_eq!(value_of(&agent, "#inv-name").await, "Ana");
+    fill(&agent, "#inv-password", &format!("agent-password-9{ENTER}")).await;
+    agent.wait_visible("#dash").await;
+    assert!(
+        !agent
+            .eval("return location.href;")
+            .await
+            .to_string()
+            .contains("sbi_"),
+        "the token left the address"
+    );
+    agent.select_option("#status", "Online").await;
+    let token = app.login("ana@example.com", "agent-password-9").await;
+    let deadline = std::time::Instant::now() + ASYNC_BOUND;
+    loop {
+        let (_, agents) = app
+            .get(&format!("/api/projects/{pid}/agents"), &token)
+            .await;
+        if agents.to_string().contains("\"online\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never online: {agents}"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // A customer types the keyword; the conversation reaches the agent.
+    let customer = Browser::start().await;
+    let input = customer
+        .open_widget(&app.url(&format!("/widget/demo?key={}", s(&project["public_key"]))))
+        .await;
+    customer
+        .type_into(&input, &format!("I want a refund{ENTER}"))
+        .await;
+    // (The widget names the agent only after a button handoff: issue 18.)
+    customer
+        .wait_text(".sbw-status", "You are chatting with")
+        .await;
+    agent.click_text(".list button", "agent active").await;
+    agent.wait_text(".log .msg", "I want a refund").await;
+
+    customer.quit().await;
+    agent.quit().await;
+    admin.quit().await;
+}
+
+#[actix_rt::test]
+async fn a_used_or_unknown_invitation_says_so_in_a_sentence() {
+    let app = TestApp::start().await;
+    let b = Browser::start().await;
+    b.goto(&app.url("/invite/sbi_not-a-real-token")).await;
+    b.wait_text("#status", "expired, was revoked or was already used")
+        .await;
+    assert!(
+        b.find_all("#new-account:not([hidden]), #existing-account:not([hidden])")
+            .await
+            .is_empty(),
+        "no form for a dead invitation"
+    );
+    b.quit().await;
+}
