@@ -252,3 +252,89 @@ async fn a_used_or_unknown_invitation_says_so_in_a_sentence() {
     );
     b.quit().await;
 }
+
+/// The text beside the field the server named, waiting for it.
+async fn field_error(b: &Browser, scope: &str, field: &str, needle: &str) {
+    b.wait_text(&format!("{scope} [data-field=\"{field}\"]"), needle)
+        .await;
+}
+
+#[actix_rt::test]
+async fn each_settings_field_the_server_refuses_shows_its_reason_beside_it() {
+    let (app, project) = TestApp::with_handoff().await;
+    let before = app.settings(&project).await;
+    let b = Browser::start().await;
+    b.log_in(&app.url("/admin#handoff"), ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await;
+    b.wait_visible("#handoff-form").await;
+
+    // Keyword trigger on with no keyword, a chat limit of 0, a day-long-plus timeout.
+    check(&b, "#h-kw-enabled", true).await;
+    while let Some(x) = b.find_all("#h-keywords .chip button").await.first() {
+        b.click(x).await;
+    }
+    fill(&b, "#h-max-chats", "0").await;
+    fill(&b, "#h-inactivity", "2000").await;
+    let save = b.find("#h-save").await;
+    b.click(&save).await;
+    field_error(
+        &b,
+        "#handoff-form",
+        "auto_triggers.keywords",
+        "At least one keyword",
+    )
+    .await;
+    field_error(
+        &b,
+        "#handoff-form",
+        "default_max_concurrent_chats",
+        "between 1 and 50",
+    )
+    .await;
+    field_error(
+        &b,
+        "#handoff-form",
+        "inactivity_timeout_minutes",
+        "between 1 and 1440",
+    )
+    .await;
+    b.screenshots("admin-handoff-errors").await;
+    // Cancel puts the saved values back and clears the reasons.
+    let cancel = b.find("#h-cancel").await;
+    b.click(&cancel).await;
+    assert_eq!(value_of(&b, "#h-max-chats").await, "5");
+    assert!(
+        b.find_all("#handoff-form [data-field]:not(:empty)")
+            .await
+            .is_empty(),
+        "the reasons go with Cancel"
+    );
+
+    // An unknown time zone and a Monday that ends before it starts.
+    open_section(&b, "hours", "#hours-form").await;
+    fill(&b, "#bh-timezone", "Mars/Olympus").await;
+    b.eval(
+        "const e = document.getElementById('bh-monday-end'); e.value = '08:00'; \
+         e.dispatchEvent(new Event('change')); return null;",
+    )
+    .await;
+    let save = b.find("#bh-save").await;
+    b.click(&save).await;
+    field_error(&b, "#hours-form", "timezone", "not a known IANA time zone").await;
+    field_error(
+        &b,
+        "#hours-form",
+        "business_hours.monday.end",
+        "later than its start",
+    )
+    .await;
+    b.wait_text("#bh-preview", "Fix the marked fields").await;
+    b.screenshots("admin-hours-errors").await;
+
+    assert_eq!(
+        app.settings(&project).await,
+        before,
+        "a refused save changes nothing"
+    );
+    b.quit().await;
+}

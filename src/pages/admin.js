@@ -19,12 +19,15 @@
     clearErrors(scope, general, rest);
     var fields = (err && err.fields) || {};
     var names = Object.keys(fields);
+    var elsewhere = [];
     names.forEach(function (name) {
       var slot = scope.querySelector('[data-field="' + name + '"]');
       if (slot) slot.textContent = fields[name];
       else if (rest) rest.appendChild(el("div", { "data-field-name": name }, name + ": " + fields[name]));
+      else elsewhere.push(name + " " + fields[name]);
     });
-    if (!names.length && general) general.textContent = err.message;
+    if (general && !names.length) general.textContent = err.message;
+    else if (general && elsewhere.length) general.textContent = "Not saved: " + elsewhere.join("; ") + ".";
   }
   function clearErrors(scope, general, rest) {
     scope.querySelectorAll("[data-field]").forEach(function (s) { s.textContent = ""; });
