@@ -373,3 +373,82 @@ async fn an_invitation_is_looked_up_by_its_holder_until_it_is_used_or_revoked() 
         .await;
     assert_eq!(st, 400, "{body}");
 }
+
+/// The code the server closed `ws` with, if it did.
+async fn close_code(ws: &mut Ws) -> Option<u16> {
+    match ws.recv(ASYNC_BOUND).await {
+        Some(Incoming::Close(Some(reason))) => Some(u16::from(reason.code)),
+        _ => None,
+    }
+}
+
+/// What the project's server-side integration gets with `secret`.
+async fn with_secret(app: &TestApp, project: &Project, secret: &str) -> u16 {
+    let path = format!("/api/projects/{}/users/nobody/sessions", project.id);
+    app.get(&path, secret).await.0
+}
+
+async fn with_public_key(app: &TestApp, key: &str) -> u16 {
+    app.call(
+        Method::GET,
+        "/api/widget/availability",
+        Auth::ProjectKey(key),
+        None,
+    )
+    .await
+    .0
+}
+
+#[actix_rt::test]
+async fn rotating_a_key_refuses_the_old_one_at_once() {
+    let w = world().await;
+    let (app, acme) = (&w.app, &w.acme);
+    assert_eq!(with_secret(app, acme, &acme.secret_key).await, 200);
+    assert_eq!(with_public_key(app, &acme.public_key).await, 200);
+
+    // A server's socket opened with the secret key closes with its rotation.
+    let mut socket = app.ws(&acme.secret_key).await;
+    let (st, rotated) = app
+        .post(
+            &format!("/api/projects/{}/secret-key", acme.id),
+            app.admin_token(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 200, "{rotated}");
+    let secret = s(&rotated["secret_key"]);
+    assert!(secret.starts_with("sk_") && secret != acme.secret_key);
+    assert_eq!(with_secret(app, acme, &acme.secret_key).await, 401);
+    assert_eq!(with_secret(app, acme, &secret).await, 200);
+    assert_eq!(close_code(&mut socket).await, Some(4001));
+
+    let (st, rotated) = app
+        .post(
+            &format!("/api/projects/{}/public-key", acme.id),
+            app.admin_token(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 200, "{rotated}");
+    let public = s(&rotated["public_key"]);
+    assert_eq!(with_public_key(app, &acme.public_key).await, 401);
+    assert_eq!(with_public_key(app, &public).await, 200);
+    let (_, shown) = app
+        .get(&format!("/api/projects/{}", acme.id), app.admin_token())
+        .await;
+    assert_eq!(shown["public_key"], json!(public));
+
+    // Only the project's admins rotate; a refusal rotates nothing.
+    for which in ["secret-key", "public-key"] {
+        let path = format!("/api/projects/{}/{which}", acme.id);
+        assert_eq!(app.post(&path, &w.agent.token, json!({})).await.0, 403);
+        assert_eq!(
+            app.post(&path, &w.other_admin.token, json!({})).await.0,
+            404
+        );
+    }
+    assert_eq!(with_secret(app, acme, &secret).await, 200);
+    assert_eq!(with_public_key(app, &public).await, 200);
+    let nobody = format!("/api/projects/{}/secret-key", uuid::Uuid::new_v4());
+    assert_eq!(app.post(&nobody, app.admin_token(), json!({})).await.0, 404);
+}

@@ -176,6 +176,8 @@ async fn an_owner_goes_from_an_empty_install_to_a_live_widget_in_the_browser() {
         ("hours", "#hours-form"),
         ("knowledge", "#kb-form"),
         ("team", "#invite-form"),
+        ("keys", "#sec-keys"),
+        ("billing", "#billing-form"),
     ] {
         open_section(&admin, name, panel).await;
         assert!(
@@ -336,5 +338,67 @@ async fn each_settings_field_the_server_refuses_shows_its_reason_beside_it() {
         before,
         "a refused save changes nothing"
     );
+    b.quit().await;
+}
+
+#[actix_rt::test]
+async fn rotating_the_secret_key_in_the_page_refuses_the_old_one() {
+    let (app, project) = TestApp::with_handoff().await;
+    let with = |secret: String| {
+        let path = format!("/api/projects/{}/users/nobody/sessions", project.id);
+        let app = &app;
+        async move { app.get(&path, &secret).await.0 }
+    };
+    assert_eq!(with(project.secret_key.clone()).await, 200);
+    let b = Browser::start().await;
+    b.log_in(&app.url("/admin#keys"), ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await;
+    b.wait_visible("#sec-keys").await;
+    b.wait_text("#sec-keys .hint", "shown once").await;
+    assert_eq!(value_of(&b, "#key-public").await, project.public_key);
+
+    // Asked in the page first; Cancel rotates nothing.
+    let rotate = b.find("#rotate-secret").await;
+    b.click(&rotate).await;
+    b.click_text(".confirm button", "Cancel").await;
+    assert_eq!(with(project.secret_key.clone()).await, 200);
+    b.click(&rotate).await;
+    b.screenshots("admin-keys-confirm").await;
+    b.click_text(".confirm button", "Rotate").await;
+    b.wait_visible("#key-secret-new").await;
+    b.wait_text("#keys-status", "no longer works").await;
+    let fresh = value_of(&b, "#key-secret").await;
+    assert!(
+        fresh.starts_with("sk_") && fresh != project.secret_key,
+        "{fresh}"
+    );
+    assert_eq!(
+        with(project.secret_key.clone()).await,
+        401,
+        "the old key is refused"
+    );
+    assert_eq!(with(fresh).await, 200);
+    b.screenshots("admin-keys").await;
+
+    // Billing: the solver's share, refused beside the field when out of range.
+    open_section(&b, "billing", "#billing-form").await;
+    fill(&b, "#bill-share", &format!("150{ENTER}")).await;
+    field_error(
+        &b,
+        "#billing-form",
+        "solver_share_percent",
+        "between 0 and 100",
+    )
+    .await;
+    fill(&b, "#bill-share", &format!("70{ENTER}")).await;
+    b.wait_text("#bill-status", "Saved").await;
+    let (_, billing) = app
+        .get(
+            &format!("/api/projects/{}/billing", project.id),
+            app.admin_token(),
+        )
+        .await;
+    assert_eq!(billing["solver_share_percent"], json!(70));
+    b.screenshots("admin-billing").await;
     b.quit().await;
 }

@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod email_verification;
 pub mod identity;
 pub mod instance;
+pub mod keys;
 pub mod knowledge;
 pub mod leads;
 pub mod metadata;
@@ -92,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(sessions::routes)
     .configure(settings::routes)
     .configure(knowledge::routes)
+    .configure(keys::routes)
     .configure(activity::routes)
     .configure(crate::pages::routes)
     .route("/ws", web::get().to(crate::ws::connect))

@@ -6,7 +6,7 @@
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var el = Staff.el, api = Staff.api;
-  var SECTIONS = ["projects", "handoff", "hours", "knowledge", "team"];
+  var SECTIONS = ["projects", "handoff", "hours", "knowledge", "team", "keys", "billing"];
   var DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 
   var state = { me: null, projects: [], project: null, saved: null, keywords: [], editing: null, zones: false };
@@ -34,6 +34,23 @@
     if (general) general.textContent = "";
     if (rest) rest.textContent = "";
   }
+  /* Ask in the page (never a browser dialog) before `action` runs: the
+     button gives way to the question with Yes and Cancel. */
+  function confirmInline(button, question, yes, action) {
+    if (button.nextSibling && button.nextSibling.className === "confirm") return;
+    var box = el("div", { class: "confirm", role: "group", "aria-label": question });
+    box.appendChild(el("p", null, question));
+    var ok = el("button", { type: "button", class: "button danger" }, yes);
+    var no = el("button", { type: "button", class: "button minor" }, "Cancel");
+    var close = function () { box.remove(); button.hidden = false; button.focus(); };
+    ok.addEventListener("click", function () { box.remove(); button.hidden = false; action(); });
+    no.addEventListener("click", close);
+    box.appendChild(ok);
+    box.appendChild(no);
+    button.hidden = true;
+    button.parentNode.insertBefore(box, button.nextSibling);
+    ok.focus();
+  }
   function flash(node, text) {
     node.textContent = text;
     setTimeout(function () { if (node.textContent === text) node.textContent = ""; }, 4000);
@@ -54,6 +71,8 @@
     if (section === "handoff" || section === "hours") loadSettings();
     if (section === "knowledge") loadKnowledge();
     if (section === "team") loadTeam();
+    if (section === "keys") loadKeys();
+    if (section === "billing") loadBilling();
   }
   document.querySelectorAll("nav.sections button").forEach(function (b) {
     b.addEventListener("click", function () { show(b.getAttribute("data-section")); });
@@ -310,9 +329,10 @@
         edit.addEventListener("click", function () { editEntry(k); });
         var del = el("button", { type: "button", class: "button danger" }, "Delete");
         del.addEventListener("click", function () {
-          if (!confirm("Delete this entry? The AI stops using it at once.")) return;
-          api("DELETE", "/api/projects/" + pid() + "/knowledge/" + k.id).then(loadKnowledge)
-            .catch(function (e) { $("kb-err").textContent = e.message; });
+          confirmInline(del, "Delete this entry? The AI stops using it at once.", "Delete", function () {
+            api("DELETE", "/api/projects/" + pid() + "/knowledge/" + k.id).then(loadKnowledge)
+              .catch(function (e) { $("kb-err").textContent = e.message; });
+          });
         });
         actions.appendChild(edit);
         actions.appendChild(del);
@@ -405,6 +425,56 @@
       loadTeam();
       state.saved = null;
     }).catch(function (e) { showErrors(form, e, $("inv-errors"), $("inv-errors")); });
+  });
+
+  /* ------------------------------------------------------------------ keys */
+
+  function loadKeys() {
+    $("key-secret-new").hidden = true;
+    api("GET", "/api/projects/" + pid()).then(function (p) {
+      $("key-public").value = p.public_key;
+      $("key-identity").value = p.identity_secret || "";
+    }).catch(function (e) { $("keys-err").textContent = e.message; });
+  }
+  function rotation(button, question, path, done) {
+    $(button).addEventListener("click", function () {
+      confirmInline($(button), question, "Rotate", function () {
+        $("keys-err").textContent = "";
+        api("POST", "/api/projects/" + pid() + path).then(function (r) {
+          done(r);
+          flash($("keys-status"), "Rotated. The old one no longer works.");
+        }).catch(function (e) { $("keys-err").textContent = e.message; });
+      });
+    });
+  }
+  rotation("rotate-public", "Rotate the public key? Sites that embed the old key stop opening chats until you update the snippet.", "/public-key", function (r) {
+    $("key-public").value = r.public_key;
+    state.project.public_key = r.public_key;
+  });
+  rotation("rotate-secret", "Rotate the secret key? Your servers are refused until they use the new one.", "/secret-key", function (r) {
+    $("key-secret").value = r.secret_key;
+    $("key-secret-new").hidden = false;
+  });
+  rotation("rotate-identity", "Rotate the identity secret? Signatures made with the old one fail at once.", "/identity-secret", function (r) {
+    $("key-identity").value = r.identity_secret;
+  });
+
+  /* --------------------------------------------------------------- billing */
+
+  function loadBilling() {
+    api("GET", "/api/projects/" + pid() + "/billing").then(function (b) {
+      $("bill-share").value = b.solver_share_percent;
+    }).catch(function (e) { $("bill-err").textContent = e.message; });
+  }
+  $("billing-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var form = $("billing-form");
+    var v = $("bill-share").value;
+    clearErrors(form, $("bill-err"));
+    api("PUT", "/api/projects/" + pid() + "/billing", { solver_share_percent: v === "" ? null : Number(v) }).then(function (b) {
+      $("bill-share").value = b.solver_share_percent;
+      flash($("bill-status"), "Saved.");
+    }).catch(function (e) { showErrors(form, e, $("bill-err")); });
   });
 
   /* ------------------------------------------------------------ the start */

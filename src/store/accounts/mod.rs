@@ -324,6 +324,35 @@ impl Db {
         .await
     }
 
+    /// Replaces the project's public key; false when there is no such project.
+    pub async fn set_public_key(
+        &self,
+        id: ProjectId,
+        key: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let key = key.to_string();
+        self.pooled(async move |c| {
+            Ok(writes::set_public_key(c, &id.to_string(), &key, ts(at)).await? > 0)
+        })
+        .await
+    }
+
+    /// Replaces the hash of the project's secret key; false when there is
+    /// no such project.
+    pub async fn set_secret_key_hash(
+        &self,
+        id: ProjectId,
+        hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let hash = hash.to_string();
+        self.pooled(async move |c| {
+            Ok(writes::set_secret_key_hash(c, &id.to_string(), &hash, ts(at)).await? > 0)
+        })
+        .await
+    }
+
     /// True when the project exists and now has this name.
     pub async fn rename_project(
         &self,

@@ -89,6 +89,37 @@ pub async fn rename_project(
         .store())
 }
 
+/// Replaces a project's public key; returns how many rows changed.
+pub async fn set_public_key(
+    conn: &mut DbConn,
+    id: &str,
+    key: &str,
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(projects::table.find(id))
+        .set((projects::public_key.eq(key), projects::updated_at.eq(at)))
+        .execute(c)
+        .await
+        .store())
+}
+
+/// Replaces the hash of a project's secret key; returns how many rows changed.
+pub async fn set_secret_key_hash(
+    conn: &mut DbConn,
+    id: &str,
+    hash: &str,
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(projects::table.find(id))
+        .set((
+            projects::secret_key_hash.eq(hash),
+            projects::updated_at.eq(at)
+        ))
+        .execute(c)
+        .await
+        .store())
+}
+
 /// Changes an entry's question and answer; returns how many rows changed
 /// (0: no such entry in that project).
 pub async fn update_knowledge(
