@@ -402,3 +402,56 @@ async fn rotating_the_secret_key_in_the_page_refuses_the_old_one() {
     b.screenshots("admin-billing").await;
     b.quit().await;
 }
+
+#[actix_rt::test]
+async fn removing_an_agent_with_an_active_chat_requeues_it_and_logs_their_dashboard_out() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    let (id, _) = app.assigned_conversation(&project, "v-1", &ana).await;
+    let dashboard = Browser::start().await;
+    dashboard
+        .log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
+    dashboard.wait_visible("#dash").await;
+    dashboard.wait_text("#list button", "agent active").await;
+
+    let admin = Browser::start().await;
+    admin
+        .log_in(&app.url("/admin#team"), ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await;
+    admin.wait_text("#team-list td", &ana.email).await;
+    let remove = admin
+        .wait_visible(&format!("#team-list button[aria-label=\"Remove {}\"]", ana.email))
+        .await;
+    admin.click(&remove).await;
+    admin
+        .wait_text(".confirm p", "open chats go back to the queue")
+        .await;
+    admin.screenshots("admin-team-remove").await;
+    admin.click_text(".confirm button", "Remove").await;
+    admin.wait_text("#team-status", "Removed Ana").await;
+    let team = admin
+        .eval("return document.getElementById('team-list').textContent;")
+        .await;
+    assert!(
+        !team.to_string().contains(&ana.email),
+        "she is gone: {team}"
+    );
+
+    // Her dashboard is logged out with a sentence; the chat waits in the queue.
+    dashboard.wait_visible("#login").await;
+    dashboard
+        .wait_text("#login-err", "no longer an agent of")
+        .await;
+    assert!(!shown_dash(&dashboard).await, "the dashboard is hidden");
+    let conv = app.conversation(&id, app.admin_token()).await;
+    assert_eq!(conv["status"], json!("waiting"), "{conv}");
+    dashboard.quit().await;
+    admin.quit().await;
+}
+
+async fn shown_dash(b: &Browser) -> bool {
+    b.eval("return !document.getElementById('dash').hidden;")
+        .await
+        .as_bool()
+        .unwrap_or(true)
+}

@@ -201,19 +201,17 @@ async fn a_revoked_invitation_is_refused_like_an_unknown_one() {
         "NOT_FOUND",
     );
 
-    // An accepted member is not removed by this: 400, still a member.
+    // The same call removes an accepted member (tests/team.rs has the
+    // rest): gone from the team, and from the project at once.
     let ana = member(&app, &project.id, &agent.email).await.unwrap();
     let ana_path = format!("/api/projects/{}/members/{}", project.id, s(&ana["id"]));
-    assert_error(
-        &app.delete(&ana_path, app.admin_token()).await,
-        400,
-        "INVALID_TRANSITION",
-    );
-    assert_eq!(member(&app, &project.id, &agent.email).await.unwrap(), ana);
+    let (status, body) = app.delete(&ana_path, app.admin_token()).await;
+    assert_eq!(status, 204, "remove: {body}");
+    assert!(member(&app, &project.id, &agent.email).await.is_none());
     let (status, _) = app
         .get(&format!("/api/projects/{}", project.id), &agent.token)
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 404);
 
     // The email can be invited again, and that invitation works.
     let (_, again) = invite(&app, app.admin_token(), &project.id, "gone@x.test", "agent").await;

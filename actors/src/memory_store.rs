@@ -142,6 +142,13 @@ fn apply(d: &mut Data, op: WriteOp) {
         WriteOp::PutAgent(a) => {
             d.agents.insert((a.project_id, a.user_id), *a);
         }
+        WriteOp::RemoveAgent {
+            project_id,
+            user_id,
+            ..
+        } => {
+            d.agents.remove(&(project_id, user_id));
+        }
         WriteOp::PutSettings {
             project_id,
             settings,

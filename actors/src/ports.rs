@@ -215,6 +215,14 @@ pub enum WriteOp {
     },
     /// Insert or replace an agent's ledger row (status, max, last seen...).
     PutAgent(Box<AgentRecord>),
+    /// An agent leaves the ledger (after any ledger write queued before,
+    /// so none brings the row back); with `leaves_project` their
+    /// membership goes too.
+    RemoveAgent {
+        project_id: ProjectId,
+        user_id: UserId,
+        leaves_project: bool,
+    },
     PutSettings {
         project_id: ProjectId,
         settings: Box<HandoffSettings>,

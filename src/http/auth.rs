@@ -165,7 +165,7 @@ async fn pending_invitation(
         .member_by_invite_hash(&a::hash_token(token.trim()))
         .await?
         .ok_or_else(invitation_not_found)?;
-    if crate::http::projects::invitation_expired(member.invited_at, state.now()) {
+    if crate::http::team::invitation_expired(member.invited_at, state.now()) {
         return Err(invitation_not_found());
     }
     Ok(member)
@@ -199,7 +199,7 @@ async fn lookup(
         "name": member.name,
         "role": member.role.as_str(),
         "account_exists": account_exists,
-        "expires_at": wire_time::format(&crate::http::projects::invitation_expires_at(member.invited_at)),
+        "expires_at": wire_time::format(&crate::http::team::invitation_expires_at(member.invited_at)),
     })))
 }
 

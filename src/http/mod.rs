@@ -23,6 +23,7 @@ pub mod projects;
 pub mod redact;
 pub mod sessions;
 pub mod settings;
+pub mod team;
 pub mod tickets;
 pub mod validate;
 pub mod widget;
@@ -81,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(email_verification::routes)
     .configure(instance::routes)
     .configure(projects::routes)
+    .configure(team::routes)
     .configure(agents::routes)
     .configure(leads::routes)
     .configure(dashboard::routes)

@@ -390,25 +390,67 @@
       r[0].items.forEach(function (m) {
         var a = m.user_id && agents[m.user_id];
         var tr = el("tr", { "data-member": m.id });
+        var active = m.status === "active" || m.status === "accepted";
         tr.appendChild(el("td", null, m.name || "—"));
         tr.appendChild(el("td", null, m.email));
-        tr.appendChild(el("td", null, m.role));
-        tr.appendChild(el("td", { class: "member-status" }, m.status === "accepted" ? (a ? a.status : "member") : m.status));
-        tr.appendChild(el("td", null, a ? a.current_chat_count + " / " + a.max_concurrent_chats : (m.role === "agent" ? "0 / " + m.max_concurrent_chats : "—")));
+        var roleCell = el("td");
+        if (active) {
+          var role = el("select", { "aria-label": "Role of " + m.email, class: "member-role" });
+          role.appendChild(el("option", { value: "agent" }, "agent"));
+          role.appendChild(el("option", { value: "admin" }, "admin"));
+          role.value = m.role;
+          role.addEventListener("change", function () {
+            changeMember(m, { role: role.value }, function () { role.value = m.role; });
+          });
+          roleCell.appendChild(role);
+        } else roleCell.textContent = m.role;
+        tr.appendChild(roleCell);
+        tr.appendChild(el("td", { class: "member-status" }, active ? (a ? a.status : "member") : m.status));
+        var chats = el("td");
+        if (active && a) {
+          chats.appendChild(document.createTextNode(a.current_chat_count + " / "));
+          var max = el("input", { type: "number", min: "1", max: "50", class: "member-max", "aria-label": "Chats at once for " + m.email });
+          max.value = a.max_concurrent_chats;
+          max.style.width = "4.5rem";
+          max.addEventListener("change", function () {
+            changeMember(m, { max_concurrent_chats: Number(max.value) }, function () { max.value = a.max_concurrent_chats; });
+          });
+          chats.appendChild(max);
+        } else chats.textContent = m.role === "agent" ? "0 / " + m.max_concurrent_chats : "—";
+        tr.appendChild(chats);
         tr.appendChild(el("td", null, a ? when(a.last_seen_at) : "—"));
         var td = el("td");
-        if (m.status === "pending" || m.status === "expired") {
-          var revoke = el("button", { type: "button", class: "button minor" }, "Revoke");
-          revoke.addEventListener("click", function () {
-            api("DELETE", "/api/projects/" + pid() + "/members/" + m.id).then(loadTeam)
-              .catch(function (e) { $("admin-err").textContent = e.message; });
+        var pending = m.status === "pending" || m.status === "expired";
+        var verb = pending ? "Revoke" : "Remove";
+        var drop = el("button", { type: "button", class: pending ? "button minor" : "button danger", "aria-label": verb + " " + m.email }, verb);
+        drop.addEventListener("click", function () {
+          var question = pending
+            ? "Revoke the invitation of " + m.email + "? Its link stops working."
+            : "Remove " + (m.name || m.email) + " from the project? Their open chats go back to the queue and they lose access at once.";
+          confirmInline(drop, question, pending ? "Revoke" : "Remove", function () {
+            $("team-err").textContent = "";
+            api("DELETE", "/api/projects/" + pid() + "/members/" + m.id).then(function () {
+              flash($("team-status"), pending ? "Invitation revoked." : "Removed " + (m.name || m.email) + ".");
+              loadTeam();
+            }).catch(function (e) { $("team-err").textContent = e.message; });
           });
-          td.appendChild(revoke);
-        }
+        });
+        td.appendChild(drop);
         tr.appendChild(td);
         body.appendChild(tr);
       });
     }).catch(function (e) { $("admin-err").textContent = e.message; });
+  }
+  function changeMember(m, body, undo) {
+    $("team-err").textContent = "";
+    api("PATCH", "/api/projects/" + pid() + "/members/" + m.id, body).then(function () {
+      flash($("team-status"), "Saved " + (m.name || m.email) + ".");
+      state.saved = null;
+      loadTeam();
+    }).catch(function (e) {
+      undo();
+      $("team-err").textContent = e.fields ? Object.keys(e.fields).map(function (k) { return e.fields[k]; }).join(" ") : e.message;
+    });
   }
   $("invite-form").addEventListener("submit", function (ev) {
     ev.preventDefault();

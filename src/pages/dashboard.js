@@ -86,13 +86,32 @@
       if (f.event === "queue_updated" && d.waiting_count != null) queueCount(d.waiting_count);
       refresh();
     };
-    ws.onclose = function () {
+    ws.onclose = function (ev) {
       s.ws = null;
+      // 4001: the server revoked what this socket stood on (a logout, or
+      // the user's rights changed): still a member, reconnect at once;
+      // removed from the project, back to the login with a sentence.
+      if (ev.code === 4001) return recheckAccess();
       $("err").textContent = "The connection to the server was lost; reconnecting…";
       Object.keys(s.waiters).forEach(function (r) { s.waiters[r].rej(new Error("The connection was lost; try again.")); });
       s.waiters = {};
       setTimeout(connect, s.backoff); s.backoff = Math.min(s.backoff * 2, 30000);
     };
+  }
+  function recheckAccess() {
+    var project = s.project;
+    api("GET", "/api/auth/me").then(function (r) {
+      var still = r.projects.filter(function (p) { return p.id === project.id && p.role === "agent"; }).length;
+      if (still) { connect(); return; }
+      lostAccess("You are no longer an agent of " + project.name + ". Log in again to continue.");
+    }).catch(function () { lostAccess("You were logged out. Log in again to continue."); });
+  }
+  function lostAccess(why) {
+    Staff.forget();
+    s.project = null;
+    $("dash").hidden = true; $("status-wrap").hidden = true; $("logout").hidden = true;
+    $("login").hidden = false;
+    $("login-err").textContent = why;
   }
   function heartbeat() { op({ op: "heartbeat", project_id: s.project.id }).catch(function () {}); }
   setInterval(function () { if (s.project) heartbeat(); }, 30000);
@@ -175,6 +194,7 @@
   }, 30000);
 
   function load() {
+    if (!s.project) return;
     var q = "/api/conversations?limit=50&project_id=" + s.project.id;
     var tab = s.tab;
     if (tab === "mine") q += "&assigned_to=me&status=agent_active";
@@ -219,6 +239,7 @@
     });
   }
   function stats() {
+    if (!s.project) return;
     api("GET", "/api/agent/stats?project_id=" + s.project.id).then(function (st) {
       var p = $("stats"); if (!p) return;
       p.textContent = "Today's stats · Resolved: " + st.resolved + " · Avg response: " +

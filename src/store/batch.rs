@@ -17,7 +17,9 @@ use super::conn::DbConn;
 use super::conversations::records::{DbAgent, DbConversation, DbMessage, DbSettings};
 use super::convert::{ts, ts_opt};
 use super::error::ResultExt;
-use super::schema::{agent_availability, conversations, handoff_settings, messages};
+use super::schema::{
+    agent_availability, conversations, handoff_settings, messages, project_members,
+};
 use super::sessions::{stored_write, SessionWrite};
 use super::upsert::conflict_clause;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -113,6 +115,24 @@ macro_rules! upsert_settings {
             .set($row)
     };
 }
+macro_rules! remove_agent {
+    ($project:expr, $user:expr) => {
+        diesel::delete(
+            agent_availability::table
+                .filter(agent_availability::project_id.eq($project))
+                .filter(agent_availability::user_id.eq($user)),
+        )
+    };
+}
+macro_rules! remove_member {
+    ($project:expr, $user:expr) => {
+        diesel::delete(
+            project_members::table
+                .filter(project_members::project_id.eq($project))
+                .filter(project_members::user_id.eq($user)),
+        )
+    };
+}
 macro_rules! insert_messages {
     ($rows:expr) => {
         diesel::insert_into(messages::table).values($rows)
@@ -154,6 +174,9 @@ pub struct RowBatch {
     conversations: Vec<DbConversation>,
     touches: Vec<Touch>,
     agents: Vec<DbAgent>,
+    /// Agents who leave the ledger, as (project id, user id, and the
+    /// membership too): deleted after the ledger rows are written.
+    removed: Vec<(String, String, bool)>,
     settings: Vec<DbSettings>,
     messages: Vec<DbMessage>,
     /// Billable sessions' rows, written after the rest in op order.
@@ -224,6 +247,13 @@ impl RowBatch {
                     let key = format!("{}/{}", row.user_id, row.project_id);
                     put(&mut b.agents, &mut agent_ix, key, row);
                 }
+                WriteOp::RemoveAgent {
+                    project_id,
+                    user_id,
+                    leaves_project,
+                } => b
+                    .removed
+                    .push((project_id.to_string(), user_id.to_string(), leaves_project)),
                 WriteOp::PutSettings {
                     project_id,
                     settings,
@@ -248,6 +278,7 @@ impl RowBatch {
         self.conversations.is_empty()
             && self.touches.is_empty()
             && self.agents.is_empty()
+            && self.removed.is_empty()
             && self.settings.is_empty()
             && self.messages.is_empty()
             && self.sessions.is_empty()
@@ -300,6 +331,12 @@ impl RowBatch {
         for row in &self.settings {
             upsert_settings!(row).execute(c)?;
         }
+        for (project, user, leaves) in &self.removed {
+            remove_agent!(project, user).execute(c)?;
+            if *leaves {
+                remove_member!(project, user).execute(c)?;
+            }
+        }
         // One row per statement: the statement is prepared once and cached,
         // which SQLite runs faster than re-preparing a multi-row insert.
         for row in &self.messages {
@@ -335,6 +372,18 @@ impl RowBatch {
             snapshots.push(upsert_settings!(row).execute(&mut &*c));
         }
         try_join_all(snapshots).await.store()?;
+        for (project, user, leaves) in &self.removed {
+            remove_agent!(project, user)
+                .execute(&mut &*c)
+                .await
+                .store()?;
+            if *leaves {
+                remove_member!(project, user)
+                    .execute(&mut &*c)
+                    .await
+                    .store()?;
+            }
+        }
         let inserts = self
             .messages
             .chunks(PG_MESSAGE_ROWS_PER_INSERT)

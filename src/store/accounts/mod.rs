@@ -353,6 +353,29 @@ impl Db {
         .await
     }
 
+    /// Gives an active member another role; false when there is no such
+    /// active member in the project.
+    pub async fn set_member_role(
+        &self,
+        project: ProjectId,
+        member: Uuid,
+        role: MemberRole,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.pooled(async move |c| {
+            let n = writes::set_member_role(
+                c,
+                &project.to_string(),
+                &member.to_string(),
+                role.as_str(),
+                ts(at),
+            )
+            .await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
     /// True when the project exists and now has this name.
     pub async fn rename_project(
         &self,

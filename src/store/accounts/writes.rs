@@ -51,6 +51,29 @@ pub async fn activate_member(
     .store())
 }
 
+/// Sets an active member's role; returns how many rows changed.
+pub async fn set_member_role(
+    conn: &mut DbConn,
+    project: &str,
+    member: &str,
+    role: &str,
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(
+        project_members::table
+            .find(member)
+            .filter(project_members::project_id.eq(project))
+            .filter(project_members::status.eq(STATUS_ACTIVE))
+    )
+    .set((
+        project_members::role.eq(role),
+        project_members::updated_at.eq(at),
+    ))
+    .execute(c)
+    .await
+    .store())
+}
+
 /// Sets the member's chat limit; returns how many rows changed.
 pub async fn set_member_max(
     conn: &mut DbConn,

@@ -61,6 +61,64 @@ impl Handler<Resolve> for ConversationActor {
     }
 }
 
+impl ConversationActor {
+    /// From `agent_active` back to the end of the queue, saying why in a
+    /// system message; the agent's slot is freed by the project.
+    fn back_to_queue(
+        &mut self,
+        text: String,
+        metadata: Value,
+    ) -> AtomicResponse<Self, EngineResult<ConversationView>> {
+        let old = self.rec.status;
+        let next = match self.check(Ev::TransferToQueue) {
+            Ok(s) => s,
+            Err(e) => return answer_now(Err(e)),
+        };
+        let now = self.now();
+        let id = self.rec.id;
+        self.rec.status = next;
+        self.rec.assigned_agent_id = None;
+        self.rec.claimed_at = None;
+        self.rec.queue_entered_at = Some(now);
+        let m = self.system_message(text, metadata);
+        let preview = self.preview();
+        AtomicResponse::new(Box::pin(self.commit_change(old, vec![m], vec![]).map(
+            move |res, act, _| {
+                res?;
+                act.project.addr.do_send(Enqueue {
+                    conversation_id: id,
+                    entered_at: now,
+                    preview,
+                });
+                Ok(act.view())
+            },
+        )))
+    }
+}
+
+/// The assigned agent left the project (or stopped being an agent): the
+/// conversation goes back to the queue with a system message saying so.
+/// Nothing happens when it is no longer theirs.
+#[derive(Message)]
+#[rtype(result = "EngineResult<ConversationView>")]
+pub struct AgentRemoved {
+    pub user_id: UserId,
+}
+
+impl Handler<AgentRemoved> for ConversationActor {
+    type Result = AtomicResponse<Self, EngineResult<ConversationView>>;
+
+    fn handle(&mut self, msg: AgentRemoved, _: &mut Context<Self>) -> Self::Result {
+        if self.rec.assigned_agent_id != Some(msg.user_id) || self.rec.status != St::AgentActive {
+            return answer_now(Ok(self.view()));
+        }
+        self.back_to_queue(
+            "Your agent is no longer available; you are back in the queue".into(),
+            json!({ "event": "agent_removed", "agent_id": msg.user_id }),
+        )
+    }
+}
+
 /// Back to the queue (`to` absent) or to another agent.
 #[derive(Message)]
 #[rtype(result = "EngineResult<ConversationView>")]
@@ -79,33 +137,10 @@ impl Handler<Transfer> for ConversationActor {
         let old = self.rec.status;
         let id = self.rec.id;
         match msg.to {
-            None => {
-                let next = match self.check(Ev::TransferToQueue) {
-                    Ok(s) => s,
-                    Err(e) => return answer_now(Err(e)),
-                };
-                let now = self.now();
-                self.rec.status = next;
-                self.rec.assigned_agent_id = None;
-                self.rec.claimed_at = None;
-                self.rec.queue_entered_at = Some(now);
-                let m = self.system_message(
-                    "Transferred back to the queue".into(),
-                    json!({ "event": "transferred", "to": null }),
-                );
-                let preview = self.preview();
-                AtomicResponse::new(Box::pin(self.commit_change(old, vec![m], vec![]).map(
-                    move |res, act, _| {
-                        res?;
-                        act.project.addr.do_send(Enqueue {
-                            conversation_id: id,
-                            entered_at: now,
-                            preview,
-                        });
-                        Ok(act.view())
-                    },
-                )))
-            }
+            None => self.back_to_queue(
+                "Transferred back to the queue".into(),
+                json!({ "event": "transferred", "to": null }),
+            ),
             Some(to) => {
                 if let Err(e) = self.check(Ev::TransferToAgent) {
                     return answer_now(Err(e));

@@ -47,7 +47,9 @@ mod timers;
 pub use customer::{validate_rating, OfflineForm, RateConversation, MAX_FEEDBACK_CHARS};
 pub use handoff::{Assign, CustomerHandoff, QueuePositionChanged};
 use lifecycle::Reopen;
-pub use lifecycle::{Close, GetConversation, LinkCustomer, Resolve, SetContact, SetTags, Transfer};
+pub use lifecycle::{
+    AgentRemoved, Close, GetConversation, LinkCustomer, Resolve, SetContact, SetTags, Transfer,
+};
 use messages::{field_error, validate_content};
 pub use messages::{PostMessage, PostNote, SubscribeConversation, Typing, UnsubscribeConversation};
 pub use passivation::PASSIVATE_AFTER;

@@ -119,6 +119,50 @@ impl Handler<AgentJoined> for ProjectActor {
     }
 }
 
+/// A member stops being one of the project's agents: removed from the
+/// project (`leaves_project`), or made an admin. They leave the ledger at
+/// once, so nothing more is assigned to them; the store forgets their
+/// ledger row (and membership) after any write of it queued before. The
+/// answer, once that is durable, is the conversations they were
+/// answering, for the caller to send back to the queue.
+#[derive(Message)]
+#[rtype(result = "EngineResult<Vec<ConversationId>>")]
+pub struct AgentLeft {
+    pub user_id: UserId,
+    pub leaves_project: bool,
+}
+
+impl Handler<AgentLeft> for ProjectActor {
+    type Result = AtomicResponse<Self, EngineResult<Vec<ConversationId>>>;
+    fn handle(&mut self, msg: AgentLeft, _: &mut Context<Self>) -> Self::Result {
+        let user = msg.user_id;
+        if let Some(gone) = self.agents.remove(&user) {
+            let presence = json!({
+                "user_id": user, "name": gone.name, "status": AgentStatus::Offline,
+                "current_chat_count": gone.current_chat_count,
+                "max_concurrent_chats": gone.max_concurrent_chats,
+            });
+            self.publish(ProjectChannel::Presence, "leave", presence);
+            self.refresh_availability();
+        }
+        let held: Vec<ConversationId> = self
+            .active
+            .iter()
+            .filter(|(_, agent)| **agent == user)
+            .map(|(conv, _)| *conv)
+            .collect();
+        let write = self.engine.writer().write(vec![WriteOp::RemoveAgent {
+            project_id: self.id,
+            user_id: user,
+            leaves_project: msg.leaves_project,
+        }]);
+        AtomicResponse::new(Box::pin(write.into_actor(self).map(move |res, _, _| {
+            res.map_err(EngineError::from)?;
+            Ok(held)
+        })))
+    }
+}
+
 #[derive(Message)]
 #[rtype(result = "Vec<AgentView>")]
 pub struct ListAgents;

@@ -32,7 +32,7 @@ use std::sync::Arc;
 mod agents;
 mod queue;
 
-pub use agents::{AgentJoined, Heartbeat, ListAgents, SetAgentStatus, UpdateAgent};
+pub use agents::{AgentJoined, AgentLeft, Heartbeat, ListAgents, SetAgentStatus, UpdateAgent};
 pub use queue::{
     Claim, Enqueue, HandoffDecision, LeftQueue, QueueInfo, Released, RequestHandoff, Reserve,
 };
