@@ -14,7 +14,7 @@ use super::accounts::writes::insert_member;
 use super::conn::{all_rows, first_row, older_than, statement_fn, with_conn};
 use super::convert::ts;
 use super::db::{detached, Db};
-use super::error::{corrupt, ResultExt};
+use super::error::{corrupt, one_row, ResultExt};
 use super::identity::{write_verdict, Attempt, CodeCheck, Pending};
 use super::schema::{instance_emails, project_members, staff_email_codes, users};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -142,10 +142,7 @@ impl Db {
                 .execute(c)
                 .await
                 .store())?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
+            one_row(n)
         })
         .await
     }
