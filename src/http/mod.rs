@@ -17,6 +17,7 @@ pub mod identity;
 pub mod instance;
 pub mod leads;
 pub mod metadata;
+pub mod one_time_code;
 pub mod projects;
 pub mod redact;
 pub mod sessions;
