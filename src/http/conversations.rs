@@ -212,11 +212,7 @@ async fn handoff(
         .as_deref()
         .map(|e| validate::email("customer_email", e))
         .transpose()?;
-    let name = body
-        .customer_name
-        .as_deref()
-        .map(|n| contact_name("customer_name", n))
-        .transpose()?;
+    let name = contact_name("customer_name", body.customer_name.as_deref())?;
     // The email and name are contact information on this conversation
     // (marked unverified), never linked to a customer: nothing proves the
     // caller owns the address.

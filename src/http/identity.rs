@@ -68,13 +68,16 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         .into()
 }
 
-/// A name someone typed: trimmed, 1 to 100 characters, no control or bidi
-/// override characters (a name is shown to agents as written).
-pub fn contact_name(field: &str, name: &str) -> ApiResult<String> {
+/// A name someone may have typed: trimmed, 1 to 100 characters, no control
+/// or bidi override characters (a name is shown to agents as written).
+pub fn contact_name(field: &str, name: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
     let name = validate::text(field, name, 1, MAX_NAME_CHARS)?;
     match switchboard_actors::domain::text::problem(&name) {
         Some(problem) => Err(ApiError::field(field, problem)),
-        None => Ok(name),
+        None => Ok(Some(name)),
     }
 }
 
@@ -249,11 +252,7 @@ async fn identify(
     let (project, visitor) = visitor(&auth)?;
     let body = body.into_inner();
     let email = validate::email("email", &body.email)?;
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| contact_name("name", n))
-        .transpose()?;
+    let name = contact_name("name", body.name.as_deref())?;
     if let Some(hash) = &body.user_hash {
         check_user_hash(&state, project, &body.email, &email, hash).await?;
     }
