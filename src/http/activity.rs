@@ -9,7 +9,7 @@
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::http::cursor;
+use crate::http::cursor::{self, PageQuery};
 use crate::http::tickets::Problems;
 use crate::http::validate;
 use crate::state::AppState;
@@ -345,44 +345,15 @@ async fn get_session(
     Ok(HttpResponse::Ok().json(session_of(&state, &auth, *id).await?))
 }
 
-#[derive(Deserialize)]
-struct PageQuery {
-    cursor: Option<String>,
-    limit: Option<i64>,
-}
-
-/// One page of a session's items, newest first, once the caller may read
-/// the session.
-async fn session_items<T: serde::Serialize, Fut>(
-    state: &AppState,
-    auth: &Auth,
-    id: ActivitySessionId,
-    q: &PageQuery,
-    fetch: impl FnOnce(Db, ActivitySessionId, Option<ItemCursor>, i64) -> Fut,
-    key: impl Fn(&T) -> (chrono::DateTime<chrono::Utc>, String),
-) -> ApiResult<HttpResponse>
-where
-    Fut: std::future::Future<Output = Result<Vec<T>, switchboard_actors::ports::StoreError>>,
-{
-    let session = session_of(state, auth, id).await?;
-    let limit = validate::limit(q.limit)?;
-    let after = decode_cursor(q.cursor.as_deref())?;
-    let mut rows = fetch(state.db.clone(), session.session.id, after, limit + 1).await?;
-    let next = cursor::page(&mut rows, limit, key);
-    Ok(HttpResponse::Ok().json(json!({ "items": rows, "next_cursor": next })))
-}
-
 async fn list_tool_calls(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<ActivitySessionId>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let fetch = |db: Db, s, after, n| async move { db.session_tool_calls(s, after, n).await };
-    session_items(&state, &auth, *id, &q, fetch, |t| {
-        (t.created_at, t.id.to_string())
-    })
-    .await
+    let session = session_of(&state, &auth, *id).await?.session.id;
+    let fetch = |after, n| state.db.session_tool_calls(session, after, n);
+    cursor::list(&q, fetch, |t| (t.created_at, t.id)).await
 }
 
 async fn list_support_requests(
@@ -391,11 +362,9 @@ async fn list_support_requests(
     id: web::Path<ActivitySessionId>,
     q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let fetch = |db: Db, s, after, n| async move { db.session_support_requests(s, after, n).await };
-    session_items(&state, &auth, *id, &q, fetch, |r| {
-        (r.created_at, r.id.to_string())
-    })
-    .await
+    let session = session_of(&state, &auth, *id).await?.session.id;
+    let fetch = |after, n| state.db.session_support_requests(session, after, n);
+    cursor::list(&q, fetch, |r| (r.created_at, r.id)).await
 }
 
 async fn get_tool_call(

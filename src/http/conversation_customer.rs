@@ -73,11 +73,7 @@ async fn offline_form(
         &format!("{project_id}:{visitor_id}"),
     )?;
     let email = validate::email("email", &body.email)?;
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| contact_name("name", n))
-        .transpose()?;
+    let name = contact_name("name", body.name.as_deref())?;
     let view = view_of(&state, &auth.0, *id).await?;
     let project = view.project_id;
     // The actor takes it once per conversation; the email is contact

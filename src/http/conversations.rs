@@ -153,28 +153,20 @@ async fn messages(
 ) -> ApiResult<HttpResponse> {
     let view = view_of(&state, &auth.0, *id).await?;
     let limit = validate::limit(q.limit)?;
-    let after = match (&q.cursor, q.after_seq) {
-        (Some(c), _) => c
-            .parse::<i64>()
-            .map_err(|_| ApiError::field("cursor", "is not a cursor this API gave out"))?,
-        (None, Some(a)) => a,
-        (None, None) => 0,
-    };
-    if after < 0 {
-        return Err(ApiError::field("after_seq", "must be 0 or more"));
-    }
+    let after = cursor::after_seq(match &q.cursor {
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| ApiError::field("cursor", "is not a cursor this API gave out"))?,
+        ),
+        None => q.after_seq,
+    })?;
     let staff = matches!(auth.0, Caller::Staff(_));
     let rows = state
         .engine
         .store()
         .load_messages(view.id, after, limit)
         .await?;
-    let full = rows.len() as i64 == limit;
-    let next = if full {
-        rows.last().map(|m| m.seq.to_string())
-    } else {
-        None
-    };
+    let next = cursor::next_seq(&rows, limit, |m| m.seq);
     let items: Vec<&MessageRecord> = rows.iter().filter(|m| staff || !m.internal).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
@@ -220,11 +212,7 @@ async fn handoff(
         .as_deref()
         .map(|e| validate::email("customer_email", e))
         .transpose()?;
-    let name = body
-        .customer_name
-        .as_deref()
-        .map(|n| contact_name("customer_name", n))
-        .transpose()?;
+    let name = contact_name("customer_name", body.customer_name.as_deref())?;
     // The email and name are contact information on this conversation
     // (marked unverified), never linked to a customer: nothing proves the
     // caller owns the address.

@@ -59,9 +59,7 @@ pub async fn link_visitor_email(
     name: Option<&str>,
 ) -> ApiResult<CustomerRow> {
     let email = validate::email("email", email)?;
-    let name = name
-        .map(|n| crate::http::identity::contact_name("name", n))
-        .transpose()?;
+    let name = crate::http::identity::contact_name("name", name)?;
     let linked = state
         .db
         .link_email(project, visitor_id, &email, name.as_deref(), state.now())

@@ -22,17 +22,15 @@ use crate::auth::{self as a, StaffAuth};
 use crate::email::{EmailMessage, KIND_STAFF_EMAIL_CODE};
 use crate::error::{ApiError, ApiResult};
 use crate::http::auth::user_json;
-use crate::http::identity::{CODE_MAX_ATTEMPTS, CODE_TTL_MINUTES};
+use crate::http::one_time_code::{self, CODE_MAX_ATTEMPTS, CODE_TTL_MINUTES};
 use crate::limits::LimitKind;
 use crate::state::AppState;
 use crate::store::{CodeCheck, StaffEmailCode, UserRow};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use rand::Rng;
 use serde::Deserialize;
 use serde_json::json;
 use switchboard_actors::ids::UserId;
-use switchboard_actors::wire_time;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/email-verification", web::post().to(send_code))
@@ -70,9 +68,8 @@ async fn send_code(state: web::Data<AppState>, auth: StaffAuth) -> ApiResult<Htt
         return Err(already_proven());
     }
     state.rate_limit(LimitKind::IdentityCode, &format!("staff:{}", user.id))?;
-    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));
     let now = state.now();
-    let expires_at = now + chrono::Duration::minutes(CODE_TTL_MINUTES);
+    let (code, expires_at) = one_time_code::fresh(now);
     state
         .db
         .put_staff_email_code(&StaffEmailCode::new(
@@ -96,19 +93,10 @@ async fn send_code(state: web::Data<AppState>, auth: StaffAuth) -> ApiResult<Htt
         ),
         kind: KIND_STAFF_EMAIL_CODE.into(),
     };
-    if let Err(e) = state.email.send(&mail).await {
+    one_time_code::mail(&state, &mail, expires_at, |e| {
         tracing::warn!(user = %user.id, error = %e, "staff email code not sent");
-        return Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "PROVIDER_FAILED",
-            "the code could not be sent; try again later",
-        ));
-    }
-    Ok(HttpResponse::Accepted().json(json!({
-        "sent": true,
-        "email": user.email,
-        "expires_at": wire_time::format(&expires_at),
-    })))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -125,13 +113,7 @@ async fn confirm(
     if user.email_verified {
         return Err(already_proven());
     }
-    let code = body.code.trim();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::field(
-            "code",
-            "must be the 6 digits sent by email",
-        ));
-    }
+    let code = one_time_code::presented(&body.code)?;
     let check = state
         .db
         .confirm_staff_email_code(

@@ -21,25 +21,19 @@
 use crate::auth::{self as a, Auth, StaffAuth};
 use crate::email::{EmailMessage, KIND_IDENTITY_CODE};
 use crate::error::{ApiError, ApiResult};
+use crate::http::one_time_code::{self, CODE_MAX_ATTEMPTS, CODE_TTL_MINUTES};
 use crate::http::{customers, validate};
 use crate::limits::LimitKind;
 use crate::state::AppState;
 use crate::store::{CodeCheck, IdentityCode};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use rand::Rng;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use switchboard_actors::engine::conversation::SetContact;
 use switchboard_actors::engine::Caller;
 use switchboard_actors::ids::ProjectId;
-use switchboard_actors::wire_time;
 
-/// How long a one-time code is good for.
-pub const CODE_TTL_MINUTES: i64 = 10;
-/// Wrong codes tried before a code is dead (a new one must be asked for).
-pub const CODE_MAX_ATTEMPTS: i32 = 5;
 /// Prefix of a project's identity secret.
 pub const IDENTITY_SECRET_PREFIX: &str = "sbid_";
 /// Longest name given with identify, in characters.
@@ -74,13 +68,16 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         .into()
 }
 
-/// A name someone typed: trimmed, 1 to 100 characters, no control or bidi
-/// override characters (a name is shown to agents as written).
-pub fn contact_name(field: &str, name: &str) -> ApiResult<String> {
+/// A name someone may have typed: trimmed, 1 to 100 characters, no control
+/// or bidi override characters (a name is shown to agents as written).
+pub fn contact_name(field: &str, name: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
     let name = validate::text(field, name, 1, MAX_NAME_CHARS)?;
     match switchboard_actors::domain::text::problem(&name) {
         Some(problem) => Err(ApiError::field(field, problem)),
-        None => Ok(name),
+        None => Ok(Some(name)),
     }
 }
 
@@ -163,13 +160,7 @@ async fn check_code(
     email: &str,
     code: &str,
 ) -> ApiResult<()> {
-    let code = code.trim();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::field(
-            "code",
-            "must be the 6 digits sent by email",
-        ));
-    }
+    let code = one_time_code::presented(code)?;
     let check = state
         .db
         .check_identity_code(
@@ -214,9 +205,8 @@ async fn send_code(
     let email = validate::email("email", &body.email)?;
     state.rate_limit(LimitKind::IdentityCode, &format!("{project}:{visitor}"))?;
     state.rate_limit(LimitKind::IdentityCode, &format!("{project}:email:{email}"))?;
-    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));
     let now = state.now();
-    let expires_at = now + chrono::Duration::minutes(CODE_TTL_MINUTES);
+    let (code, expires_at) = one_time_code::fresh(now);
     state
         .db
         .put_identity_code(&IdentityCode::new(
@@ -238,19 +228,10 @@ async fn send_code(
         ),
         kind: KIND_IDENTITY_CODE.into(),
     };
-    if let Err(e) = state.email.send(&mail).await {
+    one_time_code::mail(&state, &mail, expires_at, |e| {
         tracing::warn!(project = %project, error = %e, "identity code not sent");
-        return Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "PROVIDER_FAILED",
-            "the code could not be sent; try again later",
-        ));
-    }
-    Ok(HttpResponse::Accepted().json(json!({
-        "sent": true,
-        "email": email,
-        "expires_at": wire_time::format(&expires_at),
-    })))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -271,11 +252,7 @@ async fn identify(
     let (project, visitor) = visitor(&auth)?;
     let body = body.into_inner();
     let email = validate::email("email", &body.email)?;
-    let name = body
-        .name
-        .as_deref()
-        .map(|n| contact_name("name", n))
-        .transpose()?;
+    let name = contact_name("name", body.name.as_deref())?;
     if let Some(hash) = &body.user_hash {
         check_user_hash(&state, project, &body.email, &email, hash).await?;
     }

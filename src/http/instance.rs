@@ -20,7 +20,8 @@
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::auth::user_json;
-use crate::http::{cursor, validate};
+use crate::http::cursor::{self, PageQuery};
+use crate::http::validate;
 use crate::state::AppState;
 use crate::store::UserRow;
 use actix_web::http::StatusCode;
@@ -118,21 +119,12 @@ async fn set_project_creator(
     })))
 }
 
-#[derive(Deserialize)]
-struct Page {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 async fn emails(
     state: web::Data<AppState>,
     auth: StaffAuth,
-    q: web::Query<Page>,
+    q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     holder(&state, &auth).await?;
-    let limit = validate::limit(q.limit)?;
-    let after = q.cursor.as_deref().map(cursor::decode).transpose()?;
-    let mut items = state.db.list_instance_emails(after, limit + 1).await?;
-    let next = cursor::page(&mut items, limit, |e| (e.created_at, e.id));
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+    let fetch = |after, n| state.db.list_instance_emails(after, n);
+    cursor::list(&q, fetch, |e| (e.created_at, e.id)).await
 }

@@ -4,11 +4,9 @@
 
 use crate::auth::StaffAuth;
 use crate::error::ApiResult;
-use crate::http::{cursor, validate};
+use crate::http::cursor::{self, PageQuery};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
 use switchboard_actors::ids::ProjectId;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -16,36 +14,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/projects/{id}/emails", web::get().to(emails));
 }
 
-#[derive(Deserialize)]
-struct Page {
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
 async fn leads(
     state: web::Data<AppState>,
     auth: StaffAuth,
     id: web::Path<ProjectId>,
-    q: web::Query<Page>,
+    q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     auth.admin_of(*id)?;
-    let limit = validate::limit(q.limit)?;
-    let after = q.cursor.as_deref().map(cursor::decode).transpose()?;
-    let mut items = state.db.list_leads(*id, after, limit + 1).await?;
-    let next = cursor::page(&mut items, limit, |l| (l.created_at, l.id));
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+    let fetch = |after, n| state.db.list_leads(*id, after, n);
+    cursor::list(&q, fetch, |l| (l.created_at, l.id)).await
 }
 
 async fn emails(
     state: web::Data<AppState>,
     auth: StaffAuth,
     id: web::Path<ProjectId>,
-    q: web::Query<Page>,
+    q: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     auth.admin_of(*id)?;
-    let limit = validate::limit(q.limit)?;
-    let after = q.cursor.as_deref().map(cursor::decode).transpose()?;
-    let mut items = state.db.list_emails(*id, after, limit + 1).await?;
-    let next = cursor::page(&mut items, limit, |e| (e.created_at, e.id));
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+    let fetch = |after, n| state.db.list_emails(*id, after, n);
+    cursor::list(&q, fetch, |e| (e.created_at, e.id)).await
 }

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod knowledge;
 pub mod leads;
 pub mod metadata;
+pub mod one_time_code;
 pub mod projects;
 pub mod redact;
 pub mod sessions;

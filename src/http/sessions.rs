@@ -382,10 +382,7 @@ async fn messages(
     q: web::Query<MessagesQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = validate::limit(q.limit)?;
-    let after = q.after_seq.unwrap_or(0);
-    if after < 0 {
-        return Err(ApiError::field("after_seq", "must be 0 or more"));
-    }
+    let after = cursor::after_seq(q.after_seq)?;
     let rows = actor(&state, *id)
         .await?
         .send(SessionMessages {
@@ -394,11 +391,7 @@ async fn messages(
             limit,
         })
         .await??;
-    let next = if rows.len() as i64 == limit {
-        rows.last().map(|m| m.seq.to_string())
-    } else {
-        None
-    };
+    let next = cursor::next_seq(&rows, limit, |m| m.seq);
     let items: Vec<&SessionMessageRecord> = rows.iter().map(|m| &**m).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }

@@ -32,3 +32,12 @@ impl<T> ResultExt<T> for Result<T, Error> {
 pub fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("corrupt {what} in database: {detail}"))
 }
+
+/// An update of one row by its key, which changed `n` rows: `NotFound` when
+/// there is no row with that key.
+pub fn one_row(n: usize) -> StoreResult<()> {
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

@@ -35,6 +35,10 @@ pub struct IdentityCode {
 }
 
 impl IdentityCode {
+    fn pending(&self) -> Pending<'_> {
+        (&self.email, &self.code_hash, self.attempts, self.expires_at)
+    }
+
     pub fn new(
         project: ProjectId,
         visitor: &str,
@@ -68,6 +72,76 @@ pub enum CodeCheck {
     Exhausted,
     /// A wrong code; it counted as an attempt.
     Wrong,
+}
+
+/// Makes the write a verdict asks for on the pending code
+/// `$table.find($key)`: both tables of codes keep `attempts` the same way.
+macro_rules! write_verdict {
+    ($c:expr, $table:ident, $key:expr, $verdict:expr) => {
+        match $verdict {
+            CodeCheck::Expired | CodeCheck::Accepted => {
+                with_conn!($c, |c| diesel::delete($table::table.find($key))
+                    .execute(c)
+                    .await
+                    .store()
+                    .map(drop))
+            }
+            CodeCheck::Wrong => with_conn!($c, |c| diesel::update($table::table.find($key))
+                .set($table::attempts.eq($table::attempts + 1))
+                .execute(c)
+                .await
+                .store()
+                .map(drop)),
+            CodeCheck::NoCode | CodeCheck::Exhausted => Ok(()),
+        }
+    };
+}
+pub(super) use write_verdict;
+
+/// A code presented against the pending one (a visitor's or an account's):
+/// both kinds are judged by these rules, so a change to them reaches both.
+pub(super) struct Attempt {
+    pub email: String,
+    presented_hash: String,
+    now: DateTime<Utc>,
+    max_attempts: i32,
+    /// A constant-time comparison, the caller's.
+    matches: fn(&str, &str) -> bool,
+}
+
+/// A pending code's stored `(email, code_hash, attempts, expires_at)`.
+pub(super) type Pending<'a> = (&'a str, &'a str, i32, NaiveDateTime);
+
+impl Attempt {
+    pub(super) fn new(
+        email: &str,
+        presented_hash: &str,
+        now: DateTime<Utc>,
+        max_attempts: i32,
+        matches: fn(&str, &str) -> bool,
+    ) -> Self {
+        Attempt {
+            email: email.to_string(),
+            presented_hash: presented_hash.to_string(),
+            now,
+            max_attempts,
+            matches,
+        }
+    }
+
+    /// The verdict on `pending`. The caller makes the write it asks for
+    /// (`write_verdict!`).
+    pub(super) fn verdict(&self, pending: Option<Pending<'_>>) -> CodeCheck {
+        match pending.filter(|(email, ..)| *email == self.email) {
+            None => CodeCheck::NoCode,
+            Some((_, _, _, expires_at)) if expires_at <= ts(self.now) => CodeCheck::Expired,
+            Some((_, _, attempts, _)) if attempts >= self.max_attempts => CodeCheck::Exhausted,
+            Some((_, hash, ..)) if (self.matches)(hash, &self.presented_hash) => {
+                CodeCheck::Accepted
+            }
+            Some(_) => CodeCheck::Wrong,
+        }
+    }
 }
 
 #[derive(Insertable)]
@@ -172,12 +246,8 @@ impl Db {
         max_attempts: i32,
         matches: fn(&str, &str) -> bool,
     ) -> StoreResult<CodeCheck> {
-        let db = self.clone();
-        let (visitor, email, presented) = (
-            visitor.to_string(),
-            email.to_string(),
-            presented_hash.to_string(),
-        );
+        let (db, visitor) = (self.clone(), visitor.to_string());
+        let attempt = Attempt::new(email, presented_hash, now, max_attempts, matches);
         detached(async move {
             let project = project.to_string();
             let key = format!("identity_codes:{project}:{visitor}");
@@ -192,27 +262,9 @@ impl Db {
                             .find(pk)
                             .select(IdentityCode::as_select())
                     )?;
-                    let Some(row) = row.filter(|r| r.email == email) else {
-                        return Ok(CodeCheck::NoCode);
-                    };
-                    let delete = || diesel::delete(identity_codes::table.find(pk));
-                    if row.expires_at <= ts(now) {
-                        with_conn!(c, |c| delete().execute(c).await.store())?;
-                        return Ok(CodeCheck::Expired);
-                    }
-                    if row.attempts >= max_attempts {
-                        return Ok(CodeCheck::Exhausted);
-                    }
-                    if matches(&row.code_hash, &presented) {
-                        with_conn!(c, |c| delete().execute(c).await.store())?;
-                        return Ok(CodeCheck::Accepted);
-                    }
-                    with_conn!(c, |c| diesel::update(identity_codes::table.find(pk))
-                        .set(identity_codes::attempts.eq(identity_codes::attempts + 1))
-                        .execute(c)
-                        .await
-                        .store())?;
-                    Ok(CodeCheck::Wrong)
+                    let check = attempt.verdict(row.as_ref().map(IdentityCode::pending));
+                    write_verdict!(c, identity_codes, pk, check)?;
+                    Ok(check)
                 })
                 .await
         })

@@ -14,8 +14,8 @@ use super::accounts::writes::insert_member;
 use super::conn::{all_rows, first_row, older_than, statement_fn, with_conn};
 use super::convert::ts;
 use super::db::{detached, Db};
-use super::error::{corrupt, ResultExt};
-use super::identity::CodeCheck;
+use super::error::{corrupt, one_row, ResultExt};
+use super::identity::{write_verdict, Attempt, CodeCheck, Pending};
 use super::schema::{instance_emails, project_members, staff_email_codes, users};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -42,6 +42,10 @@ pub struct StaffEmailCode {
 }
 
 impl StaffEmailCode {
+    fn pending(&self) -> Pending<'_> {
+        (&self.email, &self.code_hash, self.attempts, self.expires_at)
+    }
+
     pub fn new(
         user: UserId,
         email: &str,
@@ -138,10 +142,7 @@ impl Db {
                 .execute(c)
                 .await
                 .store())?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
+            one_row(n)
         })
         .await
     }
@@ -184,7 +185,7 @@ impl Db {
         matches: fn(&str, &str) -> bool,
     ) -> StoreResult<CodeCheck> {
         let db = self.clone();
-        let (email, presented) = (email.to_string(), presented_hash.to_string());
+        let attempt = Attempt::new(email, presented_hash, now, max_attempts, matches);
         detached(async move {
             let user = user.to_string();
             let key = format!("staff_email_codes:{user}");
@@ -198,21 +199,14 @@ impl Db {
                             .find(&user)
                             .select(StaffEmailCode::as_select())
                     )?;
-                    let Some(row) = row.filter(|r| r.email == email) else {
-                        return Ok(CodeCheck::NoCode);
-                    };
-                    let delete = || diesel::delete(staff_email_codes::table.find(&user));
-                    if row.expires_at <= ts(now) {
-                        with_conn!(c, |c| delete().execute(c).await.store())?;
-                        return Ok(CodeCheck::Expired);
-                    }
-                    if row.attempts >= max_attempts {
-                        return Ok(CodeCheck::Exhausted);
-                    }
-                    if matches(&row.code_hash, &presented) {
-                        with_conn!(c, |c| delete().execute(c).await.store())?;
+                    let check = attempt.verdict(row.as_ref().map(StaffEmailCode::pending));
+                    write_verdict!(c, staff_email_codes, &user, check)?;
+                    if check == CodeCheck::Accepted {
+                        // The proof and the used-up code in one transaction.
                         with_conn!(c, |c| diesel::update(
-                            users::table.find(&user).filter(users::email.eq(&email))
+                            users::table
+                                .find(&user)
+                                .filter(users::email.eq(&attempt.email))
                         )
                         .set((
                             users::email_verified.eq(true),
@@ -221,14 +215,8 @@ impl Db {
                         .execute(c)
                         .await
                         .store())?;
-                        return Ok(CodeCheck::Accepted);
                     }
-                    with_conn!(c, |c| diesel::update(staff_email_codes::table.find(&user))
-                        .set(staff_email_codes::attempts.eq(staff_email_codes::attempts + 1))
-                        .execute(c)
-                        .await
-                        .store())?;
-                    Ok(CodeCheck::Wrong)
+                    Ok(check)
                 })
                 .await
         })

@@ -192,38 +192,17 @@ async fn agent_member(db: &Db, project: &ProjectRow) -> UserRow {
 }
 
 fn conversation(project: ProjectId, last_message_at: DateTime<Utc>) -> ConversationRecord {
+    let visitor = format!("v-{}", Uuid::new_v4());
     ConversationRecord {
-        id: ConversationId::new(),
-        project_id: project,
-        customer_id: None,
-        visitor_id: format!("v-{}", Uuid::new_v4()),
-        customer_email: None,
-        customer_email_verified: false,
-        customer_name: None,
-        status: ConversationStatus::AiActive,
-        assigned_agent_id: None,
-        handoff_reason: None,
-        handoff_triggered_at: None,
-        ai_confidence_at_handoff: None,
-        trigger_keyword: None,
-        ai_messages_before_handoff: 0,
-        queue_entered_at: None,
-        claimed_at: None,
-        first_response_at: None,
-        resolved_at: None,
-        resolved_by: None,
-        closed_at: None,
-        satisfaction_rating: None,
-        satisfaction_feedback: None,
-        customer_presence: CustomerPresence::Offline,
-        customer_last_seen_at: None,
-        auto_close_warning_sent_at: None,
-        source: "widget".into(),
-        metadata: json!({}),
-        tags: vec![],
-        created_at: t(100),
-        updated_at: t(100),
         last_message_at,
+        ..ConversationRecord::new_with_ai(
+            project,
+            visitor,
+            None,
+            "widget".into(),
+            json!({}),
+            t(100),
+        )
     }
 }
 

@@ -17,7 +17,7 @@ pub(super) use writes::{stored_write, SessionWrite};
 use crate::store::conn::with_conn;
 use crate::store::convert::{parse_id, ts, utc_opt};
 use crate::store::db::{detached, Db};
-use crate::store::error::{corrupt, ResultExt};
+use crate::store::error::{corrupt, one_row, ResultExt};
 use crate::store::schema::projects;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -66,10 +66,7 @@ impl Db {
             .execute(c)
             .await
             .store())?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
+            one_row(n)
         })
         .await
     }
