@@ -427,3 +427,71 @@ async fn session_ops_answer_alike_over_rest_and_websocket() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Whether the messages of `id` seen over REST by `token` include a note.
+async fn rest_sees_note(app: &TestApp, id: &str, token: &str) -> bool {
+    let (st, page) = app
+        .get(&format!("/api/conversations/{id}/messages"), token)
+        .await;
+    assert_eq!(st, 200, "{page}");
+    page["items"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .any(|m| m["internal"] == json!(true))
+}
+
+/// Whether a replay from seq 0 to `token`'s socket brings a note.
+async fn replay_sees_note(app: &TestApp, id: &str, token: &str) -> bool {
+    let mut ws = app.ws(token).await;
+    let channel = format!("conversation:{id}");
+    let reply = ws.subscribe(&channel, Some(0)).await;
+    assert_eq!(reply["more"], json!(false), "{reply}");
+    let seen = ws.drain().await;
+    ws.close().await;
+    seen.iter()
+        .any(|e| e["event"] == json!("message") && e["data"]["internal"] == json!(true))
+}
+
+#[actix_rt::test]
+async fn internal_notes_reach_the_same_audience_live_replayed_closed_and_over_rest() {
+    let (app, project, agent) = TestApp::with_agent_online().await;
+    let (id, customer) = app.assigned_conversation(&project, "v-notes", &agent).await;
+    app.note(&id, &agent.token, "for staff only").await;
+    // The project's server (its secret key) is staff-side; the customer is not.
+    let bot = project.secret_key.as_str();
+    for (who, token, sees) in [
+        ("bot", bot, true),
+        ("agent", &agent.token, true),
+        ("customer", &customer, false),
+    ] {
+        assert_eq!(
+            rest_sees_note(&app, &id, token).await,
+            sees,
+            "{who} over REST, live"
+        );
+        assert_eq!(
+            replay_sees_note(&app, &id, token).await,
+            sees,
+            "{who} in a live replay"
+        );
+    }
+    let (st, body) = app.close(&id, &customer).await;
+    assert_eq!(st, 200, "{body}");
+    for (who, token, sees) in [
+        ("bot", bot, true),
+        ("agent", &agent.token, true),
+        ("customer", &customer, false),
+    ] {
+        assert_eq!(
+            rest_sees_note(&app, &id, token).await,
+            sees,
+            "{who} over REST, closed"
+        );
+        assert_eq!(
+            replay_sees_note(&app, &id, token).await,
+            sees,
+            "{who} in a closed replay"
+        );
+    }
+}

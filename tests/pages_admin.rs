@@ -420,7 +420,10 @@ async fn removing_an_agent_with_an_active_chat_requeues_it_and_logs_their_dashbo
         .await;
     admin.wait_text("#team-list td", &ana.email).await;
     let remove = admin
-        .wait_visible(&format!("#team-list button[aria-label=\"Remove {}\"]", ana.email))
+        .wait_visible(&format!(
+            "#team-list button[aria-label=\"Remove {}\"]",
+            ana.email
+        ))
         .await;
     admin.click(&remove).await;
     admin

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 use switchboard_actors::domain::conversation::ConversationStatus;
 use switchboard_actors::engine::conversation::CustomerHandoff;
+use switchboard_actors::engine::events::Audience;
 use switchboard_actors::engine::views::ConversationView;
 use switchboard_actors::engine::Caller;
 use switchboard_actors::ids::{ConversationId, ProjectId, UserId};
@@ -160,14 +161,15 @@ async fn messages(
         ),
         None => q.after_seq,
     })?;
-    let staff = matches!(auth.0, Caller::Staff(_));
+    // Internal notes: the audience rule of live delivery and replay.
+    let audience = Audience::of(&auth.0);
     let rows = state
         .engine
         .store()
         .load_messages(view.id, after, limit)
         .await?;
     let next = cursor::next_seq(&rows, limit, |m| m.seq);
-    let items: Vec<&MessageRecord> = rows.iter().filter(|m| staff || !m.internal).collect();
+    let items: Vec<&MessageRecord> = rows.iter().filter(|m| audience.sees(m.internal)).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }
 
