@@ -178,12 +178,21 @@ impl FromRequest for Auth {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
+        let origin = crate::origins::of_request(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("no app state"))?;
             let token = token.ok_or_else(|| {
                 ApiError::unauthorized("missing Authorization: Bearer <token> header")
             })?;
             let caller = authenticate(&state, &token).await?;
+            // A customer token is the widget's: used only from the sites the
+            // project allows.
+            if let Caller::Customer { project_id, .. } = &caller {
+                state
+                    .origins
+                    .check(&state.db, *project_id, origin.as_deref())
+                    .await?;
+            }
             // The dashboard limit (seed 003 8.3: 100/minute per user) is
             // taken here, where every REST call as staff resolves its
             // caller (StaffAuth goes through this extractor too), so no
@@ -265,6 +274,7 @@ impl FromRequest for ProjectKey {
                     .ok()
                     .and_then(|q| q.get("key").cloned())
             });
+        let origin = crate::origins::of_request(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("no app state"))?;
             let key = key.ok_or_else(|| ApiError::unauthorized("missing X-Project-Key header"))?;
@@ -273,6 +283,11 @@ impl FromRequest for ProjectKey {
                 .project_by_public_key(&key)
                 .await?
                 .ok_or_else(|| ApiError::unauthorized("unknown project key"))?;
+            if let Some(origin) = origin {
+                if !crate::appearance::origin_allowed(&project.allowed_origins, &origin) {
+                    return Err(crate::origins::refused(&origin));
+                }
+            }
             Ok(ProjectKey(project))
         })
     }

@@ -8,6 +8,7 @@
 //! digested in docs/requirements.md.
 
 pub mod ai;
+pub mod appearance;
 pub mod auth;
 pub mod config;
 pub mod demo;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod limits;
 pub mod ops;
+pub mod origins;
 pub mod pages;
 pub mod passwords;
 pub mod providers;

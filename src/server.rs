@@ -81,6 +81,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<RunningServer, 
         passwords,
         trusted_proxies: config.trusted_proxies.clone().into(),
         sockets: Arc::default(),
+        origins: Arc::default(),
     };
     if config.demo {
         crate::demo::seed(&state)

@@ -30,6 +30,9 @@ pub struct AppState {
     /// Live sockets by credential, closed when it is revoked (see
     /// `ws/revoke.rs`).
     pub sockets: Arc<crate::ws::revoke::Sockets>,
+    /// The projects' allowed origins, checked on widget credentials (see
+    /// `origins.rs`).
+    pub origins: Arc<crate::origins::OriginGate>,
 }
 
 impl AppState {

@@ -176,6 +176,7 @@ async fn an_owner_goes_from_an_empty_install_to_a_live_widget_in_the_browser() {
         ("hours", "#hours-form"),
         ("knowledge", "#kb-form"),
         ("team", "#invite-form"),
+        ("widget", "#widget-form"),
         ("keys", "#sec-keys"),
         ("billing", "#billing-form"),
     ] {
@@ -457,4 +458,91 @@ async fn shown_dash(b: &Browser) -> bool {
         .await
         .as_bool()
         .unwrap_or(true)
+}
+
+#[actix_rt::test]
+async fn the_widget_section_sets_the_look_and_the_sites_that_may_use_it() {
+    let (app, project) = TestApp::with_handoff().await;
+    app.add_knowledge(&project, "Do you ship abroad?", "We ship to 30 countries.")
+        .await;
+    let port = app.addr.port();
+    let allowed = format!("http://localhost:{port}");
+    let b = Browser::start().await;
+    b.log_in(&app.url("/admin#widget"), ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await;
+    b.wait_visible("#widget-form").await;
+    let snippet = value_of(&b, "#w-snippet").await;
+    assert!(snippet.contains(&project.public_key), "{snippet}");
+
+    fill(&b, "#w-origin", &format!("{allowed}{ENTER}")).await;
+    b.wait_text("#w-origins .chip", &allowed).await;
+    fill(&b, "#w-title", "Acme help").await;
+    fill(&b, "#w-greeting", "Hello from Acme!").await;
+    b.eval(
+        "const c = document.getElementById('w-accent'); c.value = '#aa3300'; \
+         c.dispatchEvent(new Event('input')); return null;",
+    )
+    .await;
+    b.wait_text("#pv-title", "Acme help").await;
+    let colour = b
+        .eval("return getComputedStyle(document.getElementById('pv-launch')).backgroundColor;")
+        .await;
+    assert_eq!(
+        colour,
+        json!("rgb(170, 51, 0)"),
+        "the preview follows the form"
+    );
+    // A site that is not an origin is refused beside the list.
+    fill(&b, "#w-origin", &format!("shop.example.com{ENTER}")).await;
+    let save = b.find("#w-save").await;
+    b.click(&save).await;
+    b.wait_text("#w-origin-errors", "shop.example.com: must start with http")
+        .await;
+    let bad = b
+        .find("#w-origins button[aria-label=\"Remove site shop.example.com\"]")
+        .await;
+    b.click(&bad).await;
+    b.click(&save).await;
+    b.wait_text("#w-status", "Saved").await;
+    b.screenshots("admin-widget").await;
+    let (_, w) = app
+        .get(
+            &format!("/api/projects/{}/widget", project.id),
+            app.admin_token(),
+        )
+        .await;
+    assert_eq!(w["allowed_origins"], json!([allowed]));
+    assert_eq!(w["appearance"]["accent_color"], json!("#aa3300"));
+
+    // The widget on a site that is not on the list cannot start a chat...
+    let elsewhere = Browser::start().await;
+    let input = elsewhere
+        .open_widget(&format!(
+            "http://127.0.0.1:{port}/widget/demo?key={}",
+            project.public_key
+        ))
+        .await;
+    elsewhere
+        .type_into(&input, &format!("Do you ship abroad?{ENTER}"))
+        .await;
+    elsewhere
+        .wait_text(
+            ".sbw-msg.customer",
+            "not sent: this project's widget may not be used from",
+        )
+        .await;
+    // ...and on the allowed one it looks as set and answers.
+    let site = Browser::start().await;
+    let input = site
+        .open_widget(&format!("{allowed}/widget/demo?key={}", project.public_key))
+        .await;
+    site.wait_text(".sbw-panel h2", "Acme help").await;
+    site.wait_text(".sbw-greeting", "Hello from Acme!").await;
+    site.type_into(&input, &format!("Do you ship abroad?{ENTER}"))
+        .await;
+    site.wait_text(".sbw-msg.ai", "30 countries").await;
+    site.screenshots("widget-custom-look").await;
+    elsewhere.quit().await;
+    site.quit().await;
+    b.quit().await;
 }

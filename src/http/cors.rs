@@ -3,8 +3,11 @@
 //! and the WebSocket. Staff endpoints send no CORS headers, so a browser
 //! page on another origin cannot call them.
 //!
-//! Projects carry an allowed-origins list; no API sets it yet, so today every
-//! list is empty, which the contract reads as "any origin".
+//! The headers are sent to any origin: a preflight carries no credential,
+//! so the project is not known here. A project's allowed-origins list (set
+//! with `PUT /api/projects/:id/widget`; empty means any origin) is enforced
+//! where the credential is read (`origins.rs`): a request from a site not
+//! on the list is refused 403 and changes nothing.
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};

@@ -28,6 +28,7 @@ pub mod team;
 pub mod tickets;
 pub mod validate;
 pub mod widget;
+pub mod widget_settings;
 
 use crate::error::ApiError;
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
@@ -88,6 +89,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(leads::routes)
     .configure(dashboard::routes)
     .configure(widget::routes)
+    .configure(widget_settings::routes)
     .configure(conversations::routes)
     .configure(conversation_customer::routes)
     .configure(customers::routes)

@@ -6,7 +6,7 @@
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var el = Staff.el, api = Staff.api;
-  var SECTIONS = ["projects", "handoff", "hours", "knowledge", "team", "keys", "billing"];
+  var SECTIONS = ["projects", "handoff", "hours", "knowledge", "team", "widget", "keys", "billing"];
   var DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 
   var state = { me: null, projects: [], project: null, saved: null, keywords: [], editing: null, zones: false };
@@ -71,6 +71,7 @@
     if (section === "handoff" || section === "hours") loadSettings();
     if (section === "knowledge") loadKnowledge();
     if (section === "team") loadTeam();
+    if (section === "widget") loadWidget();
     if (section === "keys") loadKeys();
     if (section === "billing") loadBilling();
   }
@@ -468,6 +469,92 @@
       state.saved = null;
     }).catch(function (e) { showErrors(form, e, $("inv-errors"), $("inv-errors")); });
   });
+
+  /* ---------------------------------------------------------------- widget */
+
+  function loadWidget() {
+    api("GET", "/api/projects/" + pid() + "/widget").then(function (w) {
+      state.widget = w;
+      fillWidget();
+    }).catch(function (e) { $("w-err").textContent = e.message; });
+  }
+  function fillWidget() {
+    var w = state.widget, a = w.appearance;
+    $("w-snippet").value = w.snippet;
+    state.origins = w.allowed_origins.slice();
+    drawOrigins();
+    $("w-title").value = a.title;
+    $("w-greeting").value = a.greeting;
+    $("w-accent").value = a.accent_color;
+    $("w-position").value = a.position;
+    $("w-language").value = a.language;
+    drawPreview();
+  }
+  function drawOrigins() {
+    var list = $("w-origins");
+    list.textContent = "";
+    if (!state.origins.length) list.appendChild(el("li", { class: "hint" }, "Any site"));
+    state.origins.forEach(function (o, i) {
+      var chip = el("li", { class: "chip" }, o);
+      var x = el("button", { type: "button", "aria-label": "Remove site " + o }, "×");
+      x.addEventListener("click", function () { state.origins.splice(i, 1); drawOrigins(); });
+      chip.appendChild(x);
+      list.appendChild(chip);
+    });
+  }
+  function addOrigin() {
+    var o = $("w-origin").value.trim().replace(/\/+$/, "");
+    if (!o) return;
+    if (state.origins.indexOf(o) < 0) state.origins.push(o);
+    $("w-origin").value = "";
+    drawOrigins();
+  }
+  $("w-origin-add").addEventListener("click", addOrigin);
+  $("w-origin").addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter") { ev.preventDefault(); addOrigin(); }
+  });
+  function look() {
+    return {
+      title: $("w-title").value, greeting: $("w-greeting").value, accent_color: $("w-accent").value,
+      position: $("w-position").value, language: $("w-language").value,
+    };
+  }
+  /* The preview follows the form as it is typed, before it is saved. */
+  function drawPreview() {
+    var a = look();
+    $("pv-title").textContent = a.title;
+    $("pv-title").style.background = a.accent_color;
+    $("pv-greeting").textContent = a.greeting;
+    $("pv-greeting").hidden = !a.greeting.trim();
+    $("pv-launch").textContent = a.title;
+    $("pv-launch").style.background = a.accent_color;
+    var side = a.position === "left" ? "left" : "right", other = side === "left" ? "right" : "left";
+    ["pv-launch"].forEach(function (id) { $(id).style[side] = "1rem"; $(id).style[other] = "auto"; });
+    document.querySelector("#w-preview .pv-panel").style[side] = "1rem";
+    document.querySelector("#w-preview .pv-panel").style[other] = "auto";
+  }
+  ["w-title", "w-greeting", "w-accent", "w-position", "w-language"].forEach(function (id) {
+    $(id).addEventListener("input", drawPreview);
+    $(id).addEventListener("change", drawPreview);
+  });
+  $("widget-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var form = $("widget-form");
+    clearErrors(form, $("w-err"), $("w-origin-errors"));
+    api("PUT", "/api/projects/" + pid() + "/widget", { appearance: look(), allowed_origins: state.origins }).then(function (w) {
+      state.widget = w;
+      fillWidget();
+      flash($("w-status"), "Saved.");
+    }).catch(function (e) {
+      showErrors(form, e, $("w-err"), $("w-origin-errors"));
+      // A site's problem names it, not its place in the list.
+      $("w-origin-errors").querySelectorAll("[data-field-name]").forEach(function (d) {
+        var i = Number(d.getAttribute("data-field-name").split(".")[1]);
+        if (!isNaN(i) && state.origins[i] != null) d.textContent = state.origins[i] + ": " + e.fields[d.getAttribute("data-field-name")];
+      });
+    });
+  });
+  $("w-cancel").addEventListener("click", function () { clearErrors($("widget-form"), $("w-err"), $("w-origin-errors")); fillWidget(); });
 
   /* ------------------------------------------------------------------ keys */
 

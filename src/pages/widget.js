@@ -73,7 +73,7 @@
     ".sbw{position:fixed;right:20px;bottom:20px;z-index:2147483000;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2330}" +
     ".sbw *{box-sizing:border-box}.sbw button{font:inherit;cursor:pointer;min-height:40px;border-radius:8px}" +
     ".sbw :focus-visible{outline:3px solid #f0a500;outline-offset:2px}" +
-    ".sbw-launch{background:#2457c5;color:#fff;border:0;padding:.7rem 1.1rem;border-radius:999px;box-shadow:0 4px 16px rgba(0,0,0,.2)}" +
+    ".sbw-launch{background:var(--sbw-accent,#2457c5);color:#fff;border:0;padding:.7rem 1.1rem;border-radius:999px;box-shadow:0 4px 16px rgba(0,0,0,.2)}" +
     ".sbw-panel{display:none;flex-direction:column;width:370px;height:560px;max-height:calc(100vh - 40px);background:#fff;border:1px solid #d8dde6;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);overflow:hidden}" +
     ".sbw.open .sbw-panel{display:flex}.sbw.open .sbw-launch{display:none}" +
     ".sbw-head{background:#1d2330;color:#fff;padding:.7rem 1rem;display:flex;align-items:center;gap:.5rem}.sbw-head h2{font-size:1rem;margin:0;flex:1}" +
@@ -81,13 +81,13 @@
     ".sbw-status{font-size:.85rem;padding:.4rem 1rem;background:#eef2fb;color:#33405a;min-height:1.8rem}" +
     ".sbw-log{flex:1;overflow-y:auto;padding:.75rem;display:flex;flex-direction:column;gap:.45rem;background:#f7f8fb}" +
     ".sbw-msg{max-width:85%;padding:.5rem .75rem;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}" +
-    ".sbw-msg.customer{align-self:flex-end;background:#2457c5;color:#fff}.sbw-msg.ai,.sbw-msg.agent{align-self:flex-start;background:#fff;border:1px solid #d8dde6}" +
-    ".sbw-msg.agent{border-color:#2457c5}.sbw-msg.system{align-self:center;background:transparent;color:#556070;font-size:.85rem;text-align:center}" +
+    ".sbw-msg.customer{align-self:flex-end;background:var(--sbw-accent,#2457c5);color:#fff}.sbw-msg.ai,.sbw-msg.agent{align-self:flex-start;background:#fff;border:1px solid #d8dde6}" +
+    ".sbw-msg.agent{border-color:var(--sbw-accent,#2457c5)}.sbw-msg.system{align-self:center;background:transparent;color:#556070;font-size:.85rem;text-align:center}" +
     ".sbw-msg.pending{opacity:.6}.sbw-who{display:block;font-size:.75rem;color:#556070}" +
     ".sbw-typing{font-size:.85rem;color:#556070;padding:0 1rem;min-height:1.3rem}" +
-    ".sbw-human{margin:.4rem 1rem;background:#fff;color:#2457c5;border:1px solid #2457c5}" +
+    ".sbw-human{margin:.4rem 1rem;background:#fff;color:var(--sbw-accent,#2457c5);border:1px solid var(--sbw-accent,#2457c5)}" +
     ".sbw-form{display:flex;gap:.5rem;padding:.6rem;border-top:1px solid #d8dde6}.sbw-form textarea{flex:1;resize:none;height:44px;padding:.55rem;border:1px solid #b7bfcc;border-radius:8px;font:inherit}" +
-    ".sbw-form button,.sbw-card button.primary{background:#2457c5;color:#fff;border:0;padding:0 1rem}" +
+    ".sbw-form button,.sbw-card button.primary{background:var(--sbw-accent,#2457c5);color:#fff;border:0;padding:0 1rem}" +
     ".sbw-card{margin:.5rem 1rem;padding:.75rem;border:1px solid #d8dde6;border-radius:10px;background:#fff;display:flex;flex-direction:column;gap:.45rem}" +
     ".sbw-card label{font-size:.85rem;display:flex;flex-direction:column;gap:.2rem}.sbw-card input,.sbw-card textarea{font:inherit;padding:.45rem;border:1px solid #b7bfcc;border-radius:6px}" +
     ".sbw-stars{display:flex;gap:.3rem}.sbw-stars button{flex:1;background:#fff;border:1px solid #b7bfcc}.sbw-stars button[aria-pressed=true]{background:#f0a500;border-color:#f0a500}" +
@@ -422,6 +422,24 @@
     return api("GET", "/api/widget/availability", null, "key").then(function (a) { state.availability = a; showHuman(); }).catch(function () {});
   }
   checkAvailability(); setInterval(checkAvailability, 60000);
+
+  // How the project wants its widget to look (the admin console's Widget
+  // section): title, greeting, accent colour, corner and language.
+  var greeting = null;
+  function applyLook(a) {
+    if (!a) return;
+    if (/^#[0-9a-f]{6}$/i.test(a.accent_color || "")) root.style.setProperty("--sbw-accent", a.accent_color);
+    if (a.position === "left") { root.style.left = "20px"; root.style.right = "auto"; }
+    if (a.title) { title.textContent = a.title; launch.textContent = a.title; panel.setAttribute("aria-label", a.title); }
+    if (a.language) root.setAttribute("lang", a.language);
+    if (a.greeting && !greeting && !log.querySelector(".sbw-msg:not(.sbw-greeting)")) {
+      greeting = el("div", { "class": "sbw-msg ai sbw-greeting" });
+      greeting.appendChild(el("span", { "class": "sbw-who" }, "AI assistant"));
+      greeting.appendChild(document.createTextNode(a.greeting));
+      log.insertBefore(greeting, log.firstChild);
+    }
+  }
+  api("GET", "/api/widget/config", null, "key").then(function (c) { applyLook(c.appearance); }).catch(function () {});
 
   // Resume a conversation this visitor already has.
   state.conv = get("conv"); state.token = get("token");

@@ -245,6 +245,7 @@ diesel::table! {
         updated_at -> Timestamp,
         solver_share_percent -> Integer,
         identity_secret -> Nullable<Text>,
+        widget_appearance -> Text,
     }
 }
 

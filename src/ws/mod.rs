@@ -91,6 +91,9 @@ pub struct WsConn {
     /// The token's hash and staff user, by which the socket registers in
     /// `AppState::sockets` (so a logout or a change of rights closes it).
     revocable: Option<(String, Option<UserId>)>,
+    /// The upgrade request's Origin header (widget credentials are judged
+    /// against the project's allowed origins).
+    origin: Option<String>,
 }
 
 /// What a token proves, for a socket.
@@ -101,13 +104,21 @@ struct Credential {
 }
 
 /// Any token of docs/protocol.md section 2, or the project's public key.
-async fn identify(state: &AppState, token: &str) -> ApiResult<Credential> {
+/// A widget credential (the key, a customer token) is refused from a site
+/// that is not on the project's allowed origins (`origin`: the upgrade
+/// request's Origin header).
+async fn identify(state: &AppState, token: &str, origin: Option<&str>) -> ApiResult<Credential> {
     if token.starts_with(a::PUBLIC_KEY_PREFIX) {
         let p = state
             .db
             .project_by_public_key(token)
             .await?
             .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+        if let Some(origin) = origin {
+            if !crate::appearance::origin_allowed(&p.allowed_origins, origin) {
+                return Err(crate::origins::refused(origin));
+            }
+        }
         return Ok(Credential {
             who: Identity::WidgetKey(p.id),
             expires_at: None,
@@ -115,6 +126,9 @@ async fn identify(state: &AppState, token: &str) -> ApiResult<Credential> {
         });
     }
     let auth = a::authenticate_token(state, token).await?;
+    if let Caller::Customer { project_id, .. } = &auth.caller {
+        state.origins.check(&state.db, *project_id, origin).await?;
+    }
     let user = auth.caller.user_id();
     Ok(Credential {
         who: Identity::Caller(auth.caller),
@@ -141,10 +155,11 @@ pub async fn connect(
     state: web::Data<AppState>,
     q: web::Query<WsQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let origin = crate::origins::of_request(&req);
     // A URL token is checked before the upgrade, so a wrong one is a plain
     // 401; without one the socket opens and waits for its `auth` frame.
     let credential = match q.token.as_deref() {
-        Some(token) => Some(identify(&state, token).await?),
+        Some(token) => Some(identify(&state, token, origin.as_deref()).await?),
         None => None,
     };
     let cell = Rc::new(GuardCell::default());
@@ -158,6 +173,7 @@ pub async fn connect(
         fragments: None,
         expires_at: None,
         revocable: None,
+        origin,
     };
     if let Some(c) = credential {
         conn.who = c.who;
@@ -430,21 +446,23 @@ impl WsConn {
             ));
         }
         let state = self.state.clone();
+        let origin = self.origin.clone();
         // `wait`: no other frame of this socket is handled before it knows
         // who is speaking.
         ctx.wait(
-            actix::fut::wrap_future::<_, Self>(async move { identify(&state, &token).await }).map(
-                move |res, act, ctx| match res {
-                    Ok(c) => {
-                        act.who = c.who;
-                        act.expires_at = c.expires_at;
-                        act.revocable = c.revocable;
-                        act.register(ctx);
-                        ctx.text(reply_ok(&r, json!({ "authenticated": true })));
-                    }
-                    Err(e) => ctx.text(reply_err(&r, &e)),
-                },
-            ),
+            actix::fut::wrap_future::<_, Self>(async move {
+                identify(&state, &token, origin.as_deref()).await
+            })
+            .map(move |res, act, ctx| match res {
+                Ok(c) => {
+                    act.who = c.who;
+                    act.expires_at = c.expires_at;
+                    act.revocable = c.revocable;
+                    act.register(ctx);
+                    ctx.text(reply_ok(&r, json!({ "authenticated": true })));
+                }
+                Err(e) => ctx.text(reply_err(&r, &e)),
+            }),
         );
     }
 

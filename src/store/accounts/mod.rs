@@ -376,6 +376,30 @@ impl Db {
         .await
     }
 
+    /// The project's widget appearance as stored (JSON text; `{}` is every
+    /// default), None for no such project.
+    pub async fn widget_appearance(&self, id: ProjectId) -> StoreResult<Option<String>> {
+        self.pooled(async move |c| queries::widget_appearance(c, &id.to_string()).await)
+            .await
+    }
+
+    /// Replaces the project's widget appearance (JSON text) and allowed
+    /// origins together; false when there is no such project.
+    pub async fn set_widget(
+        &self,
+        id: ProjectId,
+        appearance: String,
+        origins: &[String],
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let origins = crate::store::convert::json_text("projects.allowed_origins", origins)?;
+        self.pooled(async move |c| {
+            let n = writes::set_widget(c, &id.to_string(), &appearance, &origins, ts(at)).await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
     /// True when the project exists and now has this name.
     pub async fn rename_project(
         &self,

@@ -145,3 +145,14 @@ pub async fn knowledge(conn: &mut DbConn, project: &str) -> StoreResult<Vec<DbKn
             .select(DbKnowledge::as_select())
     )
 }
+
+/// The project's widget appearance (JSON text), None for no such project.
+pub async fn widget_appearance(conn: &mut DbConn, project: &str) -> StoreResult<Option<String>> {
+    with_conn!(conn, |c| projects::table
+        .find(project)
+        .select(projects::widget_appearance)
+        .first::<String>(c)
+        .await
+        .optional()
+        .store())
+}

@@ -143,6 +143,26 @@ pub async fn set_secret_key_hash(
         .store())
 }
 
+/// Replaces a project's widget appearance and allowed origins (both JSON
+/// text); returns how many rows changed.
+pub async fn set_widget(
+    conn: &mut DbConn,
+    id: &str,
+    appearance: &str,
+    origins: &str,
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(projects::table.find(id))
+        .set((
+            projects::widget_appearance.eq(appearance),
+            projects::allowed_origins.eq(origins),
+            projects::updated_at.eq(at),
+        ))
+        .execute(c)
+        .await
+        .store())
+}
+
 /// Changes an entry's question and answer; returns how many rows changed
 /// (0: no such entry in that project).
 pub async fn update_knowledge(
