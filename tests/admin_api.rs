@@ -452,3 +452,85 @@ async fn rotating_a_key_refuses_the_old_one_at_once() {
     let nobody = format!("/api/projects/{}/secret-key", uuid::Uuid::new_v4());
     assert_eq!(app.post(&nobody, app.admin_token(), json!({})).await.0, 404);
 }
+
+#[actix_rt::test]
+async fn a_staff_user_keeps_their_own_profile_and_password() {
+    let w = world().await;
+    let app = &w.app;
+    let ana = &w.agent;
+    let (st, me) = app
+        .patch(
+            "/api/auth/me",
+            &ana.token,
+            json!({ "name": "Ana Silva", "avatar_url": "https://cdn.example.com/ana.png" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{me}");
+    assert_eq!(me["user"]["name"], json!("Ana Silva"));
+    // The team sees it at once.
+    let view = app.agent_view(&w.acme, ana).await;
+    assert_eq!(view["name"], json!("Ana Silva"));
+    assert_eq!(view["avatar_url"], json!("https://cdn.example.com/ana.png"));
+    // Removing the avatar; refusals change nothing.
+    let (_, me) = app
+        .patch("/api/auth/me", &ana.token, json!({ "avatar_url": null }))
+        .await;
+    assert_eq!(me["user"]["avatar_url"], Value::Null, "{me}");
+    let (st, bad) = app
+        .patch(
+            "/api/auth/me",
+            &ana.token,
+            json!({ "name": "", "avatar_url": "javascript:alert(1)" }),
+        )
+        .await;
+    assert_eq!(st, 422, "{bad}");
+    assert!(bad["fields"]["name"].is_string() && bad["fields"]["avatar_url"].is_string());
+    let (_, me) = app.get("/api/auth/me", &ana.token).await;
+    assert_eq!(me["user"]["name"], json!("Ana Silva"));
+    assert_eq!(
+        app.patch("/api/auth/me", &w.acme.secret_key, json!({ "name": "Bot" }))
+            .await
+            .0,
+        403
+    );
+
+    // A password change needs the current one and ends her other sessions.
+    let other_session = app.login(&ana.email, AGENT_PASSWORD).await;
+    let mut other_socket = app.ws(&other_session).await;
+    let mut this_socket = app.ws(&ana.token).await;
+    let change = |current: &str, new: &str| {
+        app.post(
+            "/api/auth/password",
+            &ana.token,
+            json!({ "current_password": current, "new_password": new }),
+        )
+    };
+    let (st, wrong) = change("not-it-at-all", "a-new-password-2").await;
+    assert_eq!(st, 422, "{wrong}");
+    assert!(wrong["fields"]["current_password"].is_string());
+    let (st, short) = change(AGENT_PASSWORD, "short").await;
+    assert_eq!(st, 422, "{short}");
+    assert!(short["fields"]["new_password"].is_string());
+    assert_eq!(
+        app.get("/api/auth/me", &other_session).await.0,
+        200,
+        "refusals end nothing"
+    );
+    let (st, body) = change(AGENT_PASSWORD, "a-new-password-2").await;
+    assert_eq!(st, 204, "{body}");
+    assert_eq!(app.get("/api/auth/me", &other_session).await.0, 401);
+    assert_eq!(close_code(&mut other_socket).await, Some(4001));
+    assert_eq!(
+        app.get("/api/auth/me", &ana.token).await.0,
+        200,
+        "this session stays"
+    );
+    this_socket
+        .op_ok(json!({ "op": "subscribe", "channel": format!("agent:{}", ana.user_id) }))
+        .await;
+    assert_eq!(
+        app.login_attempt(&ana.email, AGENT_PASSWORD, None).await.0,
+        401
+    );
+    app.login(&ana.email, "a-new-password-2").await;
+}

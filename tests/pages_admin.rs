@@ -179,6 +179,7 @@ async fn an_owner_goes_from_an_empty_install_to_a_live_widget_in_the_browser() {
         ("widget", "#widget-form"),
         ("keys", "#sec-keys"),
         ("billing", "#billing-form"),
+        ("profile", "#profile-form"),
     ] {
         open_section(&admin, name, panel).await;
         assert!(
@@ -544,5 +545,72 @@ async fn the_widget_section_sets_the_look_and_the_sites_that_may_use_it() {
     site.screenshots("widget-custom-look").await;
     elsewhere.quit().await;
     site.quit().await;
+    b.quit().await;
+}
+
+#[actix_rt::test]
+async fn an_agent_sees_only_their_own_profile_and_keeps_it() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    let b = Browser::start().await;
+    b.log_in(&app.url("/admin#handoff"), &ana.email, AGENT_PASSWORD)
+        .await;
+    b.wait_visible("#profile-form").await;
+    b.wait_visible("#agent-only").await;
+    let shown: Vec<Value> = b
+        .eval(
+            "return Array.from(document.querySelectorAll('nav.sections button')) \
+             .filter(x => !x.hidden).map(x => x.dataset.section);",
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        shown,
+        [json!("profile")],
+        "an agent administers nothing here"
+    );
+    let handoff_shown = b
+        .eval("return !document.getElementById('sec-handoff').hidden;")
+        .await;
+    assert_eq!(handoff_shown, json!(false), "#handoff is not hers to open");
+
+    fill(&b, "#p-name", "Ana Silva").await;
+    fill(&b, "#p-avatar", "http://plain.example.com/a.png").await;
+    let save = b.find("#profile-form button[type=submit]").await;
+    b.click(&save).await;
+    field_error(&b, "#profile-form", "avatar_url", "https://").await;
+    fill(&b, "#p-avatar", "").await;
+    b.click(&save).await;
+    b.wait_text("#p-status", "Saved").await;
+    b.wait_text("#me", "Ana Silva").await;
+    assert_eq!(
+        app.agent_view(&project, &ana).await["name"],
+        json!("Ana Silva")
+    );
+
+    // A wrong current password is said beside it; the right one changes it.
+    fill(&b, "#pw-current", "not-my-password").await;
+    fill(&b, "#pw-new", "a-new-password-2").await;
+    let change = b.find("#password-form button[type=submit]").await;
+    b.click(&change).await;
+    field_error(
+        &b,
+        "#password-form",
+        "current_password",
+        "not your current password",
+    )
+    .await;
+    fill(&b, "#pw-current", AGENT_PASSWORD).await;
+    b.click(&change).await;
+    b.wait_text("#pw-status", "other sessions are logged out")
+        .await;
+    b.screenshots("admin-profile").await;
+    assert_eq!(
+        app.get("/api/auth/me", &ana.token).await.0,
+        401,
+        "her other session ended"
+    );
+    app.login(&ana.email, "a-new-password-2").await;
     b.quit().await;
 }

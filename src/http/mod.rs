@@ -20,6 +20,7 @@ pub mod knowledge;
 pub mod leads;
 pub mod metadata;
 pub mod one_time_code;
+pub mod profile;
 pub mod projects;
 pub mod redact;
 pub mod sessions;
@@ -81,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(path_error))
     .route("/healthz", web::get().to(healthz))
     .configure(auth::routes)
+    .configure(profile::routes)
     .configure(email_verification::routes)
     .configure(instance::routes)
     .configure(projects::routes)

@@ -6,7 +6,9 @@
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var el = Staff.el, api = Staff.api;
-  var SECTIONS = ["projects", "handoff", "hours", "knowledge", "team", "widget", "keys", "billing"];
+  var SECTIONS = ["projects", "handoff", "hours", "knowledge", "team", "widget", "keys", "billing", "profile"];
+  /* What a user who administers no project and may not create one sees. */
+  var OWN = ["profile"];
   var DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 
   var state = { me: null, projects: [], project: null, saved: null, keywords: [], editing: null, zones: false };
@@ -58,21 +60,31 @@
 
   /* -------------------------------------------------------------- sections */
 
+  /* The sections this user may open now: a project's admin all of them;
+     someone who may create a project, that and their profile; anyone
+     else, their profile. */
+  function open_sections() {
+    if (state.project) return SECTIONS;
+    if (state.me && state.me.can_create_projects) return ["projects", "profile"];
+    return OWN;
+  }
   function show(section) {
-    if (SECTIONS.indexOf(section) < 0) section = state.project ? "handoff" : "projects";
-    if (!state.project) section = "projects";
+    var allowed = open_sections();
+    if (allowed.indexOf(section) < 0) section = allowed.indexOf("handoff") >= 0 ? "handoff" : allowed[0];
     SECTIONS.forEach(function (s) {
       $("sec-" + s).hidden = s !== section;
       var b = document.querySelector('nav.sections [data-section="' + s + '"]');
       b.setAttribute("aria-current", s === section ? "true" : "false");
-      b.disabled = !state.project && s !== "projects";
+      b.hidden = allowed.indexOf(s) < 0;
     });
+    $("agent-only").hidden = allowed !== OWN;
     if (location.hash !== "#" + section) history.replaceState(null, "", "#" + section);
     if (section === "handoff" || section === "hours") loadSettings();
     if (section === "knowledge") loadKnowledge();
     if (section === "team") loadTeam();
     if (section === "widget") loadWidget();
     if (section === "keys") loadKeys();
+    if (section === "profile") fillProfile();
     if (section === "billing") loadBilling();
   }
   document.querySelectorAll("nav.sections button").forEach(function (b) {
@@ -604,6 +616,40 @@
       $("bill-share").value = b.solver_share_percent;
       flash($("bill-status"), "Saved.");
     }).catch(function (e) { showErrors(form, e, $("bill-err")); });
+  });
+
+  /* --------------------------------------------------------------- profile */
+
+  function fillProfile() {
+    var u = state.me.user;
+    $("p-name").value = u.name;
+    $("p-avatar").value = u.avatar_url || "";
+    showAvatar(u.avatar_url);
+  }
+  function showAvatar(url) {
+    var img = $("p-avatar-img");
+    img.hidden = !url;
+    if (url) img.src = url; else img.removeAttribute("src");
+  }
+  $("profile-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var form = $("profile-form");
+    clearErrors(form, $("p-err"));
+    api("PATCH", "/api/auth/me", { name: $("p-name").value, avatar_url: $("p-avatar").value }).then(function (r) {
+      state.me.user = r.user;
+      $("me").textContent = r.user.name;
+      fillProfile();
+      flash($("p-status"), "Saved.");
+    }).catch(function (e) { showErrors(form, e, $("p-err")); });
+  });
+  $("password-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var form = $("password-form");
+    clearErrors(form, $("pw-err"));
+    api("POST", "/api/auth/password", { current_password: $("pw-current").value, new_password: $("pw-new").value }).then(function () {
+      form.reset();
+      flash($("pw-status"), "Changed. Your other sessions are logged out.");
+    }).catch(function (e) { showErrors(form, e, $("pw-err")); });
   });
 
   /* ------------------------------------------------------------ the start */

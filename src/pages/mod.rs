@@ -5,11 +5,12 @@
 use actix_web::{web, HttpResponse, HttpResponseBuilder};
 
 /// What the pages may load and who may frame them: only this server's own
-/// scripts (no inline script, so injected markup cannot run), styles inline
+/// scripts (no inline script, so injected markup cannot run), images also
+/// from https addresses (staff avatars), styles inline
 /// as the pages write them, media from WebRTC streams, and no framing of a
 /// staff page by another site (clickjacking).
 pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; \
-style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; media-src 'self' blob:; \
 connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'";
 /// The widget's demo host page may be framed, as a customer's site may be.

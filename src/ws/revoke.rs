@@ -79,6 +79,12 @@ impl Sockets {
         self.revoke_where(|e| e.user == Some(user))
     }
 
+    /// Close every socket of a staff user but those opened with the token
+    /// whose hash is `keep` (the session that asked).
+    pub fn revoke_user_except(&self, user: UserId, keep: &str) -> usize {
+        self.revoke_where(|e| e.user == Some(user) && e.token_hash != keep)
+    }
+
     pub fn len(&self) -> usize {
         self.lock().len()
     }

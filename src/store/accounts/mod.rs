@@ -85,6 +85,39 @@ impl Db {
             .await
     }
 
+    /// Changes the user's name and avatar; false for no such user.
+    pub async fn set_profile(
+        &self,
+        user: UserId,
+        name: &str,
+        avatar_url: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (name, avatar) = (name.to_string(), avatar_url.map(str::to_string));
+        self.pooled(async move |c| {
+            let n =
+                writes::set_profile(c, &user.to_string(), &name, avatar.as_deref(), ts(at)).await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    /// The user's new password hash; every staff token of theirs but the
+    /// one whose hash is `keep` stops working. False for no such user.
+    pub async fn set_password(
+        &self,
+        user: UserId,
+        hash: &str,
+        keep: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (hash, keep) = (hash.to_string(), keep.to_string());
+        self.pooled(async move |c| {
+            Ok(writes::set_password(c, &user.to_string(), &hash, &keep, ts(at)).await? > 0)
+        })
+        .await
+    }
+
     // ------------------------------------------------------------ projects
 
     /// In one transaction: the project, its settings row, and its owner as

@@ -22,6 +22,54 @@ pub async fn delete_token(conn: &mut DbConn, hash: &str) -> StoreResult<()> {
         .map(drop))
 }
 
+/// Changes a user's name and avatar; returns how many rows changed.
+pub async fn set_profile(
+    conn: &mut DbConn,
+    user: &str,
+    name: &str,
+    avatar_url: Option<&str>,
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(users::table.find(user))
+        .set((
+            users::name.eq(name),
+            users::avatar_url.eq(avatar_url),
+            users::updated_at.eq(at),
+        ))
+        .execute(c)
+        .await
+        .store())
+}
+
+/// Replaces a user's password hash and ends every staff token of theirs
+/// but `keep` (the session that changed it), in one transaction.
+pub async fn set_password(
+    conn: &mut DbConn,
+    user: &str,
+    hash: &str,
+    keep: &str,
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    let (user, hash, keep) = (user.to_string(), hash.to_string(), keep.to_string());
+    conn.transaction(async move |conn| {
+        let n = with_conn!(conn, |c| diesel::update(users::table.find(&user))
+            .set((users::password_hash.eq(&hash), users::updated_at.eq(at)))
+            .execute(c)
+            .await
+            .store())?;
+        with_conn!(conn, |c| diesel::delete(
+            auth_tokens::table
+                .filter(auth_tokens::user_id.eq(&user))
+                .filter(auth_tokens::token_hash.ne(&keep))
+        )
+        .execute(c)
+        .await
+        .store())?;
+        Ok(n)
+    })
+    .await
+}
+
 statement_fn!(pub fn insert_project(DbProject) inserts into projects);
 
 statement_fn!(pub fn insert_member(DbMember) inserts into project_members);

@@ -163,6 +163,27 @@ impl Handler<AgentLeft> for ProjectActor {
     }
 }
 
+/// A member changed their name or avatar: the ledger (and what the team
+/// and customers are shown from it) follows.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AgentProfile {
+    pub user_id: UserId,
+    pub name: String,
+    pub avatar_url: Option<String>,
+}
+
+impl Handler<AgentProfile> for ProjectActor {
+    type Result = ();
+    fn handle(&mut self, msg: AgentProfile, _: &mut Context<Self>) {
+        if let Some(a) = self.agents.get_mut(&msg.user_id) {
+            a.name = msg.name;
+            a.avatar_url = msg.avatar_url;
+            self.persist_agent(msg.user_id);
+        }
+    }
+}
+
 #[derive(Message)]
 #[rtype(result = "Vec<AgentView>")]
 pub struct ListAgents;

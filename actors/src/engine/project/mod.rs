@@ -32,7 +32,9 @@ use std::sync::Arc;
 mod agents;
 mod queue;
 
-pub use agents::{AgentJoined, AgentLeft, Heartbeat, ListAgents, SetAgentStatus, UpdateAgent};
+pub use agents::{
+    AgentJoined, AgentLeft, AgentProfile, Heartbeat, ListAgents, SetAgentStatus, UpdateAgent,
+};
 pub use queue::{
     Claim, Enqueue, HandoffDecision, LeftQueue, QueueInfo, Released, RequestHandoff, Reserve,
 };
