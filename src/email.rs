@@ -35,6 +35,9 @@ pub const KIND_IDENTITY_CODE: &str = "identity_code";
 /// (`POST /api/auth/email-verification`); sent for no project.
 pub const KIND_STAFF_EMAIL_CODE: &str = "staff_email_code";
 
+/// An invitation to join a project's team, with its link.
+pub const KIND_INVITATION: &str = "invitation";
+
 /// One email to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailMessage {

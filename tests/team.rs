@@ -295,3 +295,88 @@ async fn team_changes_are_for_admins_of_the_project_and_keep_an_admin() {
         .await;
     assert_eq!(st, 204, "{body}");
 }
+
+#[actix_rt::test]
+async fn an_invitation_is_mailed_and_sent_again_with_a_new_link() {
+    let (app, project) = TestApp::with_handoff().await;
+    let (st, invited) = app
+        .post(
+            &format!("/api/projects/{}/members", project.id),
+            app.admin_token(),
+            json!({ "email": "cy@example.com", "role": "agent" }),
+        )
+        .await;
+    assert_eq!(st, 201, "{invited}");
+    assert_eq!(invited["email_sent"], json!(true));
+    let first = s(&invited["invite_token"]);
+    assert!(s(&invited["invite_url"]).ends_with(&format!("/invite/{first}")));
+    let (_, outbox) = app
+        .get(
+            &format!("/api/projects/{}/emails", project.id),
+            app.admin_token(),
+        )
+        .await;
+    let mails: Vec<&Value> = outbox["items"]
+        .as_array()
+        .expect("emails")
+        .iter()
+        .filter(|m| m["kind"] == json!("invitation") && m["to"] == json!("cy@example.com"))
+        .collect();
+    assert_eq!(mails.len(), 1, "{outbox}");
+    assert!(s(&mails[0]["body"]).contains(&format!("/invite/{first}")));
+
+    // Sent again a few hours later: a new link, seven days from now.
+    app.advance(chrono::Duration::hours(5)).await;
+    let id = s(&invited["member"]["id"]);
+    let path = format!("{}/resend", member_path(&project, &id));
+    let (st, again) = app.post(&path, app.admin_token(), json!({})).await;
+    assert_eq!(st, 200, "{again}");
+    assert_eq!(again["member"]["status"], json!("pending"));
+    let until = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(&s(&v["member"]["expires_at"])).expect("a time")
+    };
+    assert_eq!(until(&again) - until(&invited), chrono::Duration::hours(5));
+    let second = s(&again["invite_token"]);
+    assert_ne!(second, first);
+    let lookup = |token: String| {
+        let app = &app;
+        async move {
+            app.call(
+                awc::http::Method::POST,
+                "/api/invitations/lookup",
+                Auth::None,
+                Some(json!({ "token": token })),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(lookup(first).await, 404, "the old link is dead");
+    assert_eq!(lookup(second.clone()).await, 200);
+
+    // Only a pending invitation, only by the project's admins.
+    let ana = app.add_agent(&project, "Ana", 2).await;
+    assert_eq!(app.post(&path, &ana.token, json!({})).await.0, 403);
+    let ana_member = member_id(&app, &project, &ana.email).await;
+    let (st, body) = app
+        .post(
+            &format!("{}/resend", member_path(&project, &ana_member)),
+            app.admin_token(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (st, s(&body["error"])),
+        (400, "INVALID_TRANSITION".to_string()),
+        "{body}"
+    );
+    let missing = format!(
+        "{}/resend",
+        member_path(&project, &uuid::Uuid::new_v4().to_string())
+    );
+    assert_eq!(
+        app.post(&missing, app.admin_token(), json!({})).await.0,
+        404
+    );
+    assert_eq!(lookup(second).await, 200, "refusals change nothing");
+}

@@ -10,13 +10,14 @@
 //! always keeps at least one admin.
 
 use crate::auth::{self as a, StaffAuth};
+use crate::email::{EmailMessage, KIND_INVITATION};
 use crate::error::{ApiError, ApiResult};
 use crate::http::settings::project_settings;
 use crate::http::validate;
 use crate::state::AppState;
 use crate::store::{MemberRole, MemberRow, MemberStatus, Revoked};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -73,6 +74,7 @@ struct Invite {
 async fn invite(
     state: web::Data<AppState>,
     auth: StaffAuth,
+    req: HttpRequest,
     id: web::Path<ProjectId>,
     body: web::Json<Invite>,
 ) -> ApiResult<HttpResponse> {
@@ -123,8 +125,86 @@ async fn invite(
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(HttpResponse::Created()
-        .json(json!({ "member": member_json(&member, now), "invite_token": token })))
+    let email_sent = send_invitation(&state, &req, &member, &token).await;
+    Ok(HttpResponse::Created().json(json!({
+        "member": member_json(&member, now),
+        "invite_token": token,
+        "invite_url": invite_url(&req, &token),
+        "email_sent": email_sent,
+    })))
+}
+
+/// The page an invitation's holder opens, at this server as the request
+/// reached it.
+fn invite_url(req: &HttpRequest, token: &str) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/invite/{token}", info.scheme(), info.host())
+}
+
+/// Mails the invitation through the email provider; whether it went (the
+/// admin can always copy the link instead).
+async fn send_invitation(state: &AppState, req: &HttpRequest, m: &MemberRow, token: &str) -> bool {
+    let project = match state.db.project(m.project_id).await {
+        Ok(Some(p)) => p.name,
+        _ => return false,
+    };
+    let role = if m.role == MemberRole::Admin {
+        "an admin"
+    } else {
+        "an agent"
+    };
+    let mail = EmailMessage {
+        project_id: Some(m.project_id),
+        to: m.email.clone(),
+        subject: format!("You are invited to {project} on Switchboard"),
+        body: format!(
+            "You are invited to join {project} as {role}.\n\nOpen this link within {INVITATION_DAYS} days to accept:\n{}\n\nIf you did not expect this, ignore this email.",
+            invite_url(req, token)
+        ),
+        kind: KIND_INVITATION.into(),
+    };
+    match state.email.send(&mail).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(project = %m.project_id, error = %e, "invitation email not sent");
+            false
+        }
+    }
+}
+
+/// A pending invitation again (expired or not): a new link (the old one
+/// stops working), seven days from now, mailed again.
+async fn resend(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    req: HttpRequest,
+    path: web::Path<(ProjectId, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (project, id) = path.into_inner();
+    auth.admin_of(project)?;
+    let token = a::new_token(a::INVITE_PREFIX);
+    let now = state.now();
+    if !state
+        .db
+        .renew_invitation(project, id, &a::hash_token(&token), now)
+        .await?
+    {
+        // 404 for no such member of the project; else it has accepted.
+        member(&state, project, id).await?;
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_TRANSITION",
+            "only a pending invitation can be sent again; this member has accepted",
+        ));
+    }
+    let m = member(&state, project, id).await?;
+    let email_sent = send_invitation(&state, &req, &m, &token).await;
+    Ok(HttpResponse::Ok().json(json!({
+        "member": member_json(&m, now),
+        "invite_token": token,
+        "invite_url": invite_url(&req, &token),
+        "email_sent": email_sent,
+    })))
 }
 
 async fn members(
@@ -154,6 +234,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/projects/{id}/members/{member_id}",
             web::patch().to(change),
+        )
+        .route(
+            "/api/projects/{id}/members/{member_id}/resend",
+            web::post().to(resend),
         );
 }
 

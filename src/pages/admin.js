@@ -448,11 +448,31 @@
             }).catch(function (e) { $("team-err").textContent = e.message; });
           });
         });
+        if (pending) {
+          var again = el("button", { type: "button", class: "button minor", "aria-label": "Send again to " + m.email }, "Send again");
+          again.addEventListener("click", function () {
+            $("team-err").textContent = "";
+            api("POST", "/api/projects/" + pid() + "/members/" + m.id + "/resend").then(function (r) {
+              showInvite(r);
+              flash($("team-status"), "A new link for " + m.email + "; the old one no longer works.");
+              loadTeam();
+            }).catch(function (e) { $("team-err").textContent = e.message; });
+          });
+          td.appendChild(again);
+        }
         td.appendChild(drop);
         tr.appendChild(td);
         body.appendChild(tr);
       });
     }).catch(function (e) { $("admin-err").textContent = e.message; });
+  }
+  function showInvite(r) {
+    $("invite-to").textContent = r.member.email;
+    $("invite-link").value = r.invite_url;
+    $("invite-mailed").textContent = r.email_sent
+      ? "We emailed it too."
+      : "The email could not be sent: copy the link and send it yourself.";
+    $("invite-result").hidden = false;
   }
   function changeMember(m, body, undo) {
     $("team-err").textContent = "";
@@ -473,9 +493,7 @@
     if ($("inv-max").value) body.max_concurrent_chats = Number($("inv-max").value);
     clearErrors(form, null, $("inv-errors"));
     api("POST", "/api/projects/" + pid() + "/members", body).then(function (r) {
-      $("invite-to").textContent = r.member.email;
-      $("invite-link").value = location.origin + "/invite/" + r.invite_token;
-      $("invite-result").hidden = false;
+      showInvite(r);
       form.reset();
       loadTeam();
       state.saved = null;

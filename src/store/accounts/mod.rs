@@ -386,6 +386,31 @@ impl Db {
         .await
     }
 
+    /// A pending invitation's new token (the old one dies) and new seven
+    /// days from `at`; false when it is not a pending invitation of the
+    /// project.
+    pub async fn renew_invitation(
+        &self,
+        project: ProjectId,
+        member: Uuid,
+        token_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let hash = token_hash.to_string();
+        self.pooled(async move |c| {
+            let n = writes::renew_invitation(
+                c,
+                &project.to_string(),
+                &member.to_string(),
+                &hash,
+                ts(at),
+            )
+            .await?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
     /// Gives an active member another role; false when there is no such
     /// active member in the project.
     pub async fn set_member_role(

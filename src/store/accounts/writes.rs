@@ -99,6 +99,31 @@ pub async fn activate_member(
     .store())
 }
 
+/// Gives a pending invitation a new token and a new start of its time;
+/// returns how many rows changed (0: not a pending invitation there).
+pub async fn renew_invitation(
+    conn: &mut DbConn,
+    project: &str,
+    member: &str,
+    token_hash: &str,
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    with_conn!(conn, |c| diesel::update(
+        project_members::table
+            .find(member)
+            .filter(project_members::project_id.eq(project))
+            .filter(project_members::status.eq(STATUS_PENDING))
+    )
+    .set((
+        project_members::invite_token_hash.eq(Some(token_hash)),
+        project_members::invited_at.eq(at),
+        project_members::updated_at.eq(at),
+    ))
+    .execute(c)
+    .await
+    .store())
+}
+
 /// Sets an active member's role; returns how many rows changed.
 pub async fn set_member_role(
     conn: &mut DbConn,
