@@ -551,6 +551,8 @@ async fn the_widget_section_sets_the_look_and_the_sites_that_may_use_it() {
 #[actix_rt::test]
 async fn an_agent_sees_only_their_own_profile_and_keeps_it() {
     let (app, project, ana) = TestApp::with_agent_online().await;
+    app.enable_handoff(&project, |s| s["show_human_button"] = json!(true))
+        .await;
     let b = Browser::start().await;
     b.log_in(&app.url("/admin#handoff"), &ana.email, AGENT_PASSWORD)
         .await;
@@ -580,14 +582,43 @@ async fn an_agent_sees_only_their_own_profile_and_keeps_it() {
     let save = b.find("#profile-form button[type=submit]").await;
     b.click(&save).await;
     field_error(&b, "#profile-form", "avatar_url", "https://").await;
-    fill(&b, "#p-avatar", "").await;
+    let face = "https://cdn.example.com/ana.png";
+    fill(&b, "#p-avatar", face).await;
     b.click(&save).await;
     b.wait_text("#p-status", "Saved").await;
     b.wait_text("#me", "Ana Silva").await;
+    let view = app.agent_view(&project, &ana).await;
     assert_eq!(
-        app.agent_view(&project, &ana).await["name"],
-        json!("Ana Silva")
+        (view["name"].clone(), view["avatar_url"].clone()),
+        (json!("Ana Silva"), json!(face))
     );
+    // The dashboard shows her face beside her name (the tab keeps her token)...
+    b.goto(&app.url("/dashboard")).await;
+    b.wait_text("#team li", "Ana Silva (you)").await;
+    b.wait_visible(&format!("#team img[src=\"{face}\"]")).await;
+    // ...and a customer sees it in the widget's header once she answers.
+    // (A confident answer first, so the AI does not hand off by itself.)
+    app.add_knowledge(&project, "Do you ship abroad?", "We ship to 30 countries.")
+        .await;
+    let customer = Browser::start().await;
+    let input = customer
+        .open_widget(&app.url(&format!("/widget/demo?key={}", project.public_key)))
+        .await;
+    customer
+        .type_into(&input, &format!("Do you ship abroad?{ENTER}"))
+        .await;
+    customer.wait_text(".sbw-msg.ai", "30 countries").await;
+    let human = customer.wait_visible(".sbw-human").await;
+    customer.click(&human).await;
+    customer
+        .wait_text(".sbw-status", "You are chatting with Ana Silva")
+        .await;
+    customer
+        .wait_visible(&format!(".sbw-head img.sbw-face[src=\"{face}\"]"))
+        .await;
+    customer.quit().await;
+    b.goto(&app.url("/admin#profile")).await;
+    b.wait_visible("#profile-form").await;
 
     // A wrong current password is said beside it; the right one changes it.
     fill(&b, "#pw-current", "not-my-password").await;

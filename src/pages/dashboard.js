@@ -235,7 +235,11 @@
     var t = $("team"); t.textContent = "";
     agents.forEach(function (a) {
       var dot = { online: "● ", away: "◐ ", offline: "○ " }[a.status] || "";
-      t.appendChild(el("li", { "class": "note" }, dot + a.name + (a.user_id === s.me.id ? " (you)" : "") + " · " + a.status + " · " + a.current_chat_count + "/" + a.max_concurrent_chats));
+      var li = el("li", { "class": "note" });
+      // A face when the member set one (https only, as the server allows).
+      if (a.avatar_url && /^https:\/\//.test(a.avatar_url)) li.appendChild(el("img", { "class": "face", src: a.avatar_url, alt: "", width: "20", height: "20" }));
+      li.appendChild(document.createTextNode(dot + a.name + (a.user_id === s.me.id ? " (you)" : "") + " · " + a.status + " · " + a.current_chat_count + "/" + a.max_concurrent_chats));
+      t.appendChild(li);
     });
   }
   function stats() {

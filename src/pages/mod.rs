@@ -15,7 +15,7 @@ connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'";
 /// The widget's demo host page may be framed, as a customer's site may be.
 pub const HOST_PAGE_CSP: &str = "default-src 'self'; script-src 'self'; \
-style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self'; \
 object-src 'none'; base-uri 'none'";
 
 /// An HTML page's answer with its security headers. Pages carry tokens in

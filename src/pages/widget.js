@@ -75,6 +75,7 @@
     ".sbw :focus-visible{outline:3px solid #f0a500;outline-offset:2px}" +
     ".sbw-launch{background:var(--sbw-accent,#2457c5);color:#fff;border:0;padding:.7rem 1.1rem;border-radius:999px;box-shadow:0 4px 16px rgba(0,0,0,.2)}" +
     ".sbw-panel{display:none;flex-direction:column;width:370px;height:560px;max-height:calc(100vh - 40px);background:#fff;border:1px solid #d8dde6;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);overflow:hidden}" +
+    ".sbw-face{border-radius:50%;object-fit:cover;margin-right:.5rem}" +
     ".sbw.open .sbw-panel{display:flex}.sbw.open .sbw-launch{display:none}" +
     ".sbw-head{background:#1d2330;color:#fff;padding:.7rem 1rem;display:flex;align-items:center;gap:.5rem}.sbw-head h2{font-size:1rem;margin:0;flex:1}" +
     ".sbw-head button{background:transparent;color:#fff;border:1px solid #8892a6;min-height:32px;padding:0 .6rem}" +
@@ -107,8 +108,9 @@
   var panel = el("section", { "class": "sbw-panel", id: "sbw-panel", role: "dialog", "aria-label": "Chat with support" });
   var head = el("div", { "class": "sbw-head" });
   var title = el("h2", null, "Support");
+  var face = el("img", { "class": "sbw-face", alt: "", width: "28", height: "28", hidden: "" });
   var close = el("button", { type: "button", "aria-label": "Close the chat" }, "Close");
-  head.appendChild(title); head.appendChild(close);
+  head.appendChild(face); head.appendChild(title); head.appendChild(close);
   var status = el("div", { "class": "sbw-status", role: "status", "aria-live": "polite" }, "Connecting…");
   var log = el("div", { "class": "sbw-log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
   var typingLine = el("div", { "class": "sbw-typing", "aria-live": "polite" });
@@ -123,6 +125,12 @@
   document.body.appendChild(root);
 
   function setStatus(text) { status.textContent = text; }
+  // The assigned agent's face in the header (an https address only).
+  function showAgent(agent) {
+    var url = agent && agent.avatar_url;
+    if (url && /^https:\/\//.test(url)) { face.src = url; face.alt = agent.name || ""; face.hidden = false; }
+    else { face.hidden = true; face.removeAttribute("src"); }
+  }
   function scroll() { log.scrollTop = log.scrollHeight; }
 
   function render(m) {
@@ -264,7 +272,7 @@
       switch (f.event) {
         case "message": render(d); break;
         case "typing": if (d.user_type === "agent") typingLine.textContent = d.is_typing ? (state.agentName || "The agent") + " is typing…" : ""; break;
-        case "agent_assigned": state.agentName = d.agent && d.agent.name; onStatus("agent_active"); break;
+        case "agent_assigned": state.agentName = d.agent && d.agent.name; showAgent(d.agent); onStatus("agent_active"); break;
         case "status_changed": onStatus(d.new_status); break;
         case "queue_position": onStatus("waiting", d); break;
         case "resolved": onStatus("resolved"); if (d.show_rating) rating(); break;
@@ -400,7 +408,7 @@
     ensureConversation().then(function () {
       return api("POST", "/api/conversations/" + state.conv + "/handoff", { reason: "button_click" });
     }).then(function (r) {
-      if (r.status === "agent_active") { state.agentName = r.assigned_agent && r.assigned_agent.name; onStatus("agent_active"); }
+      if (r.status === "agent_active") { state.agentName = r.assigned_agent && r.assigned_agent.name; showAgent(r.assigned_agent); onStatus("agent_active"); }
       else if (r.status === "waiting") onStatus("waiting", r);
       else if (r.status === "offline") { setStatus(r.message); state.availability = { available: false, show_offline_form: true }; showHuman(); }
       else { state.availability = { available: false }; showHuman(); setStatus("No one is available right now; the AI assistant is here."); }

@@ -181,13 +181,17 @@ fn check_000015_keeps_an_instance_working<C, B>(
     C: MigrationHarness<B> + SimpleConnection,
     B: diesel::backend::Backend + 'static,
 {
+    // Up to just before 000015, whatever comes after it.
     let pending = conn.pending_migrations(migrations()).unwrap();
-    let last = pending.last().unwrap().name().to_string();
-    assert!(
-        last.ends_with("000015_invitations_and_creators"),
-        "the last migration is {last}: move this test along"
-    );
-    for _ in 1..pending.len() {
+    let at = pending
+        .iter()
+        .position(|m| {
+            m.name()
+                .to_string()
+                .ends_with("000015_invitations_and_creators")
+        })
+        .expect("migration 000015 exists");
+    for _ in 0..at {
         conn.run_next_migration(migrations()).unwrap();
     }
     conn.batch_execute(
