@@ -9,15 +9,26 @@ use crate::http::auth::user_json;
 use crate::http::validate;
 use crate::limits::LimitKind;
 use crate::state::AppState;
+use crate::store::UserRow;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use switchboard_actors::engine::project::AgentProfile;
 use switchboard_actors::engine::Role;
+use switchboard_actors::ids::UserId;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/me", web::patch().to(update))
         .route("/api/auth/password", web::post().to(change_password));
+}
+
+/// The caller's own account (gone: the token no longer stands for anyone).
+async fn me(state: &AppState, id: UserId) -> ApiResult<UserRow> {
+    state
+        .db
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))
 }
 
 #[derive(Deserialize)]
@@ -65,11 +76,7 @@ async fn update(
     auth: StaffAuth,
     body: web::Json<Update>,
 ) -> ApiResult<HttpResponse> {
-    let user = state
-        .db
-        .user_by_id(auth.1.user_id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    let user = me(&state, auth.1.user_id).await?;
     let name = body
         .name
         .as_deref()
@@ -98,11 +105,7 @@ async fn update(
             });
         }
     }
-    let user = state
-        .db
-        .user_by_id(user.id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    let user = me(&state, user.id).await?;
     Ok(HttpResponse::Ok().json(json!({ "user": user_json(&user) })))
 }
 
@@ -120,11 +123,7 @@ async fn change_password(
     req: HttpRequest,
     body: web::Json<NewPassword>,
 ) -> ApiResult<HttpResponse> {
-    let user = state
-        .db
-        .user_by_id(auth.1.user_id)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+    let user = me(&state, auth.1.user_id).await?;
     state.rate_limit(LimitKind::LoginAccount, &user.email)?;
     validate::password("new_password", &body.new_password)?;
     let right = state

@@ -27,6 +27,15 @@ use actix::prelude::*;
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
+/// A closed conversation as it is stored, with its last seq.
+async fn stored_view(
+    store: &dyn Store,
+    rec: &ConversationRecord,
+) -> EngineResult<ConversationView> {
+    let last = store.last_seq(rec.id).await?;
+    Ok(ConversationView::from_record(rec, Some(last)))
+}
+
 /// What a change to a closed conversation answers.
 pub fn closed_error() -> EngineError {
     EngineError::InvalidTransition("the conversation is closed".into())
@@ -123,10 +132,7 @@ impl ConversationOp for GetConversation {
         store: Arc<dyn Store>,
         rec: ConversationRecord,
     ) -> BoxFuture<'static, EngineResult<Self::Output>> {
-        Box::pin(async move {
-            let last = store.last_seq(rec.id).await?;
-            Ok(ConversationView::from_record(&rec, Some(last)))
-        })
+        Box::pin(async move { stored_view(&*store, &rec).await })
     }
 }
 
@@ -156,8 +162,7 @@ impl ConversationOp for RateConversation {
                 .load_conversation(id)
                 .await?
                 .ok_or_else(|| EngineError::NotFound("conversation not found".into()))?;
-            let last = store.last_seq(id).await?;
-            Ok(ConversationView::from_record(&rec, Some(last)))
+            stored_view(&*store, &rec).await
         })
     }
 }

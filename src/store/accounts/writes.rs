@@ -12,6 +12,18 @@ use switchboard_actors::ports::StoreResult;
 
 statement_fn!(pub fn insert_user(DbUser) inserts into users);
 
+/// One UPDATE of a project's row by id, setting the given columns and
+/// `updated_at`; how many rows changed (0: no such project).
+macro_rules! update_project {
+    ($conn:expr, $id:expr, $at:expr, $($set:expr),+ $(,)?) => {
+        with_conn!($conn, |c| diesel::update(projects::table.find($id))
+            .set(($($set,)+ projects::updated_at.eq($at)))
+            .execute(c)
+            .await
+            .store())
+    };
+}
+
 statement_fn!(pub fn insert_token(DbToken) inserts into auth_tokens);
 
 pub async fn delete_token(conn: &mut DbConn, hash: &str) -> StoreResult<()> {
@@ -178,11 +190,7 @@ pub async fn rename_project(
     name: &str,
     at: NaiveDateTime,
 ) -> StoreResult<usize> {
-    with_conn!(conn, |c| diesel::update(projects::table.find(id))
-        .set((projects::name.eq(name), projects::updated_at.eq(at)))
-        .execute(c)
-        .await
-        .store())
+    update_project!(conn, id, at, projects::name.eq(name))
 }
 
 /// Replaces a project's public key; returns how many rows changed.
@@ -192,11 +200,7 @@ pub async fn set_public_key(
     key: &str,
     at: NaiveDateTime,
 ) -> StoreResult<usize> {
-    with_conn!(conn, |c| diesel::update(projects::table.find(id))
-        .set((projects::public_key.eq(key), projects::updated_at.eq(at)))
-        .execute(c)
-        .await
-        .store())
+    update_project!(conn, id, at, projects::public_key.eq(key))
 }
 
 /// Replaces the hash of a project's secret key; returns how many rows changed.
@@ -206,14 +210,7 @@ pub async fn set_secret_key_hash(
     hash: &str,
     at: NaiveDateTime,
 ) -> StoreResult<usize> {
-    with_conn!(conn, |c| diesel::update(projects::table.find(id))
-        .set((
-            projects::secret_key_hash.eq(hash),
-            projects::updated_at.eq(at)
-        ))
-        .execute(c)
-        .await
-        .store())
+    update_project!(conn, id, at, projects::secret_key_hash.eq(hash))
 }
 
 /// Replaces a project's widget appearance and allowed origins (both JSON
@@ -225,15 +222,13 @@ pub async fn set_widget(
     origins: &str,
     at: NaiveDateTime,
 ) -> StoreResult<usize> {
-    with_conn!(conn, |c| diesel::update(projects::table.find(id))
-        .set((
-            projects::widget_appearance.eq(appearance),
-            projects::allowed_origins.eq(origins),
-            projects::updated_at.eq(at),
-        ))
-        .execute(c)
-        .await
-        .store())
+    update_project!(
+        conn,
+        id,
+        at,
+        projects::widget_appearance.eq(appearance),
+        projects::allowed_origins.eq(origins)
+    )
 }
 
 /// Changes an entry's question and answer; returns how many rows changed
