@@ -434,13 +434,21 @@ async fn removing_an_agent_with_an_active_chat_requeues_it_and_logs_their_dashbo
     admin.screenshots("admin-team-remove").await;
     admin.click_text(".confirm button", "Remove").await;
     admin.wait_text("#team-status", "Removed Ana").await;
-    let team = admin
-        .eval("return document.getElementById('team-list').textContent;")
-        .await;
-    assert!(
-        !team.to_string().contains(&ana.email),
-        "she is gone: {team}"
-    );
+    // The list reloads after the answer: wait (bounded) for her row to go.
+    let deadline = std::time::Instant::now() + ASYNC_BOUND;
+    loop {
+        let team = admin
+            .eval("return document.getElementById('team-list').textContent;")
+            .await;
+        if !team.to_string().contains(&ana.email) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "she is still listed: {team}"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // Her dashboard is logged out with a sentence; the chat waits in the queue.
     dashboard.wait_visible("#login").await;

@@ -304,7 +304,8 @@
   var kept = ["composer", "tag-input", "transfer-to"];
   function snapshot() {
     var k = { active: document.activeElement && document.activeElement.id, values: {}, err: $("view-err") ? $("view-err").textContent : "",
-              note: $("view-note") ? $("view-note").textContent : "", confirm: $("spam-confirm") && !$("spam-confirm").hidden };
+              note: $("view-note") ? $("view-note").textContent : "", confirm: $("spam-confirm") && !$("spam-confirm").hidden,
+              closing: $("close-confirm") && !$("close-confirm").hidden };
     kept.forEach(function (id) { if ($(id)) k.values[id] = $(id).value; });
     return k;
   }
@@ -313,6 +314,7 @@
     if ($("view-err")) $("view-err").textContent = k.err;
     if ($("view-note")) $("view-note").textContent = k.note;
     if (k.confirm && $("spam-confirm")) $("spam-confirm").hidden = false;
+    if (k.closing && $("close-confirm")) $("close-confirm").hidden = false;
     if (k.active && $(k.active)) $(k.active).focus();
   }
 
@@ -336,12 +338,14 @@
       action("Resolve", function () { after(op({ op: "resolve", conversation_id: c.id }), function () { openConversation(c.id); stats(); }); });
       action("Back to queue", function () { after(op({ op: "transfer", conversation_id: c.id })); }, "minor");
     }
+    if (c.status !== "closed" && (mine || c.status === "resolved")) action("Close", function () { $("close-confirm").hidden = false; $("close-no").focus(); }, "minor", "close-ask");
     if (c.status !== "closed" && c.customer) action("Mark as spam", function () { $("spam-confirm").hidden = false; $("spam-no").focus(); }, "minor", "spam-ask");
     v.appendChild(head);
 
     var tools = el("div", { "class": "tools" });
     if (mine) tools.appendChild(transferForm(c));
     tools.appendChild(tagsBox(c));
+    if (c.status !== "closed") tools.appendChild(closeConfirm(c));
     if (c.status !== "closed" && c.customer) tools.appendChild(spamConfirm(c));
     v.appendChild(tools);
     transferOptions();
@@ -351,13 +355,36 @@
     v.appendChild(el("div", { "class": "log", id: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" }));
     v.appendChild(el("div", { "class": "typing", id: "typing", "aria-live": "polite" }));
     if (c.status === "closed") { v.appendChild(el("p", { "class": "typing" }, "This conversation is closed.")); return; }
-    var form = el("form", { "class": "composer" });
-    var label = el("label", { "for": "composer", "class": "sr-only" }, mine ? "Reply to the customer" : "Internal note");
-    var input = el("textarea", { id: "composer", placeholder: mine ? "Write a reply…" : "Write an internal note…" });
-    var send = el("button", { type: "submit", "class": "button" }, mine ? "Send" : "Add note");
+    // Two modes for the assigned agent (Reply, Internal note; Ctrl+/ or
+    // Cmd+/ switches); anyone else writes notes only.
+    var noting = !mine || s.mode === "note";
+    var modes = el("div", { "class": "modes", role: "group", "aria-label": "What you write" });
+    var form = el("form", { "class": "composer" + (noting ? " note-mode" : "") });
+    var label = el("label", { "for": "composer", "class": "sr-only" }, "");
+    var input = el("textarea", { id: "composer" });
+    var send = el("button", { type: "submit", "class": "button", id: "composer-send" }, "");
+    function setMode(note) {
+      noting = note || !mine;
+      s.mode = noting ? "note" : "reply";
+      form.classList.toggle("note-mode", noting);
+      label.textContent = noting ? "Internal note" : "Reply to the customer";
+      input.placeholder = noting ? "Write an internal note (the customer never sees it)…" : "Write a reply…";
+      send.textContent = noting ? "Add note" : "Send";
+      Array.prototype.forEach.call(modes.children, function (b) { b.setAttribute("aria-pressed", String((b.getAttribute("data-mode") === "note") === noting)); });
+    }
+    if (mine) {
+      [["reply", "Reply"], ["note", "Internal note"]].forEach(function (m) {
+        modes.appendChild(button(m[1], { "class": "button minor mode", "data-mode": m[0], title: "Ctrl+/ switches" }, function () { setMode(m[0] === "note"); input.focus(); }));
+      });
+      v.appendChild(modes);
+    }
     form.appendChild(label); form.appendChild(input); form.appendChild(send); v.appendChild(form);
+    setMode(noting);
+    input.addEventListener("keydown", function (ev) {
+      if ((ev.ctrlKey || ev.metaKey) && ev.key === "/") { ev.preventDefault(); setMode(!noting); }
+    });
     input.addEventListener("input", function () {
-      if (!mine) return;
+      if (!mine || noting) return;
       if (!s.typing) { s.typing = true; op({ op: "typing", conversation_id: c.id, is_typing: true }).catch(function () {}); }
       clearTimeout(s.typingTimer);
       s.typingTimer = setTimeout(function () { s.typing = false; op({ op: "typing", conversation_id: c.id, is_typing: false }).catch(function () {}); }, 3000);
@@ -368,7 +395,7 @@
       var text = input.value.trim(); if (!text) return;
       input.value = "";
       showError("view-err", null);
-      (mine ? op({ op: "send_message", conversation_id: c.id, content: text, client_msg_id: "d-" + Date.now() + "-" + Math.random() })
+      (!noting ? op({ op: "send_message", conversation_id: c.id, content: text, client_msg_id: "d-" + Date.now() + "-" + Math.random() })
             : api("POST", "/api/conversations/" + c.id + "/notes", { content: text })).then(render)
         .catch(function (e) {
           // Keep what was written: nothing was sent.
@@ -376,6 +403,22 @@
           showError("view-err", e);
         });
     });
+  }
+
+  // Close (seed 003 5.7.4), asked in the page first: the chat ends for the
+  // customer too, and a closed conversation does not reopen.
+  function closeConfirm(c) {
+    var box = el("div", { "class": "confirm", id: "close-confirm", role: "group", "aria-label": "Close the conversation?", hidden: "" });
+    box.appendChild(el("p", null, "Close this conversation? The customer's chat ends and it cannot be reopened."));
+    box.appendChild(button("Close it", { "class": "button danger", id: "close-yes" }, function () {
+      showError("view-err", null);
+      api("POST", "/api/conversations/" + c.id + "/close").then(function () {
+        $("view-note").textContent = "Closed.";
+        openConversation(c.id); refresh(); stats();
+      }).catch(function (e) { box.hidden = true; showError("view-err", e); });
+    }));
+    box.appendChild(button("Cancel", { "class": "button minor", id: "close-no" }, function () { box.hidden = true; $("close-ask").focus(); }));
+    return box;
   }
 
   // Transfer to a named agent (seed 003 5.7.7): the others of the project
@@ -473,14 +516,36 @@
     return { online: "● Online", idle: "◐ Idle", typing: "✎ Typing…", offline: "○ Left", background: "◐ Away from the page" }[p] || "";
   }
 
+  // When a message was written: the time today, the date and time before
+  // (the server's clock decides what "today" is).
+  function stamp(at) {
+    var t = new Date(at); if (isNaN(t)) return "";
+    var now = new Date(serverNow());
+    var time = t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return t.toDateString() === now.toDateString() ? time : t.toLocaleDateString([], { day: "numeric", month: "short" }) + " " + time;
+  }
+  var REASONS = { keyword: "keyword", low_confidence: "low confidence", button_click: "the customer asked", customer_request: "the customer asked" };
+  // The handoff marker says why the AI handed off.
+  function handoffText(meta) {
+    var why = REASONS[meta.reason] || meta.reason || "handoff";
+    if (meta.reason === "keyword" && meta.keyword) why = "keyword '" + meta.keyword + "'";
+    if (meta.reason === "low_confidence" && meta.confidence != null) why += " (" + Math.round(meta.confidence * 100) + "%)";
+    return "Handed off: " + why;
+  }
   function render(m) {
     var log = $("log"); if (!log || m.conversation_id !== s.open || s.seen[m.seq]) return;
     s.seen[m.seq] = true;
-    var cls = "msg " + m.sender_type + (m.internal ? " internal" : "");
+    var meta = m.metadata || {};
+    var marker = m.sender_type === "system" && meta.event === "handoff_triggered";
+    var cls = "msg " + m.sender_type + (m.internal ? " internal" : "") + (marker ? " handoff" : "");
     var d = el("div", { "class": cls, "data-seq": m.seq });
-    var who = m.internal ? "Note" : m.sender_type === "ai" ? "AI" + (m.metadata && m.metadata.confidence != null ? " · confidence " + Math.round(m.metadata.confidence * 100) + "%" : "") : m.sender_type === "customer" ? "Customer" : null;
+    var who = m.internal ? "Internal note" + (m.sender_id && m.sender_id !== s.me.id ? " · " + (agentName(m.sender_id) || "agent") : "")
+      : m.sender_type === "ai" ? "AI" + (meta.confidence != null ? " · confidence " + Math.round(meta.confidence * 100) + "%" : "")
+      : m.sender_type === "customer" ? "Customer"
+      : m.sender_type === "agent" ? (m.sender_id === s.me.id ? "You" : agentName(m.sender_id) || "Agent") : null;
     if (who) d.appendChild(el("span", { "class": "who" }, who));
-    d.appendChild(document.createTextNode(m.content));
+    d.appendChild(document.createTextNode(marker ? handoffText(meta) : m.content));
+    if (m.created_at) d.appendChild(el("time", { "class": "when", datetime: m.created_at, title: new Date(m.created_at).toLocaleString() }, stamp(m.created_at)));
     log.appendChild(d); log.scrollTop = log.scrollHeight;
   }
 

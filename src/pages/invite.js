@@ -7,7 +7,8 @@
   var $ = function (id) { return document.getElementById(id); };
   var api = Staff.api;
   var KEY = "sb_invite";
-  var fromPath = decodeURIComponent(location.pathname.replace(/^\/invite\//, ""));
+  var fromPath = "";
+  try { fromPath = decodeURIComponent(location.pathname.replace(/^\/invite\//, "")); } catch (e) { fromPath = ""; }
   if (fromPath && fromPath !== "accept" && fromPath !== location.pathname) {
     sessionStorage.setItem(KEY, fromPath);
     history.replaceState(null, "", "/invite/accept");

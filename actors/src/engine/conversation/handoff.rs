@@ -215,9 +215,14 @@ impl ConversationActor {
                 act.rec.ai_messages_before_handoff = act.ai_messages;
                 act.rec.queue_entered_at = Some(entered_at);
                 act.last_queue_position = queued;
+                // Why, in the log itself: the dashboard's marker says it.
                 let mut msgs = vec![act.system_message(
                     "Connecting you with a human agent".into(),
-                    json!({ "event": "handoff_triggered", "reason": reason }),
+                    json!({
+                        "event": "handoff_triggered", "reason": reason,
+                        "keyword": act.rec.trigger_keyword,
+                        "confidence": act.rec.ai_confidence_at_handoff,
+                    }),
                 )];
                 let mut events = Vec::new();
                 if let Some(agent) = &agent {

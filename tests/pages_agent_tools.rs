@@ -1,0 +1,136 @@
+//! The agent's daily tools on `/dashboard` (issue 17) in real headless
+//! Chromium: the composer's Reply and Internal note modes (a note never
+//! reaches the customer, checked in the widget's page and on the
+//! customer's own WebSocket), timestamps and the handoff marker in the
+//! log, and Close from the header after a confirmation in the page.
+
+#[path = "common/browser.rs"]
+#[allow(dead_code)] // each test binary uses its own part of the client
+mod browser;
+mod common;
+
+use browser::Browser;
+use common::*;
+use serde_json::{json, Value};
+
+const ENTER: &str = "\u{E007}";
+
+/// Type into the composer and send with Enter.
+async fn compose(b: &Browser, text: &str) {
+    let composer = b.wait_visible("#composer").await;
+    b.type_into(&composer, &format!("{text}{ENTER}")).await;
+}
+
+#[actix_rt::test]
+async fn an_agent_notes_replies_and_closes_and_the_customer_never_sees_the_note() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    app.enable_handoff(&project, |s| {
+        s["auto_triggers"]["keywords"] = json!(["refund"]);
+    })
+    .await;
+
+    // The customer hands off with a keyword in the widget.
+    let customer = Browser::start().await;
+    let input = customer
+        .open_widget(&app.url(&format!("/widget/demo?key={}", project.public_key)))
+        .await;
+    customer
+        .type_into(&input, &format!("I want a refund{ENTER}"))
+        .await;
+    customer
+        .wait_text(".sbw-status", "You are chatting with")
+        .await;
+    let key = format!("sb_{}_", project.public_key);
+    let stored = |k: &str| format!("return localStorage.getItem('{key}{k}');");
+    let id = customer.eval(&stored("conv")).await;
+    let token = customer.eval(&stored("token")).await;
+    let (id, token) = (s(&id), s(&token));
+    let mut customer_socket = app.ws(&token).await;
+    customer_socket
+        .subscribe(&format!("conversation:{id}"), None)
+        .await;
+
+    // The agent opens it: the marker says why, every message has a time.
+    let b = Browser::start().await;
+    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
+    b.click_text(".list button", "agent active").await;
+    b.wait_text(".msg.handoff", "Handed off: keyword 'refund'")
+        .await;
+    let times = b
+        .eval("return Array.from(document.querySelectorAll('#log .msg')).map(m => !!m.querySelector('time.when'));")
+        .await;
+    assert!(
+        times
+            .as_array()
+            .is_some_and(|t| !t.is_empty() && t.iter().all(|x| x == &json!(true))),
+        "every message shows its time: {times}"
+    );
+
+    // An internal note: switch with Ctrl+/ and send.
+    // (WebDriver holds Ctrl from \u{E009} until \u{E000} releases it.)
+    let composer = b.wait_visible("#composer").await;
+    b.type_into(&composer, "\u{E009}/\u{E000}").await;
+    b.wait_text("#composer-send", "Add note").await;
+    compose(&b, "Customer sounds upset; check order 42").await;
+    b.wait_text(".msg.internal", "check order 42").await;
+    b.screenshots("dashboard-note").await;
+    // Back to Reply with the button, and answer the customer.
+    b.click_text(".modes button", "Reply").await;
+    b.wait_text("#composer-send", "Send").await;
+    compose(&b, "I can help with that refund").await;
+    b.wait_text(".msg.agent", "help with that refund").await;
+
+    // The customer sees the reply and never the note, in the page and live.
+    customer
+        .wait_text(".sbw-msg.agent", "help with that refund")
+        .await;
+    let page = customer
+        .eval("return document.querySelector('.sbw-log').textContent;")
+        .await;
+    assert!(
+        !s(&page).contains("order 42"),
+        "the widget shows the note: {page}"
+    );
+    let mut seen: Vec<Value> = Vec::new();
+    while let Some(e) = customer_socket
+        .next_event(std::time::Duration::from_millis(500))
+        .await
+    {
+        seen.push(e);
+    }
+    assert!(
+        seen.iter()
+            .any(|e| e["data"]["content"] == json!("I can help with that refund")),
+        "the reply came live: {seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|e| e.to_string().contains("order 42")),
+        "the note reached the customer's socket: {seen:?}"
+    );
+
+    // Close from the header, asked in the page first.
+    b.click_text(".view-head button", "Close").await;
+    b.wait_visible("#close-confirm").await;
+    b.screenshots("dashboard-close-confirm").await;
+    let no = b.find("#close-no").await;
+    b.click(&no).await;
+    assert_eq!(
+        app.conversation(&id, app.admin_token()).await["status"],
+        json!("agent_active"),
+        "Cancel closes nothing"
+    );
+    b.click_text(".view-head button", "Close").await;
+    let yes = b.wait_visible("#close-yes").await;
+    b.click(&yes).await;
+    b.wait_text("#view", "This conversation is closed.").await;
+    assert_eq!(
+        app.conversation(&id, app.admin_token()).await["status"],
+        json!("closed")
+    );
+    customer
+        .wait_text(".sbw-status", "This conversation is closed")
+        .await;
+    customer.quit().await;
+    b.quit().await;
+}
