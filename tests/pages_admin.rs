@@ -47,6 +47,20 @@ async fn value_of(b: &Browser, css: &str) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
+/// The value of the field `css` once the page has filled it (bounded):
+/// sections load their data after they show.
+async fn filled_value(b: &Browser, css: &str) -> String {
+    let deadline = std::time::Instant::now() + ASYNC_BOUND;
+    loop {
+        let v = value_of(b, css).await;
+        if !v.is_empty() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "{css} stays empty");
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// The admin's project named `name`, as the API lists it.
 async fn project_named(app: &TestApp, name: &str) -> Value {
     let (st, list) = app.get("/api/projects", app.admin_token()).await;
@@ -357,7 +371,7 @@ async fn rotating_the_secret_key_in_the_page_refuses_the_old_one() {
         .await;
     b.wait_visible("#sec-keys").await;
     b.wait_text("#sec-keys .hint", "shown once").await;
-    assert_eq!(value_of(&b, "#key-public").await, project.public_key);
+    assert_eq!(filled_value(&b, "#key-public").await, project.public_key);
 
     // Asked in the page first; Cancel rotates nothing.
     let rotate = b.find("#rotate-secret").await;
@@ -480,7 +494,7 @@ async fn the_widget_section_sets_the_look_and_the_sites_that_may_use_it() {
     b.log_in(&app.url("/admin#widget"), ADMIN_EMAIL, ADMIN_PASSWORD)
         .await;
     b.wait_visible("#widget-form").await;
-    let snippet = value_of(&b, "#w-snippet").await;
+    let snippet = filled_value(&b, "#w-snippet").await;
     assert!(snippet.contains(&project.public_key), "{snippet}");
 
     fill(&b, "#w-origin", &format!("{allowed}{ENTER}")).await;

@@ -142,8 +142,14 @@
 
   /* ---------------------------------------------------------- the settings */
 
+  /* A form shows once its data is in, so nothing typed before the load is
+     overwritten by it. */
+  function loading(ids, on) {
+    ids.forEach(function (id) { $(id).hidden = on; });
+  }
   function loadSettings() {
     if (state.saved) { fillSettings(); return; }
+    loading(["handoff-form", "hours-form"], true);
     Promise.all([
       api("GET", "/api/projects/" + pid() + "/handoff-settings"),
       api("GET", "/api/projects/" + pid() + "/agents"),
@@ -157,6 +163,7 @@
 
   function fillSettings() {
     var s = state.saved;
+    loading(["handoff-form", "hours-form"], false);
     $("h-enabled").checked = s.enabled;
     $("h-trigger").value = s.trigger_mode;
     $("h-show-button").checked = s.show_human_button;
@@ -503,6 +510,7 @@
   /* ---------------------------------------------------------------- widget */
 
   function loadWidget() {
+    loading(["widget-form"], true);
     api("GET", "/api/projects/" + pid() + "/widget").then(function (w) {
       state.widget = w;
       fillWidget();
@@ -510,6 +518,7 @@
   }
   function fillWidget() {
     var w = state.widget, a = w.appearance;
+    loading(["widget-form"], false);
     $("w-snippet").value = w.snippet;
     state.origins = w.allowed_origins.slice();
     drawOrigins();
@@ -621,8 +630,10 @@
   /* --------------------------------------------------------------- billing */
 
   function loadBilling() {
+    loading(["billing-form"], true);
     api("GET", "/api/projects/" + pid() + "/billing").then(function (b) {
       $("bill-share").value = b.solver_share_percent;
+      loading(["billing-form"], false);
     }).catch(function (e) { $("bill-err").textContent = e.message; });
   }
   $("billing-form").addEventListener("submit", function (ev) {
