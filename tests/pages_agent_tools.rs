@@ -134,3 +134,42 @@ async fn an_agent_notes_replies_and_closes_and_the_customer_never_sees_the_note(
     customer.quit().await;
     b.quit().await;
 }
+
+#[actix_rt::test]
+async fn the_agent_sees_how_long_ago_the_customer_was_active_and_when_the_chat_will_close() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    let (id, customer) = app.assigned_conversation(&project, "v-quiet", &ana).await;
+    let b = Browser::start().await;
+    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
+    b.click_text(".list button", "agent active").await;
+    b.wait_visible("#composer").await;
+
+    // Three minutes after her last activity the customer's page goes idle.
+    let presence = |status: &'static str| {
+        let (app, path, customer) = (
+            &app,
+            format!("/api/conversations/{id}/presence"),
+            customer.clone(),
+        );
+        async move {
+            app.post(&path, &customer, json!({ "status": status }))
+                .await
+        }
+    };
+    let (st, body) = presence("online").await;
+    assert!(st == 200 || st == 204, "{st} {body}");
+    b.wait_text("#presence", "Online").await;
+    app.advance(chrono::Duration::minutes(3)).await;
+    let (st, body) = presence("idle").await;
+    assert!(st == 200 || st == 204, "{st} {body}");
+    b.wait_text("#presence", "Idle · last active 3 min ago")
+        .await;
+
+    // Past the inactivity timeout the customer is asked; the banner says when it closes.
+    app.advance(chrono::Duration::minutes(3)).await;
+    b.wait_text("#autoclose", "this chat will close in 5 min")
+        .await;
+    b.screenshots("dashboard-auto-close-banner").await;
+    b.quit().await;
+}

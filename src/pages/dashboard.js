@@ -80,7 +80,7 @@
       // Project, presence and agent events are live (a conversation's may be
       // replays): their time is the server's now.
       if (f.ts && f.channel.indexOf("conversation:") !== 0) { var t = Date.parse(f.ts); if (!isNaN(t)) s.skew = t - Date.now(); }
-      if (f.channel.indexOf("conversation:") === 0) return onConversationEvent(f.event, d);
+      if (f.channel.indexOf("conversation:") === 0) return onConversationEvent(f.event, d, f.ts);
       if (f.event === "new_conversation") cue("New conversation waiting");
       if (f.event === "conversation_assigned") cue("New chat assigned");
       if (f.event === "queue_updated" && d.waiting_count != null) queueCount(d.waiting_count);
@@ -324,7 +324,8 @@
     var head = el("div", { "class": "view-head" });
     head.appendChild(button("← Back to list", { "class": "button minor back", id: "back" }, closeView));
     head.appendChild(el("h2", { id: "conv-title" }, displayName(c)));
-    head.appendChild(el("span", { id: "presence", "aria-live": "polite" }, presenceText(c.customer_presence)));
+    var seen = s.presence && s.presence[c.id];
+    head.appendChild(el("span", { id: "presence", "aria-live": "polite" }, seen && seen.status === c.customer_presence ? presenceWithTime(seen) : presenceText(c.customer_presence)));
     var status = c.status.replace("_", " ");
     if (c.status === "agent_active" && !mine) status += " · " + (agentName(c.assigned_agent_id) || "another agent");
     head.appendChild(el("span", { id: "conv-status" }, status));
@@ -352,6 +353,7 @@
     v.appendChild(el("div", { "class": "err", id: "view-err", role: "alert" }));
     v.appendChild(el("div", { "class": "note", id: "view-note", role: "status" }));
 
+    v.appendChild(el("div", { "class": "banner", id: "autoclose", role: "status", hidden: "" }));
     v.appendChild(el("div", { "class": "log", id: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" }));
     v.appendChild(el("div", { "class": "typing", id: "typing", "aria-live": "polite" }));
     if (c.status === "closed") { v.appendChild(el("p", { "class": "typing" }, "This conversation is closed.")); return; }
@@ -547,12 +549,38 @@
     d.appendChild(document.createTextNode(marker ? handoffText(meta) : m.content));
     if (m.created_at) d.appendChild(el("time", { "class": "when", datetime: m.created_at, title: new Date(m.created_at).toLocaleString() }, stamp(m.created_at)));
     log.appendChild(d); log.scrollTop = log.scrollHeight;
+    if (m.sender_type === "system" && meta.event === "inactivity_warning" && s.conv && s.conv.auto_close_warning_sent_at) autoCloseBanner(meta.closes_at, m.created_at);
   }
 
-  function onConversationEvent(event, d) {
+  // Minutes between two server times (both from the server's clock).
+  function minutesBetween(from, to) {
+    var a = Date.parse(from), b = Date.parse(to);
+    return isNaN(a) || isNaN(b) ? null : Math.max(0, Math.round((b - a) / 60000));
+  }
+  // "Idle · last active 3 min ago": the presence event carries the server's
+  // time of the change and the customer's last activity.
+  function presenceWithTime(d) {
+    var text = presenceText(d.status);
+    var ago = d.status === "online" || d.status === "typing" ? null : minutesBetween(d.last_seen_at, d.timestamp);
+    return ago == null ? text : text + " · last active " + (ago < 1 ? "just now" : ago + " min ago");
+  }
+  // Seed 003 5.12.9: the warning sent to an inactive customer, and when the
+  // chat closes unless they answer (`at`: when the warning went out).
+  function autoCloseBanner(closesAt, at) {
+    var b = $("autoclose"); if (!b) return;
+    if (!closesAt) { b.hidden = true; b.textContent = ""; return; }
+    var left = minutesBetween(at, closesAt);
+    b.textContent = "The customer was asked if they are still there: this chat will close" + (left != null ? " in " + left + " min" : "") + " unless they answer.";
+    b.hidden = false;
+  }
+  function onConversationEvent(event, d, ts) {
     if (event === "message") return render(d);
     if (event === "typing" && d.user_type === "customer") { var t = $("typing"); if (t) t.textContent = d.is_typing ? "Customer is typing…" : ""; return; }
-    if (event === "customer_presence") { var p = $("presence"); if (p) p.textContent = presenceText(d.status); return; }
+    if (event === "customer_presence") {
+      s.presence = s.presence || {}; if (s.open) s.presence[s.open] = d;
+      var p = $("presence"); if (p) p.textContent = presenceWithTime(d); return;
+    }
+    if (event === "inactivity_warning") return autoCloseBanner(d.active ? d.closes_at : null, ts);
     if (event === "status_changed" || event === "agent_assigned" || event === "resolved" || event === "conversation_auto_closed") {
       if (s.open) openConversation(s.open);
     }
