@@ -43,6 +43,8 @@ enum Op {
     Claim,
     Resolve,
     Transfer,
+    Edit,
+    BadEdit,
     SetStatus,
     BadStatus,
     Heartbeat,
@@ -132,6 +134,21 @@ fn requests(op: Op, w: &World, id: &str) -> ((Method, String, Value), Value) {
             ),
             json!({ "op": "transfer", "conversation_id": id, "to_agent_id": null }),
         ),
+        Op::Edit | Op::BadEdit => {
+            let email = if matches!(op, Op::Edit) {
+                "dana@example.com"
+            } else {
+                "dana"
+            };
+            let edit = json!({ "tags": ["vip"], "customer_email": email });
+            let mut frame = edit.clone();
+            frame["op"] = json!("update_conversation");
+            frame["conversation_id"] = json!(id);
+            (
+                (Method::PATCH, format!("/api/conversations/{id}"), edit),
+                frame,
+            )
+        }
         Op::SetStatus | Op::BadStatus => {
             let status = if matches!(op, Op::SetStatus) {
                 "online"
@@ -250,6 +267,14 @@ async fn conversation_and_agent_ops_answer_alike_over_rest_and_websocket() {
         (Transfer, Closed, Agent, "INVALID_TRANSITION"),
         (Transfer, Closed, OtherTenant, "NOT_FOUND"),
         (Transfer, Missing, Agent, "NOT_FOUND"),
+        (Edit, Assigned, Agent, "ok"),
+        (Edit, AiActive, Agent, "ok"),
+        (Edit, Assigned, Customer, "FORBIDDEN"),
+        (Edit, Assigned, OtherTenant, "NOT_FOUND"),
+        (Edit, Closed, Agent, "INVALID_TRANSITION"),
+        (Edit, Closed, OtherTenant, "NOT_FOUND"),
+        (Edit, Missing, Agent, "NOT_FOUND"),
+        (BadEdit, Assigned, Agent, "VALIDATION_FAILED"),
         (SetStatus, AiActive, Agent, "ok"),
         (SetStatus, AiActive, Customer, "FORBIDDEN"),
         (SetStatus, AiActive, OtherTenant, "NOT_FOUND"),

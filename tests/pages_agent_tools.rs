@@ -173,3 +173,58 @@ async fn the_agent_sees_how_long_ago_the_customer_was_active_and_when_the_chat_w
     b.screenshots("dashboard-auto-close-banner").await;
     b.quit().await;
 }
+
+/// Seed 003 5.7.4: the header shows the customer's email with Copy; the
+/// agent edits the name and email there (one PATCH of the conversation),
+/// the inbox follows, and a bad email is refused in the page.
+#[actix_rt::test]
+async fn an_agent_edits_the_customers_contact_details_from_the_header() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    let (id, _) = app.assigned_conversation(&project, "visitor-1", &ana).await;
+
+    let b = Browser::start().await;
+    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
+    b.click_text(".list button", "agent active").await;
+    b.click(&b.wait_visible("#contact-edit").await).await;
+    let name = b.wait_visible("#contact-name").await;
+    b.type_into(&name, "Dana Scully").await;
+    let email = b.find("#contact-email").await;
+    b.type_into(&email, "dana@").await;
+    b.click(&b.find("#contact-save").await).await;
+    b.wait_text("#view-err", "customer_email").await;
+    // Nothing was saved: the whole edit is refused.
+    assert_eq!(
+        app.conversation(&id, &ana.token).await["customer_name"],
+        Value::Null
+    );
+
+    b.type_into(&email, "example.com").await;
+    b.click(&b.find("#contact-save").await).await;
+    b.wait_text("#conv-title", "Dana Scully").await;
+    b.wait_text("#contact-shown", "dana@example.com (unverified)")
+        .await;
+    b.wait_text(".list button", "Dana Scully").await;
+    let stored = app.conversation(&id, &ana.token).await;
+    assert_eq!(stored["customer_name"], json!("Dana Scully"));
+    assert_eq!(stored["customer_email"], json!("dana@example.com"));
+    assert_eq!(stored["customer_email_verified"], json!(false));
+
+    // Copy: headless Chromium may refuse the clipboard; either way the
+    // button says what happened.
+    b.click(&b.wait_visible("#copy-email").await).await;
+    let mut said = String::new();
+    for _ in 0..200 {
+        said = b.text(&b.find("#copy-email").await).await;
+        if said != "Copy" {
+            break;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        said == "Copied" || said == "Select and copy",
+        "the Copy button answers: {said:?}"
+    );
+    b.screenshots("dashboard-contact").await;
+    b.quit().await;
+}

@@ -25,6 +25,7 @@ use switchboard_actors::ports::MessageRecord;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/conversations", web::get().to(list))
         .route("/api/conversations/{id}", web::get().to(get))
+        .route("/api/conversations/{id}", web::patch().to(edit))
         .route("/api/conversations/{id}/messages", web::get().to(messages))
         .route(
             "/api/conversations/{id}/messages",
@@ -297,12 +298,27 @@ struct TagsBody {
     tags: Vec<String>,
 }
 
+/// The tags alone: an edit with only `tags`.
 async fn tags(
     state: web::Data<AppState>,
     auth: StaffAuth,
     id: web::Path<ConversationId>,
     body: web::Json<TagsBody>,
 ) -> ApiResult<HttpResponse> {
-    let v = ops::set_tags(&state, &auth, *id, body.into_inner().tags).await?;
+    let edit = ops::ConversationEdit {
+        tags: Some(body.into_inner().tags),
+        ..Default::default()
+    };
+    let v = ops::edit(&state, &auth, *id, edit).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+async fn edit(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    id: web::Path<ConversationId>,
+    body: web::Json<ops::ConversationEdit>,
+) -> ApiResult<HttpResponse> {
+    let v = ops::edit(&state, &auth, *id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(v))
 }

@@ -1,9 +1,12 @@
 //! Conversation operations: read, send, typing, presence, claim, resolve,
-//! transfer, close, notes, tags and the rating.
+//! transfer, close, notes, edits (tags, contact details, status) and the
+//! rating.
 
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ApiResult};
+use crate::http::identity::contact_name;
 use crate::http::metadata;
+use crate::http::validate;
 use crate::http::widget::MAX_METADATA_BYTES;
 use crate::limits::{caller_key, LimitKind};
 use crate::state::AppState;
@@ -13,8 +16,8 @@ use std::sync::Arc;
 use switchboard_actors::domain::conversation::ConversationStatus;
 use switchboard_actors::domain::inactivity::CustomerPresence;
 use switchboard_actors::engine::conversation::{
-    Close, CustomerPresenceUpdate, GetConversation, PostMessage, PostNote, RateConversation,
-    Resolve, SetTags, Transfer, Typing,
+    Close, CustomerPresenceUpdate, EditConversation, EditStatus, GetConversation, PostMessage,
+    PostNote, RateConversation, Resolve, Transfer, Typing,
 };
 use switchboard_actors::engine::project::{Claim, QueueInfo};
 use switchboard_actors::engine::views::{ConversationView, CustomerConversationView};
@@ -207,17 +210,56 @@ pub async fn note(
         .await?)
 }
 
-pub async fn set_tags(
+/// A staff edit of a conversation (`PATCH /api/conversations/:id`, the
+/// WebSocket's `update_conversation`): any of tags, the customer's name
+/// and email as contact details, and `status` "resolved" or "closed".
+#[derive(Deserialize, Default)]
+pub struct ConversationEdit {
+    pub tags: Option<Vec<String>>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub status: Option<String>,
+}
+
+/// Every field is checked before anything changes; what changes is one
+/// write of the conversation (src/ops is the one place both transports
+/// come through).
+pub async fn edit(
     state: &AppState,
     auth: &StaffAuth,
     id: ConversationId,
-    tags: Vec<String>,
+    e: ConversationEdit,
 ) -> ApiResult<ConversationView> {
-    let caller = auth.0.clone();
-    Ok(state
-        .engine
-        .ask_conversation(id, SetTags { caller, tags })
-        .await?)
+    let status = match e.status.as_deref() {
+        None => None,
+        Some("resolved") => Some(EditStatus::Resolved),
+        Some("closed") => Some(EditStatus::Closed),
+        Some(_) => {
+            return Err(ApiError::field(
+                "status",
+                "must be \"resolved\" or \"closed\" (a handoff, a claim or a transfer has its own operation)",
+            ))
+        }
+    };
+    let customer_email = e
+        .customer_email
+        .as_deref()
+        .map(|m| validate::email("customer_email", m))
+        .transpose()?;
+    let customer_name = contact_name("customer_name", e.customer_name.as_deref())?;
+    if e.tags.is_none() && customer_email.is_none() && customer_name.is_none() && status.is_none() {
+        return Err(ApiError::bad_request(
+            "nothing to change: give tags, customer_name, customer_email or status",
+        ));
+    }
+    let msg = EditConversation {
+        caller: auth.0.clone(),
+        tags: e.tags,
+        customer_name,
+        customer_email,
+        status,
+    };
+    Ok(state.engine.ask_conversation(id, msg).await?)
 }
 
 /// The customer's satisfaction rating: by the actor while the

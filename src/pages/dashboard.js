@@ -301,11 +301,12 @@
     if (b) { b.removeAttribute("aria-current"); b.focus(); } else tabs.filter(function (t) { return t.tabIndex === 0; })[0].focus();
   }
 
-  var kept = ["composer", "tag-input", "transfer-to"];
+  var kept = ["composer", "tag-input", "transfer-to", "contact-name", "contact-email"];
   function snapshot() {
     var k = { active: document.activeElement && document.activeElement.id, values: {}, err: $("view-err") ? $("view-err").textContent : "",
               note: $("view-note") ? $("view-note").textContent : "", confirm: $("spam-confirm") && !$("spam-confirm").hidden,
-              closing: $("close-confirm") && !$("close-confirm").hidden };
+              closing: $("close-confirm") && !$("close-confirm").hidden,
+              editing: $("contact-form") && !$("contact-form").hidden };
     kept.forEach(function (id) { if ($(id)) k.values[id] = $(id).value; });
     return k;
   }
@@ -315,6 +316,7 @@
     if ($("view-note")) $("view-note").textContent = k.note;
     if (k.confirm && $("spam-confirm")) $("spam-confirm").hidden = false;
     if (k.closing && $("close-confirm")) $("close-confirm").hidden = false;
+    if (k.editing && $("contact-form")) $("contact-form").hidden = false;
     if (k.active && $(k.active)) $(k.active).focus();
   }
 
@@ -324,6 +326,7 @@
     var head = el("div", { "class": "view-head" });
     head.appendChild(button("← Back to list", { "class": "button minor back", id: "back" }, closeView));
     head.appendChild(el("h2", { id: "conv-title" }, displayName(c)));
+    head.appendChild(contactLine(c));
     var seen = s.presence && s.presence[c.id];
     head.appendChild(el("span", { id: "presence", "aria-live": "polite" }, seen && seen.status === c.customer_presence ? presenceWithTime(seen) : presenceText(c.customer_presence)));
     var status = c.status.replace("_", " ");
@@ -344,6 +347,7 @@
     v.appendChild(head);
 
     var tools = el("div", { "class": "tools" });
+    if (c.status !== "closed") tools.appendChild(contactForm(c));
     if (mine) tools.appendChild(transferForm(c));
     tools.appendChild(tagsBox(c));
     if (c.status !== "closed") tools.appendChild(closeConfirm(c));
@@ -414,13 +418,67 @@
     box.appendChild(el("p", null, "Close this conversation? The customer's chat ends and it cannot be reopened."));
     box.appendChild(button("Close it", { "class": "button danger", id: "close-yes" }, function () {
       showError("view-err", null);
-      api("POST", "/api/conversations/" + c.id + "/close").then(function () {
+      api("PATCH", "/api/conversations/" + c.id, { status: "closed" }).then(function () {
         $("view-note").textContent = "Closed.";
         openConversation(c.id); refresh(); stats();
       }).catch(function (e) { box.hidden = true; showError("view-err", e); });
     }));
     box.appendChild(button("Cancel", { "class": "button minor", id: "close-no" }, function () { box.hidden = true; $("close-ask").focus(); }));
     return box;
+  }
+
+  // The customer's email under the name, with Copy (seed 003 5.7.4), and
+  // Edit for the name and email the team keeps as contact details.
+  function contactLine(c) {
+    var line = el("span", { "class": "contact", id: "contact" });
+    if (c.customer_email) {
+      line.appendChild(el("span", { id: "contact-shown" }, c.customer_email + (c.customer_email_verified ? "" : " (unverified)")));
+      line.appendChild(button("Copy", { "class": "button minor small", id: "copy-email", "aria-label": "Copy the email " + c.customer_email }, function () {
+        var b = $("copy-email");
+        copyText(c.customer_email).then(function () { b.textContent = "Copied"; },
+          function () { b.textContent = "Select and copy"; selectText($("contact-shown")); });
+      }));
+    }
+    if (c.status !== "closed") line.appendChild(button("Edit", { "class": "button minor small", id: "contact-edit", "aria-label": "Edit the customer's name and email" }, function () {
+      var f = $("contact-form"); f.hidden = false; $("contact-name").focus();
+    }));
+    return line;
+  }
+  function copyText(text) {
+    try { if (navigator.clipboard && navigator.clipboard.writeText) return navigator.clipboard.writeText(text); } catch (e) { /* below */ }
+    return Promise.reject(new Error("no clipboard"));
+  }
+  function selectText(node) {
+    if (!node) return;
+    var r = document.createRange(); r.selectNodeContents(node);
+    var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(r);
+  }
+  function contactForm(c) {
+    var form = el("form", { id: "contact-form", "aria-label": "Customer's contact details", hidden: "", novalidate: "" });
+    form.appendChild(el("label", { "for": "contact-name" }, "Name"));
+    form.appendChild(el("input", { id: "contact-name", type: "text", autocomplete: "off", value: c.customer_name || "" }));
+    form.appendChild(el("label", { "for": "contact-email" }, "Email"));
+    var email = el("input", { id: "contact-email", type: "email", autocomplete: "off", value: c.customer_email || "" });
+    // A proven email is the customer's identity: shown, not edited here.
+    if (c.customer_email_verified) { email.readOnly = true; email.title = "Proven by the customer"; }
+    form.appendChild(email);
+    form.appendChild(el("button", { type: "submit", "class": "button minor", id: "contact-save" }, "Save"));
+    form.appendChild(button("Cancel", { "class": "button minor", id: "contact-cancel" }, function () { form.hidden = true; $("contact-edit").focus(); }));
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      showError("view-err", null);
+      var body = {}, name = $("contact-name").value.trim(), mail = $("contact-email").value.trim();
+      if (name && name !== (c.customer_name || "")) body.customer_name = name;
+      if (mail && mail !== (c.customer_email || "")) body.customer_email = mail;
+      if (!Object.keys(body).length) { form.hidden = true; return; }
+      api("PATCH", "/api/conversations/" + c.id, body).then(function () {
+        form.hidden = true;
+        $("view-note").textContent = "Contact details saved.";
+        openConversation(c.id); refresh();
+      }).catch(function (e) { showError("view-err", e); });
+    });
+    form.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { ev.preventDefault(); form.hidden = true; $("contact-edit").focus(); } });
+    return form;
   }
 
   // Transfer to a named agent (seed 003 5.7.7): the others of the project
@@ -454,8 +512,9 @@
     if (sel.value !== chosen) sel.value = "";
   }
 
-  // Tags as chips; every change saves the whole list (PUT .../tags). The
-  // server trims, lowercases and limits them, and its answer is shown.
+  // Tags as chips; every change saves the whole list (an edit of the
+  // conversation). The server trims, lowercases and limits them, and its
+  // answer is shown.
   function tagsBox(c) {
     var box = el("div", { "class": "tags", role: "group", "aria-labelledby": "tags-label" });
     box.appendChild(el("span", { id: "tags-label" }, "Tags"));
@@ -464,7 +523,7 @@
     var closed = c.status === "closed";
     function save(tags, then) {
       showError("view-err", null);
-      api("PUT", "/api/conversations/" + c.id + "/tags", { tags: tags }).then(function (v) {
+      api("PATCH", "/api/conversations/" + c.id, { tags: tags }).then(function (v) {
         c.tags = v.tags || tags; draw(); if (then) then(); refresh();
       }).catch(function (e) { showError("view-err", e); });
     }
@@ -581,6 +640,7 @@
       var p = $("presence"); if (p) p.textContent = presenceWithTime(d); return;
     }
     if (event === "inactivity_warning") return autoCloseBanner(d.active ? d.closes_at : null, ts);
+    if (event === "conversation_updated") { if (s.open) openConversation(s.open); refresh(); return; }
     if (event === "status_changed" || event === "agent_assigned" || event === "resolved" || event === "conversation_auto_closed") {
       if (s.open) openConversation(s.open);
     }

@@ -143,6 +143,26 @@ impl WsConn {
                     Ok(json!(view))
                 })
             }
+            Frame::UpdateConversation {
+                conversation_id,
+                tags,
+                customer_name,
+                customer_email,
+                status,
+            } => {
+                let auth = self.staff()?;
+                let edit = conversation::ConversationEdit {
+                    tags,
+                    customer_name,
+                    customer_email,
+                    status,
+                };
+                answer(async move {
+                    Ok(json!(
+                        conversation::edit(&state, &auth, conversation_id, edit).await?
+                    ))
+                })
+            }
             Frame::SessionControl {
                 session_id: id,
                 action,

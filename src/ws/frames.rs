@@ -57,6 +57,14 @@ pub enum Frame {
         conversation_id: ConversationId,
         to_agent_id: Option<UserId>,
     },
+    /// `PATCH /api/conversations/:id` as a frame.
+    UpdateConversation {
+        conversation_id: ConversationId,
+        tags: Option<Vec<String>>,
+        customer_name: Option<String>,
+        customer_email: Option<String>,
+        status: Option<String>,
+    },
     SessionControl {
         session_id: SessionId,
         action: String,

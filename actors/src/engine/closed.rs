@@ -12,8 +12,8 @@
 use super::caller::Caller;
 use super::conversation::{
     validate_rating, Close, ConversationActor, CustomerHandoff, CustomerPresenceUpdate,
-    GetConversation, OfflineForm, PostMessage, PostNote, RateConversation, Resolve, SetTags,
-    SubscribeConversation, Transfer, Typing,
+    EditConversation, GetConversation, OfflineForm, PostMessage, PostNote, RateConversation,
+    Resolve, SubscribeConversation, Transfer, Typing,
 };
 use super::error::{EngineError, EngineResult};
 use super::events::{replay_page, Audience, Subscribed};
@@ -91,7 +91,7 @@ changes!(
     Resolve => ConversationView,
     Transfer => ConversationView,
     Close => ConversationView,
-    SetTags => ConversationView,
+    EditConversation => ConversationView,
     OfflineForm => ConversationView,
     CustomerHandoff => HandoffOutcome,
     PostNote => Arc<MessageRecord>,

@@ -1,6 +1,6 @@
 //! Status changes after assignment (seed 003 5.2, 5.6, 5.7): resolve,
-//! transfer, close, reopen on a customer's message, and the edits of the
-//! conversation's tags and customer.
+//! transfer, close, reopen on a customer's message, and the customer's
+//! identity and contact details.
 use super::*;
 use crate::engine::answer_now;
 
@@ -27,16 +27,30 @@ impl Handler<Resolve> for ConversationActor {
     type Result = AtomicResponse<Self, EngineResult<ConversationView>>;
 
     fn handle(&mut self, msg: Resolve, _: &mut Context<Self>) -> Self::Result {
-        if let Err(e) = self.require_manage(&msg.caller) {
-            return answer_now(Err(e));
+        match self.may_resolve(&msg.caller) {
+            Ok(next) => AtomicResponse::new(self.resolve(&msg.caller, next)),
+            Err(e) => answer_now(Err(e)),
         }
+    }
+}
+
+impl ConversationActor {
+    /// Whether `caller` may resolve it now: the status it would go to.
+    pub(super) fn may_resolve(&self, caller: &Caller) -> EngineResult<St> {
+        self.require_manage(caller)?;
+        self.check(Ev::Resolve)
+    }
+
+    /// Resolve (checked by `may_resolve`), with whatever else changed on
+    /// the row, in one write.
+    pub(super) fn resolve(
+        &mut self,
+        caller: &Caller,
+        next: St,
+    ) -> LocalBoxActorFuture<Self, EngineResult<ConversationView>> {
         let old = self.rec.status;
-        let next = match self.check(Ev::Resolve) {
-            Ok(s) => s,
-            Err(e) => return answer_now(Err(e)),
-        };
         let now = self.now();
-        let by = msg.caller.user_id().or(self.rec.assigned_agent_id);
+        let by = caller.user_id().or(self.rec.assigned_agent_id);
         self.rec.status = next;
         self.rec.resolved_at = Some(now);
         self.rec.resolved_by = by;
@@ -49,15 +63,15 @@ impl Handler<Resolve> for ConversationActor {
             json!({ "resolved_by": by, "show_rating": true }),
         )];
         let id = self.rec.id;
-        AtomicResponse::new(Box::pin(self.commit_change(old, vec![m], events).map(
-            move |res, act, _| {
+        self.commit_change(old, vec![m], events)
+            .map(move |res, act, _| {
                 res?;
                 act.project.addr.do_send(Released {
                     conversation_id: id,
                 });
                 Ok(act.view())
-            },
-        )))
+            })
+            .boxed_local()
     }
 }
 
@@ -192,31 +206,43 @@ impl Handler<Close> for ConversationActor {
     type Result = AtomicResponse<Self, EngineResult<ConversationView>>;
 
     fn handle(&mut self, msg: Close, _: &mut Context<Self>) -> Self::Result {
-        let allowed =
-            self.require_view(&msg.caller).is_ok() && !matches!(msg.caller, Caller::Bot { .. });
-        if !allowed {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::NotFound(
-                "conversation not found".into(),
-            )))));
+        match self.may_close(&msg.caller) {
+            Ok(next) => AtomicResponse::new(self.close(&msg.caller, next)),
+            Err(e) => answer_now(Err(e)),
+        }
+    }
+}
+
+impl ConversationActor {
+    /// Whether `caller` may close it now: the status it would go to.
+    pub(super) fn may_close(&self, caller: &Caller) -> EngineResult<St> {
+        if self.require_view(caller).is_err() || matches!(caller, Caller::Bot { .. }) {
+            return Err(EngineError::NotFound("conversation not found".into()));
         }
         // Staff close what is theirs or no one's (spam in the queue); another
         // agent's live conversation needs an admin (docs/protocol.md section 3).
-        if let Caller::Staff(_) = &msg.caller {
-            if self.rec.assigned_agent_id.is_some() && !self.may_manage(&msg.caller) {
-                return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::Forbidden(
+        if let Caller::Staff(_) = caller {
+            if self.rec.assigned_agent_id.is_some() && !self.may_manage(caller) {
+                return Err(EngineError::Forbidden(
                     "only the assigned agent or a project admin can close this conversation".into(),
-                )))));
+                ));
             }
         }
+        self.check(Ev::Close)
+    }
+
+    /// Close (checked by `may_close`), with whatever else changed on the
+    /// row, in one write.
+    pub(super) fn close(
+        &mut self,
+        caller: &Caller,
+        next: St,
+    ) -> LocalBoxActorFuture<Self, EngineResult<ConversationView>> {
         let old = self.rec.status;
-        let next = match self.check(Ev::Close) {
-            Ok(s) => s,
-            Err(e) => return answer_now(Err(e)),
-        };
         let now = self.now();
         self.rec.status = next;
         self.rec.closed_at = Some(now);
-        let by = match &msg.caller {
+        let by = match caller {
             Caller::Customer { .. } => "customer",
             Caller::Staff(_) => "agent",
             _ => "system",
@@ -225,13 +251,13 @@ impl Handler<Close> for ConversationActor {
             "The conversation was closed".into(),
             json!({ "event": "closed", "by": by }),
         );
-        AtomicResponse::new(Box::pin(self.commit_change(old, vec![m], vec![]).map(
-            move |res, act, _| {
+        self.commit_change(old, vec![m], vec![])
+            .map(move |res, act, _| {
                 res?;
                 act.left_status(old);
                 Ok(act.view())
-            },
-        )))
+            })
+            .boxed_local()
     }
 }
 
@@ -307,46 +333,6 @@ impl Handler<Reopen> for ConversationActor {
             }
         });
         AtomicResponse::new(Box::pin(fut))
-    }
-}
-
-#[derive(Message)]
-#[rtype(result = "EngineResult<ConversationView>")]
-pub struct SetTags {
-    pub caller: Caller,
-    pub tags: Vec<String>,
-}
-
-impl Handler<SetTags> for ConversationActor {
-    type Result = AtomicResponse<Self, EngineResult<ConversationView>>;
-
-    fn handle(&mut self, msg: SetTags, _: &mut Context<Self>) -> Self::Result {
-        if !msg.caller.is_staff_of(self.rec.project_id) {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(EngineError::NotFound(
-                "conversation not found".into(),
-            )))));
-        }
-        let mut tags: Vec<String> = Vec::new();
-        for t in msg.tags {
-            let t = t.trim().to_lowercase();
-            if t.is_empty() || t.chars().count() > MAX_TAG_CHARS {
-                return AtomicResponse::new(Box::pin(fut::ready(Err(field_error(
-                    "tags",
-                    &format!("each tag must be 1 to {MAX_TAG_CHARS} characters"),
-                )))));
-            }
-            if !tags.contains(&t) {
-                tags.push(t);
-            }
-        }
-        if tags.len() > MAX_TAGS {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(field_error(
-                "tags",
-                &format!("at most {MAX_TAGS} tags"),
-            )))));
-        }
-        self.rec.tags = tags;
-        AtomicResponse::new(self.save_row())
     }
 }
 

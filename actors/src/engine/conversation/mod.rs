@@ -38,6 +38,7 @@ use crate::ports::{
     AiTurn, ConversationRecord, MessageIndex, MessageRecord, SenderType, StoreResult, WriteOp,
 };
 mod customer;
+mod edit;
 mod handoff;
 mod lifecycle;
 mod messages;
@@ -45,10 +46,11 @@ mod passivation;
 mod timers;
 
 pub use customer::{validate_rating, OfflineForm, RateConversation, MAX_FEEDBACK_CHARS};
+pub use edit::{EditConversation, EditStatus};
 pub use handoff::{Assign, CustomerHandoff, QueuePositionChanged};
 use lifecycle::Reopen;
 pub use lifecycle::{
-    AgentRemoved, Close, GetConversation, LinkCustomer, Resolve, SetContact, SetTags, Transfer,
+    AgentRemoved, Close, GetConversation, LinkCustomer, Resolve, SetContact, Transfer,
 };
 use messages::{field_error, validate_content};
 pub use messages::{PostMessage, PostNote, SubscribeConversation, Typing, UnsubscribeConversation};
