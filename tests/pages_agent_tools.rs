@@ -228,3 +228,91 @@ async fn an_agent_edits_the_customers_contact_details_from_the_header() {
     b.screenshots("dashboard-contact").await;
     b.quit().await;
 }
+
+/// Canned responses: an admin adds the team's `/refund` in /admin; the
+/// agent types `/ref` in the composer, picks it with Enter, and the
+/// customer gets the text with the customer's and the agent's names
+/// filled in. The agent also keeps a personal one from the dashboard.
+#[actix_rt::test]
+async fn an_agent_inserts_a_canned_response_with_the_customers_name_filled() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    let (id, customer) = app.assigned_conversation(&project, "visitor-1", &ana).await;
+    let (st, body) = app
+        .patch(
+            &format!("/api/conversations/{id}"),
+            &ana.token,
+            json!({ "customer_name": "Dana" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+
+    let admin = Browser::start().await;
+    admin
+        .log_in(&app.url("/admin#canned"), ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await;
+    let code = admin.wait_visible("#cr-shortcode").await;
+    admin.type_into(&code, "refund").await;
+    let text = admin.find("#cr-content").await;
+    admin
+        .type_into(
+            &text,
+            "Hi {{customer.name}}, your refund is on its way. {{agent.name}}",
+        )
+        .await;
+    admin.click(&admin.find("#cr-save").await).await;
+    admin.wait_text("#cr-list", "/refund").await;
+    // An unknown variable is refused beside the field.
+    admin.type_into(&code, "bad").await;
+    admin.type_into(&text, "Hi {{customer.phone}}").await;
+    admin.click(&admin.find("#cr-save").await).await;
+    admin
+        .wait_text("#cr-form [data-field=content]", "customer.phone")
+        .await;
+    admin.screenshots("admin-canned").await;
+    admin.quit().await;
+
+    let b = Browser::start().await;
+    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
+    // A personal one, from the header's Responses dialog.
+    b.click(&b.wait_visible("#responses-open").await).await;
+    let mine = b.wait_visible("#response-shortcode").await;
+    b.type_into(&mine, "thanks").await;
+    b.type_into(
+        &b.find("#response-content").await,
+        "Thanks, {{customer.name}}!",
+    )
+    .await;
+    b.click(&b.find("#response-add").await).await;
+    b.wait_text("#my-responses", "/thanks").await;
+    b.click(&b.find("#responses-close").await).await;
+
+    b.click_text(".list button", "Dana").await;
+    let composer = b.wait_visible("#composer").await;
+    b.type_into(&composer, "/ref").await;
+    b.wait_text("#canned-list [role=option]", "/refund").await;
+    b.screenshots("dashboard-canned").await;
+    b.type_into(&composer, ENTER).await;
+    let filled = b
+        .eval("return document.getElementById('composer').value;")
+        .await;
+    assert_eq!(
+        filled,
+        json!("Hi Dana, your refund is on its way. Ana"),
+        "the composer holds the filled text"
+    );
+    b.type_into(&composer, ENTER).await;
+    b.wait_text(".msg.agent", "your refund is on its way").await;
+    let msgs = app.get_messages(&id, &customer).await;
+    assert!(
+        msgs.iter()
+            .any(|m| m["content"] == json!("Hi Dana, your refund is on its way. Ana")),
+        "the customer got the filled text: {msgs:?}"
+    );
+
+    // The personal one is there too, by its shortcode.
+    b.type_into(&composer, "/than").await;
+    b.wait_text("#canned-list [role=option]", "Thanks, Dana!")
+        .await;
+    b.quit().await;
+}

@@ -75,4 +75,6 @@ typed_id!(
     ToolCallId,
     /// A support request raised by an integration, maybe from a session.
     SupportRequestId,
+    /// A canned response: a project's or one agent's (issue 17).
+    CannedResponseId,
 );

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod agents;
 pub mod auth;
+pub mod canned;
 pub mod client_addr;
 pub mod conversation_customer;
 pub mod conversations;
@@ -100,6 +101,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(sessions::routes)
     .configure(settings::routes)
     .configure(knowledge::routes)
+    .configure(canned::routes)
     .configure(keys::routes)
     .configure(activity::routes)
     .configure(crate::pages::routes)

@@ -6,7 +6,7 @@
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var el = Staff.el, api = Staff.api;
-  var SECTIONS = ["projects", "handoff", "hours", "knowledge", "team", "widget", "keys", "billing", "profile"];
+  var SECTIONS = ["projects", "handoff", "hours", "knowledge", "canned", "team", "widget", "keys", "billing", "profile"];
   /* What a user who administers no project and may not create one sees. */
   var OWN = ["profile"];
   var DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
@@ -81,6 +81,7 @@
     if (location.hash !== "#" + section) history.replaceState(null, "", "#" + section);
     if (section === "handoff" || section === "hours") loadSettings();
     if (section === "knowledge") loadKnowledge();
+    if (section === "canned") loadCanned();
     if (section === "team") loadTeam();
     if (section === "widget") loadWidget();
     if (section === "keys") loadKeys();
@@ -392,6 +393,58 @@
       var verdict = r.would_hand_off ? "below the threshold: this would hand off to a human" : "at or above the threshold: the AI answers";
       out.appendChild(el("p", { id: "kb-try-confidence" }, "Confidence " + pct + " % (" + verdict + ")."));
     }).catch(function (e) { out.textContent = ""; out.appendChild(el("p", { class: "err" }, e.message)); });
+  });
+
+  /* ------------------------------------------------------ canned responses */
+
+  /* The project's own responses (owner_id null); personal ones are each
+     agent's, kept from the dashboard. */
+  function loadCanned() {
+    api("GET", "/api/projects/" + pid() + "/canned-responses").then(function (r) {
+      var list = $("cr-list");
+      list.textContent = "";
+      var items = r.items.filter(function (c) { return !c.owner_id; });
+      if (!items.length) list.appendChild(el("li", { class: "hint" }, "No responses yet."));
+      items.forEach(function (c) {
+        var li = el("li", { "data-response": c.id });
+        li.appendChild(el("span", { class: "q" }, "/" + c.shortcode));
+        li.appendChild(el("span", { class: "a" }, c.content));
+        var actions = el("div", { class: "actions" });
+        var edit = el("button", { type: "button", class: "button minor" }, "Edit");
+        edit.addEventListener("click", function () { editCanned(c); });
+        var del = el("button", { type: "button", class: "button danger" }, "Delete");
+        del.addEventListener("click", function () {
+          confirmInline(del, "Delete /" + c.shortcode + " for the whole team?", "Delete", function () {
+            api("DELETE", "/api/projects/" + pid() + "/canned-responses/" + c.id).then(loadCanned)
+              .catch(function (e) { $("cr-err").textContent = e.message; });
+          });
+        });
+        actions.appendChild(edit);
+        actions.appendChild(del);
+        li.appendChild(actions);
+        list.appendChild(li);
+      });
+    }).catch(function (e) { $("admin-err").textContent = e.message; });
+  }
+  function editCanned(c) {
+    state.editingCanned = c ? c.id : null;
+    $("cr-shortcode").value = c ? c.shortcode : "";
+    $("cr-content").value = c ? c.content : "";
+    $("cr-form-title").textContent = c ? "Edit /" + c.shortcode : "Add a response";
+    $("cr-save").textContent = c ? "Save changes" : "Add response";
+    $("cr-cancel").hidden = !c;
+    clearErrors($("cr-form"), $("cr-err"));
+    if (c) $("cr-shortcode").focus();
+  }
+  $("cr-cancel").addEventListener("click", function () { editCanned(null); });
+  $("cr-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var body = { shortcode: $("cr-shortcode").value, content: $("cr-content").value };
+    var base = "/api/projects/" + pid() + "/canned-responses";
+    var req = state.editingCanned ? api("PATCH", base + "/" + state.editingCanned, body)
+      : api("POST", base, { shortcode: body.shortcode, content: body.content, scope: "project" });
+    req.then(function () { editCanned(null); loadCanned(); })
+      .catch(function (e) { showErrors($("cr-form"), e, $("cr-err")); });
   });
 
   /* ------------------------------------------------------------------ team */

@@ -10,7 +10,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var s = { me: null, project: null, ws: null, refs: 0,
             waiters: {}, tab: "mine", open: null, conv: null, seen: {}, typingTimer: null, typing: false,
-            backoff: 1000, agents: [], skew: 0, audio: null, history: null };
+            backoff: 1000, agents: [], skew: 0, audio: null, history: null, canned: [] };
   // The "Select a conversation" state, put back when a phone goes back to the list.
   var emptyView = $("empty");
 
@@ -49,7 +49,8 @@
       s.me = r.user; s.project = r.projects[0];
       if (!s.project) throw new Error("You are not a member of any project.");
       $("login").hidden = true; $("dash").hidden = false; $("status-wrap").hidden = false; $("logout").hidden = false;
-      connect(); refresh(); stats();
+      $("responses-open").hidden = false;
+      connect(); refresh(); stats(); loadCanned();
     }).catch(function (e) { Staff.forget(); $("login-err").textContent = e.message; });
   }
 
@@ -109,7 +110,7 @@
   function lostAccess(why) {
     Staff.forget();
     s.project = null;
-    $("dash").hidden = true; $("status-wrap").hidden = true; $("logout").hidden = true;
+    $("dash").hidden = true; $("status-wrap").hidden = true; $("logout").hidden = true; $("responses-open").hidden = true;
     $("login").hidden = false;
     $("login-err").textContent = why;
   }
@@ -395,7 +396,12 @@
       clearTimeout(s.typingTimer);
       s.typingTimer = setTimeout(function () { s.typing = false; op({ op: "typing", conversation_id: c.id, is_typing: false }).catch(function () {}); }, 3000);
     });
-    input.addEventListener("keydown", function (ev) { if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); } });
+    var picker = cannedPicker(input, c);
+    form.insertBefore(picker.list, form.firstChild);
+    input.addEventListener("keydown", function (ev) {
+      if (picker.key(ev)) return;
+      if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
+    });
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var text = input.value.trim(); if (!text) return;
@@ -645,6 +651,100 @@
       if (s.open) openConversation(s.open);
     }
   }
+
+  // ------------------------------------------------------------ canned responses
+  // The project's responses and the agent's own (issue 17); `/` at the
+  // start of the composer opens a list filtered by what follows it.
+  function loadCanned() {
+    if (!s.project) return Promise.resolve();
+    return api("GET", "/api/projects/" + s.project.id + "/canned-responses").then(function (r) {
+      s.canned = r.items; drawMyResponses();
+    }).catch(function (e) { showError("err", e); });
+  }
+  // The text with its variables filled for this conversation.
+  function fill(text, c) {
+    var values = { "customer.name": (c && c.customer_name) || "there", "customer.email": (c && c.customer_email) || "",
+                   "agent.name": (s.me && s.me.name) || "" };
+    return text.replace(/\{\{\s*([a-z.]+)\s*\}\}/g, function (all, name) { return name in values ? values[name] : all; });
+  }
+  function cannedPicker(input, c) {
+    var list = el("ul", { "class": "canned", id: "canned-list", role: "listbox", "aria-label": "Canned responses", hidden: "" });
+    var shown = [], at = 0;
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-controls", "canned-list");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    function close() { list.hidden = true; shown = []; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); }
+    function choose(r) { input.value = fill(r.content, s.conv || c); close(); input.focus(); input.dispatchEvent(new Event("input")); }
+    function draw() {
+      var m = /^\/(\S*)$/.exec(input.value);
+      if (!m) return close();
+      var q = m[1].toLowerCase();
+      shown = s.canned.filter(function (r) { return r.shortcode.indexOf(q) === 0 || (q && r.content.toLowerCase().indexOf(q) >= 0); }).slice(0, 8);
+      list.textContent = "";
+      if (!shown.length) {
+        list.appendChild(el("li", { "class": "none" }, s.canned.length ? "No response starts with /" + q : "No canned responses yet: add yours with Responses above."));
+      }
+      at = Math.min(at, Math.max(0, shown.length - 1));
+      shown.forEach(function (r, i) {
+        var li = el("li", { role: "option", id: "canned-" + i, "aria-selected": String(i === at), "data-shortcode": r.shortcode });
+        li.appendChild(el("strong", null, "/" + r.shortcode));
+        li.appendChild(el("span", null, " " + (r.owner_id ? "(mine) " : "") + fill(r.content, s.conv || c)));
+        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choose(r); });
+        list.appendChild(li);
+      });
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      if (shown.length) input.setAttribute("aria-activedescendant", "canned-" + at); else input.removeAttribute("aria-activedescendant");
+    }
+    input.addEventListener("input", draw);
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+    return {
+      list: list,
+      // True when the key was the picker's.
+      key: function (ev) {
+        if (list.hidden) return false;
+        if (ev.key === "Escape") { ev.preventDefault(); close(); return true; }
+        if (!shown.length) return false;
+        if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+          ev.preventDefault();
+          at = (at + (ev.key === "ArrowDown" ? 1 : shown.length - 1)) % shown.length;
+          draw(); return true;
+        }
+        if (ev.key === "Enter" || ev.key === "Tab") { ev.preventDefault(); choose(shown[at]); return true; }
+        return false;
+      }
+    };
+  }
+  // The agent's own responses, in a dialog from the header.
+  function drawMyResponses() {
+    var ul = $("my-responses"); if (!ul) return;
+    ul.textContent = "";
+    var mine = s.canned.filter(function (r) { return r.owner_id === s.me.id; });
+    if (!mine.length) ul.appendChild(el("li", { "class": "typing" }, "None yet."));
+    mine.forEach(function (r) {
+      var li = el("li");
+      li.appendChild(el("strong", null, "/" + r.shortcode));
+      li.appendChild(el("span", null, " " + r.content));
+      li.appendChild(button("Delete", { "class": "button minor small", "aria-label": "Delete /" + r.shortcode }, function () {
+        api("DELETE", "/api/projects/" + s.project.id + "/canned-responses/" + r.id).then(loadCanned)
+          .catch(function (e) { showError("responses-err", e); });
+      }));
+      ul.appendChild(li);
+    });
+    var shared = s.canned.length - mine.length;
+    $("team-responses").textContent = shared ? "Also " + shared + " of the team's (managed by admins in /admin)." : "";
+  }
+  $("responses-open").addEventListener("click", function () { showError("responses-err", null); $("responses").showModal(); $("response-shortcode").focus(); });
+  $("responses-close").addEventListener("click", function () { $("responses").close(); });
+  $("response-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    showError("responses-err", null);
+    api("POST", "/api/projects/" + s.project.id + "/canned-responses", { shortcode: $("response-shortcode").value, content: $("response-content").value })
+      .then(function () { $("response-shortcode").value = ""; $("response-content").value = ""; return loadCanned(); })
+      .then(function () { $("response-shortcode").focus(); })
+      .catch(function (e) { showError("responses-err", e); });
+  });
 
   // ------------------------------------------------------------ context
   function context(c) {

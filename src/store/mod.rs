@@ -39,6 +39,7 @@ mod accounts;
 /// The activity explorer: sessions, tool calls, support requests.
 pub mod activity;
 mod batch;
+pub mod canned;
 mod conn;
 mod conversations;
 mod convert;

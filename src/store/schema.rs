@@ -43,6 +43,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    canned_responses (id) {
+        id -> Text,
+        project_id -> Text,
+        owner_id -> Nullable<Text>,
+        shortcode -> Text,
+        content -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     conversations (id) {
         id -> Text,
         project_id -> Text,
@@ -388,6 +400,8 @@ diesel::joinable!(agent_availability -> projects (project_id));
 diesel::joinable!(activity_sessions -> projects (project_id));
 diesel::joinable!(agent_availability -> users (user_id));
 diesel::joinable!(auth_tokens -> users (user_id));
+diesel::joinable!(canned_responses -> projects (project_id));
+diesel::joinable!(canned_responses -> users (owner_id));
 diesel::joinable!(conversations -> customers (customer_id));
 diesel::joinable!(conversations -> projects (project_id));
 diesel::joinable!(conversations -> users (assigned_agent_id));
@@ -422,6 +436,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activity_sessions,
     agent_availability,
     auth_tokens,
+    canned_responses,
     conversations,
     customers,
     handoff_settings,

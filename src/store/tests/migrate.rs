@@ -56,10 +56,11 @@ fn pg_objects(conn: &mut PgSync) -> Vec<SchemaObject> {
 }
 
 /// The tables schema.rs declares, in its (alphabetical) order.
-const TABLES: [&str; 24] = [
+const TABLES: [&str; 25] = [
     "activity_sessions",
     "agent_availability",
     "auth_tokens",
+    "canned_responses",
     "conversations",
     "customers",
     "handoff_settings",
@@ -324,6 +325,7 @@ fn declared_schema() -> Vec<TableShape> {
         declared_shape!(activity_sessions),
         declared_shape!(agent_availability),
         declared_shape!(auth_tokens),
+        declared_shape!(canned_responses),
         declared_shape!(conversations),
         declared_shape!(customers),
         declared_shape!(handoff_settings),
