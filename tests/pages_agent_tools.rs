@@ -316,3 +316,47 @@ async fn an_agent_inserts_a_canned_response_with_the_customers_name_filled() {
         .await;
     b.quit().await;
 }
+
+/// Search from the dashboard: a word of a conversation's third message
+/// finds it among others, `tag:` narrows by tag, Escape clears.
+#[actix_rt::test]
+async fn search_finds_a_conversation_by_a_word_of_its_third_message() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    let (id, token) = app.assigned_conversation(&project, "visitor-1", &ana).await;
+    for text in ["Hi", "It is about my order", "The parcel never arrived"] {
+        app.say(&id, &token, text).await;
+    }
+    for i in 0..3 {
+        let (conv, t) = app.new_conversation(&project, &format!("other-{i}")).await;
+        app.say(&s(&conv["id"]), &t, "Just browsing").await;
+    }
+    let (st, body) = app
+        .patch(
+            &format!("/api/conversations/{id}"),
+            &ana.token,
+            json!({ "customer_name": "Dana", "tags": ["shipping"] }),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+
+    let b = Browser::start().await;
+    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
+    let search = b.wait_visible("#search").await;
+    b.type_into(&search, &format!("parcel{ENTER}")).await;
+    b.wait_text("#list button", "Dana").await;
+    let items = b
+        .eval("return Array.from(document.querySelectorAll('#list button[data-id]')).map(b => b.getAttribute('data-id'));")
+        .await;
+    assert_eq!(items, json!([id]), "only the conversation with the word");
+    b.screenshots("dashboard-search").await;
+    b.click_text("#list button", "Dana").await;
+    b.wait_text(".msg.customer", "parcel never arrived").await;
+
+    b.clear(&search).await;
+    b.type_into(&search, &format!("tag:nothing{ENTER}")).await;
+    b.wait_text("#list .note", "No conversation matches").await;
+    b.type_into(&search, "\u{E00C}").await;
+    b.wait_text("#list button", "agent active").await;
+    b.quit().await;
+}

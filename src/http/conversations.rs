@@ -47,6 +47,9 @@ struct ListQuery {
     project_id: Option<ProjectId>,
     status: Option<String>,
     assigned_to: Option<String>,
+    /// Search: message words, customer name or email (issue 17).
+    q: Option<String>,
+    tag: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -84,6 +87,12 @@ async fn list(
                 .map_err(|_| ApiError::field("assigned_to", "must be \"me\" or a user id"))?,
         ),
     };
+    if let Some(text) = &q.q {
+        validate::text("q", text, 0, 200)?;
+    }
+    if let Some(tag) = &q.tag {
+        validate::text("tag", tag, 1, 50)?;
+    }
     let cursor = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let mut rows = state
         .db
@@ -92,6 +101,8 @@ async fn list(
             status,
             assigned_to,
             customer_id: None,
+            text: q.q.clone(),
+            tag: q.tag.as_deref().map(|t| t.trim().to_lowercase()),
             cursor,
             limit: limit + 1,
         })

@@ -153,6 +153,7 @@
   // ------------------------------------------------------------ lists
   var tabs = Array.prototype.slice.call(document.querySelectorAll("[role=tab]"));
   function selectTab(b, focus) {
+    if (s.search) { $("search").value = ""; s.search = null; }
     s.tab = b.getAttribute("data-tab");
     tabs.forEach(function (x) { var on = x === b; x.setAttribute("aria-selected", String(on)); x.tabIndex = on ? 0 : -1; });
     $("list-panel").setAttribute("aria-labelledby", b.id);
@@ -194,37 +195,85 @@
     });
   }, 30000);
 
+  // ------------------------------------------------------------ search
+  // Words of any message, the customer's name or email, and `tag:name`;
+  // while a search is on, the list shows its results (all statuses).
+  function searchQuery(text) {
+    var words = [], tag = null;
+    text.split(/\s+/).forEach(function (w) {
+      var m = /^tag:(.+)$/i.exec(w);
+      if (m) tag = m[1]; else if (w) words.push(w);
+    });
+    var q = "";
+    if (words.length) q += "&q=" + encodeURIComponent(words.join(" "));
+    if (tag) q += "&tag=" + encodeURIComponent(tag);
+    return q;
+  }
+  function runSearch(more) {
+    var text = $("search").value.trim();
+    s.search = text ? (more && s.search ? s.search : { text: text, items: [], next: null }) : null;
+    if (!s.search) { load(); return; }
+    var req = s.search;
+    var q = "/api/conversations?limit=20&project_id=" + s.project.id + searchQuery(text) + (more && req.next ? "&cursor=" + encodeURIComponent(req.next) : "");
+    api("GET", q).then(function (r) {
+      if (s.search !== req) return;
+      req.items = req.items.concat(r.items); req.next = r.next_cursor;
+      drawList(req.items, "search");
+      var list = $("list");
+      if (!req.items.length) list.appendChild(el("li", { "class": "note" }, "No conversation matches “" + text + "”."));
+      if (req.next) {
+        var li = el("li");
+        li.appendChild(button("More results", { "class": "button minor", id: "search-more" }, function () { runSearch(true); }));
+        list.appendChild(li);
+      }
+    }).catch(function (e) { showError("err", e); });
+  }
+  var searchTimer = null;
+  $("search").addEventListener("input", function () { clearTimeout(searchTimer); searchTimer = setTimeout(function () { runSearch(false); }, 300); });
+  $("search-form").addEventListener("submit", function (ev) { ev.preventDefault(); clearTimeout(searchTimer); runSearch(false); });
+  $("search").addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape" && $("search").value) { ev.preventDefault(); $("search").value = ""; runSearch(false); }
+  });
+
+  function drawList(items, tab) {
+    var list = $("list");
+    // Keep the keyboard where it was across the redraw.
+    var focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.getAttribute("data-id") : null;
+    list.textContent = "";
+    items.forEach(function (c) {
+      var li = el("li"); var b = el("button", { type: "button", "data-id": c.id });
+      if (c.id === s.open) b.setAttribute("aria-current", "true");
+      b.appendChild(document.createTextNode(displayName(c)));
+      var sub = c.status.replace("_", " ");
+      if (c.status === "waiting" && c.queue_entered_at) { sub = waited(c); b.setAttribute("data-entered", c.queue_entered_at); }
+      if (c.tags && c.tags.length) sub += " · " + c.tags.join(", ");
+      b.appendChild(el("small", null, sub));
+      b.addEventListener("click", function () { openConversation(c.id, true); });
+      li.appendChild(b); list.appendChild(li);
+      if (focused === c.id) b.focus();
+    });
+    if (!items.length && tab !== "search") list.appendChild(el("li", { "class": "note" }, "Nothing here."));
+  }
+
   function load() {
     if (!s.project) return;
+    if (s.search) { loadTeamOnly(); return; }
     var q = "/api/conversations?limit=50&project_id=" + s.project.id;
     var tab = s.tab;
     if (tab === "mine") q += "&assigned_to=me&status=agent_active";
     if (tab === "queue") q += "&status=waiting";
     api("GET", q).then(function (r) {
-      if (tab !== s.tab) return;
-      var list = $("list");
-      // Keep the keyboard where it was across the redraw.
-      var focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.getAttribute("data-id") : null;
-      list.textContent = "";
+      if (tab !== s.tab || s.search) return;
       var items = r.items;
       if (tab === "queue") {
         items = items.slice().sort(function (a, b) { return (a.queue_entered_at || "").localeCompare(b.queue_entered_at || ""); });
         queueCount(items.length);
       }
-      items.forEach(function (c) {
-        var li = el("li"); var b = el("button", { type: "button", "data-id": c.id });
-        if (c.id === s.open) b.setAttribute("aria-current", "true");
-        b.appendChild(document.createTextNode(displayName(c)));
-        var sub = c.status.replace("_", " ");
-        if (c.status === "waiting" && c.queue_entered_at) { sub = waited(c); b.setAttribute("data-entered", c.queue_entered_at); }
-        if (c.tags && c.tags.length) sub += " · " + c.tags.join(", ");
-        b.appendChild(el("small", null, sub));
-        b.addEventListener("click", function () { openConversation(c.id, true); });
-        li.appendChild(b); list.appendChild(li);
-        if (focused === c.id) b.focus();
-      });
-      if (!items.length) list.appendChild(el("li", { "class": "note" }, "Nothing here."));
+      drawList(items, tab);
     }).catch(function (e) { showError("err", e); });
+    loadTeamOnly();
+  }
+  function loadTeamOnly() {
     api("GET", "/api/projects/" + s.project.id + "/agents").then(function (agents) {
       s.agents = agents;
       var mine = agents.filter(function (a) { return a.user_id === s.me.id; })[0];

@@ -11,7 +11,8 @@
 //! them in place of the shared ones on that backend. Versions, order and
 //! the `__diesel_schema_migrations` bookkeeping stay the same on both, so
 //! the schema-parity and down-undoes-up tests guard such a migration too.
-//! None is needed today.
+//! Message search (000019) is one: FTS5 on SQLite, a GIN index on
+//! PostgreSQL.
 
 use diesel::backend::Backend;
 use diesel::migration::{
@@ -25,15 +26,20 @@ const SHARED: EmbeddedMigrations = embed_migrations!("migrations");
 /// One backend's SQL for a migration whose shared SQL it cannot run.
 #[derive(Debug, Clone, Copy)]
 pub struct DialectSql {
-    /// The migration's version, the folder name before `_`
-    /// (`2026-11-21-000001`).
+    /// The migration's version as diesel reads it: the folder name before
+    /// `_` without its dashes (`20261121000001`).
     pub version: &'static str,
     pub up: &'static str,
     pub down: &'static str,
 }
 
 /// Migrations SQLite runs in its own SQL (see the module comment).
-pub const SQLITE_ONLY: &[DialectSql] = &[];
+pub const SQLITE_ONLY: &[DialectSql] = &[DialectSql {
+    // Message search: FTS5 here, a GIN index on PostgreSQL.
+    version: "20261205000019",
+    up: include_str!("../../migrations/2026-12-05-000019_message_search/up.sqlite.sql"),
+    down: include_str!("../../migrations/2026-12-05-000019_message_search/down.sqlite.sql"),
+}];
 /// Migrations PostgreSQL runs in its own SQL (see the module comment).
 pub const POSTGRES_ONLY: &[DialectSql] = &[];
 
@@ -134,6 +140,20 @@ mod tests {
 
     fn has_marker(tables: &[String]) -> bool {
         tables.iter().any(|t| t.starts_with("dialect_marker:"))
+    }
+
+    /// A dialect entry whose version names no migration would silently
+    /// leave the shared SQL in place.
+    #[test]
+    fn every_dialect_entry_names_a_shared_migration() {
+        let shared = MigrationSource::<Sqlite>::migrations(&SHARED).unwrap();
+        let versions: Vec<String> = shared
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+        for d in SQLITE_ONLY.iter().chain(POSTGRES_ONLY) {
+            assert!(versions.iter().any(|v| v == d.version), "{}", d.version);
+        }
     }
 
     /// The last shared migration, run with a dialect's SQL that adds a

@@ -26,11 +26,39 @@ impl Db {
             if f.project_ids.is_empty() || f.limit <= 0 {
                 return Ok(Vec::new());
             }
+            let project_ids: Vec<String> = f.project_ids.iter().map(|p| p.to_string()).collect();
+            let matching = match f.text.as_deref().map(str::trim) {
+                Some(text) if !text.is_empty() => {
+                    let words = queries::search_words(text);
+                    // Every word somewhere in the conversation: one index
+                    // lookup per word, intersected.
+                    let mut ids: Option<std::collections::BTreeSet<String>> = None;
+                    for w in &words {
+                        let mut with_word = std::collections::BTreeSet::new();
+                        for p in &project_ids {
+                            with_word.extend(queries::conversations_with_word(c, p, w).await?);
+                        }
+                        ids = Some(match ids {
+                            None => with_word,
+                            Some(before) => before.intersection(&with_word).cloned().collect(),
+                        });
+                    }
+                    let ids: Vec<String> = ids.unwrap_or_default().into_iter().collect();
+                    Some((ids, queries::contains_pattern(&text.to_lowercase())))
+                }
+                _ => None,
+            };
+            let tag_like = f
+                .tag
+                .as_deref()
+                .map(|t| queries::contains_pattern(&serde_json::json!(t).to_string()));
             let query = records::ListQuery {
-                project_ids: f.project_ids.iter().map(|p| p.to_string()).collect(),
+                project_ids,
                 status: f.status.map(|s| s.as_str().to_string()),
                 assigned_to: f.assigned_to.map(|u| u.to_string()),
                 customer_id: f.customer_id.map(|c| c.to_string()),
+                matching,
+                tag_like,
                 cursor: f.cursor.map(|(at, id)| (ts(at), id.to_string())),
                 limit: f.limit,
             };

@@ -16,6 +16,73 @@ use switchboard_actors::ports::StoreResult;
 
 pub const CONVERSATION_CLOSED: &str = "closed";
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+/// How many conversations a text search takes from the message index
+/// (per project), before the list's own filters and order.
+pub const SEARCH_MATCH_LIMIT: i64 = 1_000;
+
+#[derive(QueryableByName)]
+struct MatchedId {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// The words of a search, as both indexes tokenize them: runs of letters
+/// and digits, lower case; at most 8.
+pub fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .take(8)
+        .collect()
+}
+
+/// Ids of the project's conversations with a message holding a word that
+/// starts with `word` (at most [`SEARCH_MATCH_LIMIT`]), from the search
+/// index: FTS5 on SQLite, the GIN index of `to_tsvector('simple',
+/// content)` on PostgreSQL (migration 000019). `word` comes from
+/// [`search_words`], so it holds no syntax of either query language.
+pub async fn conversations_with_word(
+    conn: &mut DbConn,
+    project: &str,
+    word: &str,
+) -> StoreResult<Vec<String>> {
+    let (sql, query) = match conn {
+        DbConn::Sqlite(_) => (
+            "SELECT DISTINCT messages_fts.conversation_id AS id FROM messages_fts \
+             JOIN conversations c ON c.id = messages_fts.conversation_id \
+             WHERE messages_fts MATCH ? AND c.project_id = ? LIMIT ?",
+            format!("content : \"{word}\"*"),
+        ),
+        DbConn::Pg(_) => (
+            "SELECT DISTINCT m.conversation_id AS id FROM messages m \
+             JOIN conversations c ON c.id = m.conversation_id \
+             WHERE to_tsvector('simple', m.content) @@ to_tsquery('simple', ?) \
+             AND c.project_id = ? LIMIT ?",
+            format!("{word}:*"),
+        ),
+    };
+    let sql = conn.placeholders(sql).into_owned();
+    let rows: Vec<MatchedId> = with_conn!(conn, |c| diesel::sql_query(&sql)
+        .bind::<diesel::sql_types::Text, _>(&query)
+        .bind::<diesel::sql_types::Text, _>(project)
+        .bind::<diesel::sql_types::BigInt, _>(SEARCH_MATCH_LIMIT)
+        .load(c)
+        .await
+        .store())?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// `text` as a LIKE pattern for "contains", its wildcards escaped with `\`.
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 pub async fn settings(conn: &mut DbConn, project: &str) -> StoreResult<Option<DbSettings>> {
     first_row!(
         conn,
@@ -95,6 +162,23 @@ pub async fn list_conversations(
         }
         if let Some(customer) = &q.customer_id {
             query = query.filter(conversations::customer_id.eq(customer));
+        }
+        if let Some((ids, like)) = &q.matching {
+            query = query.filter(
+                conversations::id
+                    .eq_any(ids)
+                    .or(lower(conversations::customer_name)
+                        .like(like)
+                        .escape('\\')
+                        .assume_not_null())
+                    .or(lower(conversations::customer_email)
+                        .like(like)
+                        .escape('\\')
+                        .assume_not_null()),
+            );
+        }
+        if let Some(tag) = &q.tag_like {
+            query = query.filter(conversations::tags.like(tag).escape('\\'));
         }
         if let Some((at, id)) = &q.cursor {
             query = query.filter(older_than!(

@@ -408,6 +408,11 @@ pub struct ListQuery {
     pub status: Option<String>,
     pub assigned_to: Option<String>,
     pub customer_id: Option<String>,
+    /// Only these ids, or a customer name or email containing `like`
+    /// (the search's `q`, see `ConversationFilter::text`).
+    pub matching: Option<(Vec<String>, String)>,
+    /// A LIKE pattern over the stored tags' JSON.
+    pub tag_like: Option<String>,
     pub cursor: Option<(NaiveDateTime, String)>,
     pub limit: i64,
 }
@@ -422,6 +427,11 @@ pub struct ConversationFilter {
     pub status: Option<ConversationStatus>,
     pub assigned_to: Option<UserId>,
     pub customer_id: Option<CustomerId>,
+    /// Search: conversations with a message whose words start with each
+    /// word of this text, or whose customer name or email contains it.
+    pub text: Option<String>,
+    /// Only conversations with this tag (as stored: lower case).
+    pub tag: Option<String>,
     /// Rows strictly after this position in the ordering.
     pub cursor: Option<(DateTime<Utc>, ConversationId)>,
     pub limit: i64,

@@ -571,6 +571,8 @@ async fn list_conversations_pages_newest_first(db: Db) {
         status: None,
         assigned_to: None,
         customer_id: None,
+        text: None,
+        tag: None,
         cursor: None,
         limit: 3,
     };
