@@ -360,3 +360,125 @@ async fn search_finds_a_conversation_by_a_word_of_its_third_message() {
     b.wait_text("#list button", "agent active").await;
     b.quit().await;
 }
+
+/// While the agent's tab is hidden (a second tab in front), a customer
+/// message in their conversation creates a browser notification (the
+/// story records the page's `Notification` calls: headless Chromium shows
+/// none), the title counts it, and the inbox shows it as unread until the
+/// agent opens the conversation.
+#[actix_rt::test]
+async fn a_hidden_dashboard_notifies_and_counts_unread_messages_in_its_title() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    let (id, token) = app.assigned_conversation(&project, "visitor-1", &ana).await;
+
+    let b = Browser::start().await;
+    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
+    b.wait_text(".list button", "agent active").await;
+    // Notifications allowed; each one recorded instead of shown.
+    b.eval(
+        "window.__notes = []; window.__vis = [];
+         window.Notification = function (title, o) { window.__notes.push({ title: title, body: o && o.body }); };
+         window.Notification.permission = 'granted';
+         document.addEventListener('visibilitychange', function () { window.__vis.push(document.visibilityState); });",
+    )
+    .await;
+    let dashboard = b.window().await;
+    b.new_tab().await;
+    b.goto(&app.url("/")).await;
+
+    // A second socket on Ana's channel sees the events the page gets from
+    // the same fan-out.
+    let mut watcher = app.ws(&ana.token).await;
+    watcher
+        .subscribe(&format!("agent:{}", ana.user_id), None)
+        .await;
+    app.say(&id, &token, "Are you still there?").await;
+    app.say(&id, &token, "Hello?").await;
+    let events = watcher
+        .collect_events(&format!("agent:{}", ana.user_id), "customer_message", 2)
+        .await;
+    assert_eq!(events[1]["data"]["preview"], json!("Hello?"));
+    // The page's socket got them in the same fan-out; let its handler run
+    // before the tab comes back to the front.
+    actix_rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    b.switch_to(&dashboard).await;
+
+    let vis = b.eval("return window.__vis;").await;
+    assert_eq!(
+        vis.get(0),
+        Some(&json!("hidden")),
+        "the tab was hidden: {vis}"
+    );
+    let notes = b.eval("return window.__notes;").await;
+    let bodies: Vec<String> = notes
+        .as_array()
+        .map(|a| a.iter().map(|n| s(&n["body"])).collect())
+        .unwrap_or_default();
+    assert_eq!(bodies, ["Are you still there?", "Hello?"], "{notes}");
+    assert!(
+        s(&notes[0]["title"]).contains("wrote"),
+        "the notification says who wrote: {notes}"
+    );
+    let title = b.title().await;
+    assert!(
+        title.starts_with("(2) "),
+        "the title counts unread: {title}"
+    );
+    b.wait_text(".list button .unread", "2").await;
+
+    // Opening the conversation reads it.
+    b.click_text(".list button", "agent active").await;
+    b.wait_text(".msg.customer", "Hello?").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while b.title().await.starts_with('(') {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the title keeps a count"
+        );
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    b.quit().await;
+}
+
+/// Without a mouse: `?` lists the shortcuts; j moves through the list,
+/// Enter opens, r focuses the composer, Enter sends, Esc leaves the
+/// composer, e resolves.
+#[actix_rt::test]
+async fn an_agent_works_a_chat_from_the_keyboard() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    let (id, customer) = app.assigned_conversation(&project, "visitor-1", &ana).await;
+    app.say(&id, &customer, "Can you help?").await;
+
+    let b = Browser::start().await;
+    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
+    b.wait_text(".list button", "agent active").await;
+    b.eval("document.activeElement.blur();").await;
+    b.keys("?").await;
+    b.wait_visible("#keys-help").await;
+    b.wait_text("#keys-help", "Resolve the open conversation")
+        .await;
+    b.screenshots("dashboard-keys").await;
+    b.keys("\u{E00C}").await;
+    b.keys("j").await;
+    let focused = b
+        .eval("return document.activeElement.getAttribute('data-id');")
+        .await;
+    assert_eq!(focused, json!(id), "j focuses the first conversation");
+    b.keys(ENTER).await;
+    b.wait_text(".msg.customer", "Can you help?").await;
+    b.eval("document.activeElement.blur();").await;
+    b.keys("r").await;
+    let composer = b.eval("return document.activeElement.id;").await;
+    assert_eq!(composer, json!("composer"));
+    b.keys(&format!("Sure{ENTER}")).await;
+    b.wait_text(".msg.agent", "Sure").await;
+    b.keys("\u{E00C}e").await;
+    b.wait_text("#conv-status", "resolved").await;
+    assert_eq!(
+        app.conversation(&id, &ana.token).await["status"],
+        json!("resolved")
+    );
+    b.quit().await;
+}

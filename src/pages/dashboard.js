@@ -10,7 +10,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var s = { me: null, project: null, ws: null, refs: 0,
             waiters: {}, tab: "mine", open: null, conv: null, seen: {}, typingTimer: null, typing: false,
-            backoff: 1000, agents: [], skew: 0, audio: null, history: null, canned: [] };
+            backoff: 1000, agents: [], skew: 0, audio: null, history: null, canned: [], unread: {} };
   // The "Select a conversation" state, put back when a phone goes back to the list.
   var emptyView = $("empty");
 
@@ -49,7 +49,7 @@
       s.me = r.user; s.project = r.projects[0];
       if (!s.project) throw new Error("You are not a member of any project.");
       $("login").hidden = true; $("dash").hidden = false; $("status-wrap").hidden = false; $("logout").hidden = false;
-      $("responses-open").hidden = false;
+      $("responses-open").hidden = false; $("keys-open").hidden = false; notifyButton();
       connect(); refresh(); stats(); loadCanned();
     }).catch(function (e) { Staff.forget(); $("login-err").textContent = e.message; });
   }
@@ -82,8 +82,9 @@
       // replays): their time is the server's now.
       if (f.ts && f.channel.indexOf("conversation:") !== 0) { var t = Date.parse(f.ts); if (!isNaN(t)) s.skew = t - Date.now(); }
       if (f.channel.indexOf("conversation:") === 0) return onConversationEvent(f.event, d, f.ts);
-      if (f.event === "new_conversation") cue("New conversation waiting");
+      if (f.event === "new_conversation") { cue("New conversation waiting"); notify("New conversation waiting", d.preview || "A customer is waiting for an agent.", d.conversation && d.conversation.id); }
       if (f.event === "conversation_assigned") cue("New chat assigned");
+      if (f.event === "customer_message") return customerMessage(d);
       if (f.event === "queue_updated" && d.waiting_count != null) queueCount(d.waiting_count);
       refresh();
     };
@@ -110,7 +111,7 @@
   function lostAccess(why) {
     Staff.forget();
     s.project = null;
-    $("dash").hidden = true; $("status-wrap").hidden = true; $("logout").hidden = true; $("responses-open").hidden = true;
+    $("dash").hidden = true; $("status-wrap").hidden = true; $("logout").hidden = true; $("responses-open").hidden = true; $("notify-allow").hidden = true; $("keys-open").hidden = true;
     $("login").hidden = false;
     $("login-err").textContent = why;
   }
@@ -122,10 +123,10 @@
   var cueTimer = null;
   function cue(text) {
     $("cue").textContent = text;
-    document.title = "(!) Switchboard: agent dashboard";
+    s.cueOn = true; showUnread();
     tone();
     clearTimeout(cueTimer);
-    cueTimer = setTimeout(function () { $("cue").textContent = ""; document.title = "Switchboard: agent dashboard"; }, 8000);
+    cueTimer = setTimeout(function () { $("cue").textContent = ""; s.cueOn = false; showUnread(); }, 8000);
   }
   function tone() {
     try {
@@ -142,6 +143,48 @@
       o.start(t); o.stop(t + 0.32);
     } catch (e) { /* no sound is fine: the cue is also shown and announced */ }
   }
+  // ------------------------------------------------------------ unread and notifications
+  // A customer wrote in one of the agent's conversations: unread unless it
+  // is the one on screen while the tab is in front; a notification when
+  // the tab is hidden.
+  function customerMessage(d) {
+    var id = d.conversation_id;
+    if (id === s.open && !document.hidden) return;
+    s.unread[id] = (s.unread[id] || 0) + 1;
+    showUnread();
+    if (document.hidden) notify((d.customer_name || "Customer") + " wrote", d.preview || "", id);
+    else cue("New message from " + (d.customer_name || "a customer"));
+  }
+  function unreadTotal() { return Object.keys(s.unread).reduce(function (n, k) { return n + s.unread[k]; }, 0); }
+  function showUnread() {
+    var n = unreadTotal();
+    // The unread count, else "(!)" for a moment after a new chat.
+    document.title = (n ? "(" + n + ") " : s.cueOn ? "(!) " : "") + "Switchboard: agent dashboard";
+    Array.prototype.forEach.call(document.querySelectorAll("#list button[data-id]"), function (b) { badge(b, s.unread[b.getAttribute("data-id")]); });
+  }
+  function badge(b, n) {
+    var old = b.querySelector(".unread"); if (old) old.remove();
+    if (n) b.insertBefore(el("span", { "class": "unread", "aria-label": n + " unread" }, String(n)), b.firstChild);
+  }
+  function markRead(id) { if (s.unread[id]) { delete s.unread[id]; showUnread(); } }
+  document.addEventListener("visibilitychange", function () { if (!document.hidden && s.open) markRead(s.open); });
+  // Browser notifications, once the agent allows them (the button asks).
+  function notify(title, body, id) {
+    if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      var n = new Notification(title, { body: body, tag: id ? "sb-" + id : undefined });
+      n.onclick = function () { window.focus(); if (id) openConversation(id, true); n.close(); };
+    } catch (e) { /* some browsers allow notifications only from a service worker */ }
+  }
+  function notifyButton() {
+    var b = $("notify-allow");
+    b.hidden = !("Notification" in window) || Notification.permission !== "default";
+  }
+  $("notify-allow").addEventListener("click", function () {
+    var p = Notification.requestPermission(notifyButton);
+    if (p && p.then) p.then(notifyButton);
+  });
+
   function queueCount(n) { $("queue-count").textContent = n ? "(" + n + ")" : ""; }
 
   $("status").addEventListener("change", function () {
@@ -244,6 +287,7 @@
       var li = el("li"); var b = el("button", { type: "button", "data-id": c.id });
       if (c.id === s.open) b.setAttribute("aria-current", "true");
       b.appendChild(document.createTextNode(displayName(c)));
+      badge(b, s.unread[c.id]);
       var sub = c.status.replace("_", " ");
       if (c.status === "waiting" && c.queue_entered_at) { sub = waited(c); b.setAttribute("data-entered", c.queue_entered_at); }
       if (c.tags && c.tags.length) sub += " · " + c.tags.join(", ");
@@ -321,6 +365,7 @@
     var same = s.open === id;
     if (s.open && !same) op({ op: "unsubscribe", channel: "conversation:" + s.open }).catch(function () {});
     s.open = id;
+    markRead(id);
     $("dash").classList.add("open");
     Array.prototype.forEach.call(document.querySelectorAll("#list button[data-id]"), function (b) {
       if (b.getAttribute("data-id") === id) b.setAttribute("aria-current", "true"); else b.removeAttribute("aria-current");
@@ -389,7 +434,7 @@
     function after(p, then) { showError("view-err", null); p.then(then || function () { openConversation(c.id); }).catch(function (e) { showError("view-err", e); }); }
     if (c.status === "waiting") action("Claim", function () { after(op({ op: "claim", conversation_id: c.id })); });
     if (mine) {
-      action("Resolve", function () { after(op({ op: "resolve", conversation_id: c.id }), function () { openConversation(c.id); stats(); }); });
+      action("Resolve", function () { after(op({ op: "resolve", conversation_id: c.id }), function () { openConversation(c.id); stats(); }); }, null, "resolve");
       action("Back to queue", function () { after(op({ op: "transfer", conversation_id: c.id })); }, "minor");
     }
     if (c.status !== "closed" && (mine || c.status === "resolved")) action("Close", function () { $("close-confirm").hidden = false; $("close-no").focus(); }, "minor", "close-ask");
@@ -700,6 +745,35 @@
       if (s.open) openConversation(s.open);
     }
   }
+
+  // ------------------------------------------------------------ keyboard
+  // Shortcuts outside text fields (`?` lists them on the page): j/k move
+  // through the list, Enter opens, r writes, e resolves, / searches.
+  function typingInField(t) { return t && (/^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) || t.isContentEditable); }
+  function moveInList(step) {
+    var items = Array.prototype.slice.call(document.querySelectorAll("#list button[data-id]"));
+    if (!items.length) return;
+    var i = items.indexOf(document.activeElement);
+    if (i < 0) i = items.findIndex(function (b) { return b.getAttribute("aria-current") === "true"; });
+    var next = i < 0 ? (step > 0 ? 0 : items.length - 1) : Math.max(0, Math.min(items.length - 1, i + step));
+    items[next].focus();
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || $("dash").hidden) return;
+    if (ev.key === "Escape" && typingInField(ev.target) && ev.target.id === "composer") { ev.target.blur(); return; }
+    if (typingInField(ev.target) || document.querySelector("dialog[open]")) return;
+    var act = {
+      j: function () { moveInList(1); }, k: function () { moveInList(-1); },
+      r: function () { var c = $("composer"); if (c) c.focus(); },
+      e: function () { var b = $("resolve"); if (b) b.click(); },
+      "/": function () { $("search").focus(); },
+      "?": function () { $("keys-help").showModal(); }
+    }[ev.key];
+    if (!act) return;
+    ev.preventDefault(); act();
+  });
+  $("keys-close").addEventListener("click", function () { $("keys-help").close(); });
+  $("keys-open").addEventListener("click", function () { $("keys-help").showModal(); });
 
   // ------------------------------------------------------------ canned responses
   // The project's responses and the agent's own (issue 17); `/` at the

@@ -314,6 +314,30 @@ impl Browser {
         .await;
     }
 
+    /// The current window's (tab's) handle.
+    #[allow(dead_code)] // not every test binary opens tabs
+    pub async fn window(&self) -> String {
+        let v = self.cmd("GET", "/window", None).await;
+        v.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Open a new tab and bring it to the front: the one before is hidden.
+    #[allow(dead_code)] // not every test binary opens tabs
+    pub async fn new_tab(&self) -> String {
+        let v = self
+            .cmd("POST", "/window/new", Some(json!({ "type": "tab" })))
+            .await;
+        let handle = v["handle"].as_str().unwrap_or_default().to_string();
+        self.switch_to(&handle).await;
+        handle
+    }
+
+    #[allow(dead_code)] // not every test binary opens tabs
+    pub async fn switch_to(&self, handle: &str) {
+        self.cmd("POST", "/window", Some(json!({ "handle": handle })))
+            .await;
+    }
+
     pub async fn resize(&self, (width, height): (u32, u32)) {
         self.cmd(
             "POST",

@@ -32,6 +32,24 @@ impl ConversationActor {
                     self.ai_turn(msg.content.clone(), ctx);
                 }
                 St::Resolved => ctx.notify(Reopen),
+                // The assigned agent hears of it even with another
+                // conversation open (the dashboard's unread count and
+                // notification, issue 17).
+                St::AgentActive => {
+                    if let Some(agent) = self.rec.assigned_agent_id {
+                        let preview: String = msg.content.chars().take(140).collect();
+                        self.engine.agent(agent).do_send(NotifyAgent {
+                            event: "customer_message",
+                            data: json!({
+                                "conversation_id": self.rec.id,
+                                "seq": msg.seq,
+                                "preview": preview,
+                                "customer_name": self.rec.customer_name,
+                                "created_at": crate::wire_time::format(&msg.created_at),
+                            }),
+                        });
+                    }
+                }
                 _ => {}
             },
             After::AiAnswer { confidence } => {
