@@ -426,6 +426,8 @@ async fn a_hidden_dashboard_notifies_and_counts_unread_messages_in_its_title() {
         "the title counts unread: {title}"
     );
     b.wait_text(".list button .unread", "2").await;
+    // The inbox previews the newest message.
+    b.wait_text(".list button .preview", "Hello?").await;
 
     // Opening the conversation reads it.
     b.click_text(".list button", "agent active").await;

@@ -188,7 +188,7 @@ async fn a_waiting_customer_shows_in_the_queue_and_reaches_the_agent_when_a_slot
     app.waiting_conversation(&project, "second", 2).await;
     agent.wait_text("#list button", "waiting 3 min").await;
     agent.wait_text("#queue-count", "(2)").await;
-    let waits = texts(&agent, "#list button small").await;
+    let waits = texts(&agent, "#list button small:first-of-type").await;
     assert_eq!(waits, ["waiting 3 min", "waiting < 1 min"], "queue order");
     agent.screenshots("dashboard-queue").await;
 

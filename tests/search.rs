@@ -136,6 +136,19 @@ async fn search_finds_conversations_by_message_words_name_email_and_tag() {
     let res = search(&app, &ana.token, &format!("{p}&q={}", "x".repeat(201))).await;
     assert_invalid_field(&res, "q");
 
+    // Each item previews its newest message, never an internal note.
+    app.note(&a, &ana.token, "internal: refund approved").await;
+    let (_, body) = search(&app, &ana.token, &format!("{p}&q=parcel")).await;
+    assert_eq!(
+        body["items"][0]["last_message"]["content"],
+        json!("The parcel never arrived"),
+        "{body}"
+    );
+    assert_eq!(
+        body["items"][0]["last_message"]["sender_type"],
+        json!("customer")
+    );
+
     // A message written now is found at once, and after a restart.
     app.say(&a, &a_token, "Also a broken umbrella").await;
     assert_eq!(

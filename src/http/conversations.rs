@@ -42,6 +42,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 pub use crate::ops::conversation::{view_body, view_of};
 
+/// How much of the newest message an inbox item previews.
+const PREVIEW_CHARS: usize = 140;
+
 #[derive(Deserialize)]
 struct ListQuery {
     project_id: Option<ProjectId>,
@@ -114,9 +117,28 @@ async fn list(
             r.id,
         )
     });
-    let items: Vec<ConversationView> = rows
+    // The inbox shows each one's newest message the customer also saw.
+    let mut last: std::collections::HashMap<ConversationId, MessageRecord> = state
+        .db
+        .last_public_messages(rows.iter().map(|r| r.id).collect())
+        .await?
+        .into_iter()
+        .collect();
+    let items: Vec<serde_json::Value> = rows
         .iter()
-        .map(|r| ConversationView::from_record(r, None))
+        .map(|r| {
+            let mut item = json!(ConversationView::from_record(r, None));
+            item["last_message"] = match last.remove(&r.id) {
+                Some(m) => json!({
+                    "seq": m.seq,
+                    "sender_type": m.sender_type,
+                    "content": m.content.chars().take(PREVIEW_CHARS).collect::<String>(),
+                    "created_at": switchboard_actors::wire_time::format(&m.created_at),
+                }),
+                None => serde_json::Value::Null,
+            };
+            item
+        })
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
 }

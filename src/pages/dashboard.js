@@ -149,9 +149,9 @@
   // the tab is hidden.
   function customerMessage(d) {
     var id = d.conversation_id;
-    if (id === s.open && !document.hidden) return;
+    if (id === s.open && !document.hidden) return refresh();
     s.unread[id] = (s.unread[id] || 0) + 1;
-    showUnread();
+    showUnread(); refresh();
     if (document.hidden) notify((d.customer_name || "Customer") + " wrote", d.preview || "", id);
     else cue("New message from " + (d.customer_name || "a customer"));
   }
@@ -224,6 +224,11 @@
     refreshTimer = setTimeout(function () { refreshTimer = null; lastRefresh = Date.now(); load(); }, wait);
   }
 
+  // "active 12 min": how long the agent has had it (server clock).
+  function since(at) {
+    var min = Math.max(0, Math.floor((serverNow() - Date.parse(at)) / 60000));
+    return "active " + (min < 1 ? "< 1 min" : min < 60 ? min + " min" : Math.floor(min / 60) + " h " + (min % 60) + " min");
+  }
   function waited(c) {
     var min = Math.max(0, Math.floor((serverNow() - Date.parse(c.queue_entered_at)) / 60000));
     return min < 1 ? "waiting < 1 min" : "waiting " + min + " min";
@@ -290,8 +295,15 @@
       badge(b, s.unread[c.id]);
       var sub = c.status.replace("_", " ");
       if (c.status === "waiting" && c.queue_entered_at) { sub = waited(c); b.setAttribute("data-entered", c.queue_entered_at); }
+      if (c.status === "agent_active" && c.claimed_at) sub += " · " + since(c.claimed_at);
       if (c.tags && c.tags.length) sub += " · " + c.tags.join(", ");
       b.appendChild(el("small", null, sub));
+      var m = c.last_message;
+      if (m) {
+        var who = { customer: "", ai: "AI: ", agent: "Agent: ", system: "" }[m.sender_type] || "";
+        b.appendChild(el("small", { "class": "preview" }, who + m.content));
+        b.appendChild(el("small", { "class": "when" }, stamp(m.created_at)));
+      }
       b.addEventListener("click", function () { openConversation(c.id, true); });
       li.appendChild(b); list.appendChild(li);
       if (focused === c.id) b.focus();
@@ -321,7 +333,7 @@
     api("GET", "/api/projects/" + s.project.id + "/agents").then(function (agents) {
       s.agents = agents;
       var mine = agents.filter(function (a) { return a.user_id === s.me.id; })[0];
-      if (mine) { $("count").textContent = mine.current_chat_count + "/" + mine.max_concurrent_chats + " chats"; $("status").value = mine.status; }
+      if (mine) { $("count").textContent = mine.name + " · " + mine.current_chat_count + "/" + mine.max_concurrent_chats + " chats"; $("status").value = mine.status; }
       renderTeam(agents); transferOptions();
     }).catch(function () {});
   }

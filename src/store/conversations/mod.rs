@@ -12,9 +12,29 @@ pub(crate) mod writes;
 use crate::store::convert::{convert_all, ts};
 use crate::store::db::Db;
 use records::*;
-use switchboard_actors::ports::{ConversationRecord, StoreResult};
+use switchboard_actors::ids::ConversationId;
+use switchboard_actors::ports::{ConversationRecord, MessageRecord, StoreResult};
 
 impl Db {
+    /// Each conversation's newest message but internal notes and system
+    /// lines (the inbox's preview), on one connection: a lookup by the (conversation, seq)
+    /// key each.
+    pub async fn last_public_messages(
+        &self,
+        ids: Vec<ConversationId>,
+    ) -> StoreResult<Vec<(ConversationId, MessageRecord)>> {
+        self.pooled(async move |c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(m) = queries::last_public_message(c, &id.to_string()).await? {
+                    out.push((id, MessageRecord::try_from(m)?));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// The dashboard list: newest `last_message_at` first (ties by id
     /// descending), strictly after `f.cursor`, at most `f.limit` rows.
     pub async fn list_conversations(

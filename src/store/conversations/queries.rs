@@ -243,6 +243,23 @@ pub async fn messages_newest(
     )
 }
 
+/// The newest message someone wrote that the customer also sees (no
+/// internal note, no system line).
+pub async fn last_public_message(
+    conn: &mut DbConn,
+    conversation: &str,
+) -> StoreResult<Option<DbMessage>> {
+    first_row!(
+        conn,
+        messages::table
+            .filter(messages::conversation_id.eq(conversation))
+            .filter(messages::internal.eq(false))
+            .filter(messages::sender_type.ne("system"))
+            .order(messages::seq.desc())
+            .select(DbMessage::as_select())
+    )
+}
+
 pub async fn max_seq(conn: &mut DbConn, conversation: &str) -> StoreResult<Option<i64>> {
     with_conn!(conn, |c| messages::table
         .filter(messages::conversation_id.eq(conversation))
