@@ -484,3 +484,50 @@ async fn an_agent_works_a_chat_from_the_keyboard() {
     );
     b.quit().await;
 }
+
+/// Seed 003 5.11.6 in the customer panel: flag with a reason, the team's
+/// notes about the customer, both kept on the customer record.
+#[actix_rt::test]
+async fn an_agent_flags_a_customer_and_keeps_notes_about_them() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    let (id, _) = app.assigned_conversation(&project, "visitor-1", &ana).await;
+
+    let b = Browser::start().await;
+    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
+    b.click_text(".list button", "agent active").await;
+    b.click(&b.wait_visible("#flag-ask").await).await;
+    let reason = b.wait_visible("#flag-reason").await;
+    b.type_into(&reason, &format!("Asked for a refund three times{ENTER}"))
+        .await;
+    b.wait_text("#flag", "Flagged: Asked for a refund three times")
+        .await;
+    let notes = b.wait_visible("#customer-notes").await;
+    b.type_into(&notes, "Prefers email. Order 42.").await;
+    b.click(&b.find("#notes-save").await).await;
+    b.wait_text("#customer-saved", "Notes saved.").await;
+    b.screenshots("dashboard-customer-panel").await;
+
+    let view = app.conversation(&id, &ana.token).await;
+    let customer = &view["customer"];
+    assert_eq!(customer["is_flagged"], json!(true), "{view}");
+    assert_eq!(
+        customer["flag_reason"],
+        json!("Asked for a refund three times")
+    );
+    assert_eq!(
+        customer["internal_notes"],
+        json!("Prefers email. Order 42.")
+    );
+
+    b.click(&b.wait_visible("#unflag").await).await;
+    b.wait_text("#customer-saved", "Flag removed.").await;
+    let view = app.conversation(&id, &ana.token).await;
+    assert_eq!(view["customer"]["is_flagged"], json!(false));
+    assert_eq!(
+        view["customer"]["internal_notes"],
+        json!("Prefers email. Order 42."),
+        "unflagging keeps the notes"
+    );
+    b.quit().await;
+}

@@ -224,11 +224,9 @@
     refreshTimer = setTimeout(function () { refreshTimer = null; lastRefresh = Date.now(); load(); }, wait);
   }
 
-  // "active 12 min": how long the agent has had it (server clock).
-  function since(at) {
-    var min = Math.max(0, Math.floor((serverNow() - Date.parse(at)) / 60000));
-    return "active " + (min < 1 ? "< 1 min" : min < 60 ? min + " min" : Math.floor(min / 60) + " h " + (min % 60) + " min");
-  }
+  // Since when the agent has had it: a time, not a duration, so it needs
+  // no agreement between this computer's clock and the server's.
+  function since(at) { return "yours since " + stamp(at); }
   function waited(c) {
     var min = Math.max(0, Math.floor((serverNow() - Date.parse(c.queue_entered_at)) / 60000));
     return min < 1 ? "waiting < 1 min" : "waiting " + min + " min";
@@ -408,7 +406,7 @@
     if (b) { b.removeAttribute("aria-current"); b.focus(); } else tabs.filter(function (t) { return t.tabIndex === 0; })[0].focus();
   }
 
-  var kept = ["composer", "tag-input", "transfer-to", "contact-name", "contact-email"];
+  var kept = ["composer", "tag-input", "transfer-to", "contact-name", "contact-email", "customer-notes", "flag-reason"];
   function snapshot() {
     var k = { active: document.activeElement && document.activeElement.id, values: {}, err: $("view-err") ? $("view-err").textContent : "",
               note: $("view-note") ? $("view-note").textContent : "", confirm: $("spam-confirm") && !$("spam-confirm").hidden,
@@ -896,6 +894,7 @@
     var who = cu.email || c.visitor_id;
     if (who) ctx.appendChild(el("p", null)).appendChild(el("a", { id: "activity-link", href: "/explorer?project=" + encodeURIComponent(c.project_id) + "&user=" + encodeURIComponent(who) }, "Activity"));
     if (cu.is_flagged) ctx.appendChild(el("p", { "class": "flag", id: "flag" }, "⚑ Flagged: " + (cu.flag_reason || "no reason given")));
+    if (cu.id) customerTools(ctx, c, cu);
     var dl = el("dl");
     [["First seen", cu.first_seen_at && cu.first_seen_at.slice(0, 10)], ["Total chats", cu.total_conversations], ["Page", cu.last_page_url],
      ["Device", cu.last_device], ["Browser", [cu.last_browser, cu.last_os].filter(Boolean).join(" / ")]].forEach(function (r) {
@@ -919,6 +918,43 @@
     drawHistory(ul, full ? full.items : (cu.recent_conversations || []));
     if (full) { if (full.next) more.appendChild(button("Load more", { "class": "button minor", id: "history-more" }, function () { pageHistory(cu.id, true); })); }
     else more.appendChild(button("View all", { "class": "button minor", id: "history-all" }, function () { s.history = null; pageHistory(cu.id, false); }));
+  }
+  // Seed 003 5.11.6: flag the customer with a reason (or unflag), and the
+  // team's notes about them, kept on the customer across conversations.
+  function customerTools(ctx, c, cu) {
+    var path = "/api/projects/" + c.project_id + "/customers/" + cu.id;
+    var status = el("p", { "class": "typing", id: "customer-saved", role: "status" });
+    function save(body, said) {
+      showError("ctx-err", null);
+      return api("PATCH", path, body).then(function () {
+        status.textContent = said;
+        return api("GET", "/api/conversations/" + c.id);
+      }).then(function (v) { if (s.open === c.id) { s.conv = v; context(v); $("customer-saved").textContent = said; } })
+        .catch(function (e) { showError("ctx-err", e); });
+    }
+    var flag = el("div", { "class": "flagging" });
+    if (cu.is_flagged) {
+      flag.appendChild(button("Unflag", { "class": "button minor small", id: "unflag" }, function () { save({ is_flagged: false, flag_reason: null }, "Flag removed."); }));
+    } else {
+      var form = el("form", { id: "flag-form", hidden: "" });
+      form.appendChild(el("label", { "for": "flag-reason" }, "Why?"));
+      form.appendChild(el("input", { id: "flag-reason", type: "text", maxlength: "200", autocomplete: "off" }));
+      form.appendChild(el("button", { type: "submit", "class": "button minor small" }, "Flag"));
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        save({ is_flagged: true, flag_reason: $("flag-reason").value }, "Customer flagged.");
+      });
+      flag.appendChild(button("Flag…", { "class": "button minor small", id: "flag-ask" }, function () { form.hidden = false; $("flag-reason").focus(); }));
+      flag.appendChild(form);
+    }
+    ctx.appendChild(flag);
+    ctx.appendChild(el("label", { "for": "customer-notes", "class": "notes-label" }, "Notes about this customer (the team's only)"));
+    var notes = el("textarea", { id: "customer-notes", rows: "3", maxlength: "5000" });
+    notes.value = cu.internal_notes || "";
+    ctx.appendChild(notes);
+    ctx.appendChild(button("Save notes", { "class": "button minor small", id: "notes-save" }, function () { save({ internal_notes: notes.value }, "Notes saved."); }));
+    ctx.appendChild(el("div", { "class": "err", id: "ctx-err", role: "alert" }));
+    ctx.appendChild(status);
   }
   function drawHistory(ul, items) {
     if (!items.length) ul.appendChild(el("li", { "class": "typing" }, "No conversations yet."));
