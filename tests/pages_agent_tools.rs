@@ -531,3 +531,48 @@ async fn an_agent_flags_a_customer_and_keeps_notes_about_them() {
     );
     b.quit().await;
 }
+
+/// "Request email": the widget asks the customer, who answers in the
+/// widget; the agent's header shows it as unverified contact information
+/// at once (the edit reaches staff live), and nothing links a customer.
+#[actix_rt::test]
+async fn an_agent_requests_the_customers_email_through_the_widget() {
+    let (app, project, ana) = TestApp::with_agent_online().await;
+    app.enable_handoff(&project, |s| {
+        s["auto_triggers"]["keywords"] = json!(["human"]);
+    })
+    .await;
+    let customer = Browser::start().await;
+    let input = customer
+        .open_widget(&app.url(&format!("/widget/demo?key={}", project.public_key)))
+        .await;
+    customer
+        .type_into(&input, &format!("A human please{ENTER}"))
+        .await;
+    customer
+        .wait_text(".sbw-status", "You are chatting with")
+        .await;
+
+    let b = Browser::start().await;
+    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
+        .await;
+    b.click_text(".list button", "agent active").await;
+    b.click(&b.wait_visible("#request-email").await).await;
+    b.wait_text("#view-note", "Asked the customer for their email")
+        .await;
+
+    let email = customer.wait_visible(".sbw-email input").await;
+    customer.type_into(&email, "dana@example.com").await;
+    customer
+        .click_text(".sbw-email button", "Send my email")
+        .await;
+    customer
+        .wait_text(".sbw-msg.system", "we will write to dana@example.com")
+        .await;
+    customer.screenshots("widget-email-request").await;
+
+    b.wait_text("#contact-shown", "dana@example.com (unverified)")
+        .await;
+    customer.quit().await;
+    b.quit().await;
+}

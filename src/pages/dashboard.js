@@ -446,6 +446,13 @@
     if (mine) {
       action("Resolve", function () { after(op({ op: "resolve", conversation_id: c.id }), function () { openConversation(c.id); stats(); }); }, null, "resolve");
       action("Back to queue", function () { after(op({ op: "transfer", conversation_id: c.id })); }, "minor");
+      // Asks the customer in the widget for an email (kept as unverified
+      // contact information).
+      if (!c.customer_email) action("Request email", function () {
+        after(op({ op: "send_message", conversation_id: c.id, content: "Could you leave your email address so we can follow up?",
+                   client_msg_id: "d-" + Date.now() + "-" + Math.random(), metadata: { request: "email" } }).then(render),
+              function () { $("view-note").textContent = "Asked the customer for their email."; });
+      }, "minor", "request-email");
     }
     if (c.status !== "closed" && (mine || c.status === "resolved")) action("Close", function () { $("close-confirm").hidden = false; $("close-no").focus(); }, "minor", "close-ask");
     if (c.status !== "closed" && c.customer) action("Mark as spam", function () { $("spam-confirm").hidden = false; $("spam-no").focus(); }, "minor", "spam-ask");

@@ -150,7 +150,29 @@
       var s = +n.getAttribute("data-seq"); if (s && m.seq && s > m.seq && !after) after = n;
     });
     if (after) log.insertBefore(div, after); else log.appendChild(div);
+    // The agent asked for an email (the dashboard's "Request email").
+    if (m.sender_type === "agent" && m.metadata && m.metadata.request === "email" && get("emailed:" + state.conv) == null) emailForm(div);
     scroll();
+  }
+
+  // The customer's answer is contact information for the team (identify
+  // without proof): it links nothing and is marked unverified.
+  function emailForm(after) {
+    var old = log.querySelector(".sbw-email"); if (old) old.remove();
+    var card = el("form", { "class": "sbw-card sbw-email", "aria-label": "Your email" });
+    var input = el("input", { type: "email", required: "", autocomplete: "email", name: "email" });
+    var l = el("label", null, "Your email"); l.appendChild(input); card.appendChild(l);
+    var err = el("div", { "class": "sbw-err", role: "alert" });
+    card.appendChild(err);
+    card.appendChild(el("button", { type: "submit", "class": "primary" }, "Send my email"));
+    card.addEventListener("submit", function (ev) {
+      ev.preventDefault(); err.textContent = "";
+      api("POST", "/api/widget/identify", { email: input.value, name: null, user_hash: null }).then(function () {
+        put("emailed:" + state.conv, "1");
+        card.replaceWith(el("div", { "class": "sbw-msg system" }, "Thanks, we will write to " + input.value + "."));
+      }).catch(function (e) { err.textContent = e.fields ? Object.values(e.fields).join(" ") : e.message; });
+    });
+    if (after.nextSibling) log.insertBefore(card, after.nextSibling); else log.appendChild(card);
   }
 
   // ------------------------------------------------------------ states

@@ -95,20 +95,26 @@ impl Handler<EditConversation> for ConversationActor {
             Some((EditStatus::Closed, next)) => self.close(&msg.caller, next),
             None => self.save_row(),
         };
-        // Other staff watching the conversation see the edit; the customer
-        // does not (tags and contact notes are the team's).
         AtomicResponse::new(Box::pin(written.map(|res, act, _| {
             let view = res?;
-            let frame = event_frame(
-                &act.channel,
-                "conversation_updated",
-                None,
-                &json!({ "conversation": view }),
-                act.now(),
-            );
-            act.subs
-                .publish(&act.channel, &frame, |a| a == Audience::Staff);
+            act.tell_staff_updated(&view);
             Ok(view)
         })))
+    }
+}
+
+impl ConversationActor {
+    /// Other staff watching the conversation see an edit of it; the
+    /// customer does not (tags and contact notes are the team's).
+    pub(super) fn tell_staff_updated(&mut self, view: &ConversationView) {
+        let frame = event_frame(
+            &self.channel,
+            "conversation_updated",
+            None,
+            &json!({ "conversation": view }),
+            self.now(),
+        );
+        self.subs
+            .publish(&self.channel, &frame, |a| a == Audience::Staff);
     }
 }

@@ -390,7 +390,11 @@ impl Handler<SetContact> for ConversationActor {
             )))));
         }
         self.set_contact(Some(msg.email), msg.name);
-        AtomicResponse::new(self.save_row())
+        AtomicResponse::new(Box::pin(self.save_row().map(|res, act, _| {
+            let view = res?;
+            act.tell_staff_updated(&view);
+            Ok(view)
+        })))
     }
 }
 
