@@ -15,6 +15,14 @@ use serde_json::{json, Value};
 
 const ENTER: &str = "\u{E007}";
 
+/// The agent's dashboard, logged in.
+async fn dashboard(app: &TestApp, agent: &Agent) -> Browser {
+    let b = Browser::start().await;
+    b.log_in(&app.url("/dashboard"), &agent.email, AGENT_PASSWORD)
+        .await;
+    b
+}
+
 /// Type into the composer and send with Enter.
 async fn compose(b: &Browser, text: &str) {
     let composer = b.wait_visible("#composer").await;
@@ -51,9 +59,7 @@ async fn an_agent_notes_replies_and_closes_and_the_customer_never_sees_the_note(
         .await;
 
     // The agent opens it: the marker says why, every message has a time.
-    let b = Browser::start().await;
-    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
-        .await;
+    let b = dashboard(&app, &ana).await;
     b.click_text(".list button", "agent active").await;
     b.wait_text(".msg.handoff", "Handed off: keyword 'refund'")
         .await;
@@ -139,9 +145,7 @@ async fn an_agent_notes_replies_and_closes_and_the_customer_never_sees_the_note(
 async fn the_agent_sees_how_long_ago_the_customer_was_active_and_when_the_chat_will_close() {
     let (app, project, ana) = TestApp::with_agent_online().await;
     let (id, customer) = app.assigned_conversation(&project, "v-quiet", &ana).await;
-    let b = Browser::start().await;
-    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
-        .await;
+    let b = dashboard(&app, &ana).await;
     b.click_text(".list button", "agent active").await;
     b.wait_visible("#composer").await;
 
@@ -182,9 +186,7 @@ async fn an_agent_edits_the_customers_contact_details_from_the_header() {
     let (app, project, ana) = TestApp::with_agent_online().await;
     let (id, _) = app.assigned_conversation(&project, "visitor-1", &ana).await;
 
-    let b = Browser::start().await;
-    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
-        .await;
+    let b = dashboard(&app, &ana).await;
     b.click_text(".list button", "agent active").await;
     b.click(&b.wait_visible("#contact-edit").await).await;
     let name = b.wait_visible("#contact-name").await;
@@ -271,9 +273,7 @@ async fn an_agent_inserts_a_canned_response_with_the_customers_name_filled() {
     admin.screenshots("admin-canned").await;
     admin.quit().await;
 
-    let b = Browser::start().await;
-    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
-        .await;
+    let b = dashboard(&app, &ana).await;
     // A personal one, from the header's Responses dialog.
     b.click(&b.wait_visible("#responses-open").await).await;
     let mine = b.wait_visible("#response-shortcode").await;
@@ -339,9 +339,7 @@ async fn search_finds_a_conversation_by_a_word_of_its_third_message() {
         .await;
     assert_eq!(st, 200, "{body}");
 
-    let b = Browser::start().await;
-    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
-        .await;
+    let b = dashboard(&app, &ana).await;
     let search = b.wait_visible("#search").await;
     b.type_into(&search, &format!("parcel{ENTER}")).await;
     b.wait_text("#list button", "Dana").await;
@@ -371,9 +369,7 @@ async fn a_hidden_dashboard_notifies_and_counts_unread_messages_in_its_title() {
     let (app, project, ana) = TestApp::with_agent_online().await;
     let (id, token) = app.assigned_conversation(&project, "visitor-1", &ana).await;
 
-    let b = Browser::start().await;
-    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
-        .await;
+    let b = dashboard(&app, &ana).await;
     b.wait_text(".list button", "agent active").await;
     // Notifications allowed; each one recorded instead of shown.
     b.eval(
@@ -452,9 +448,7 @@ async fn an_agent_works_a_chat_from_the_keyboard() {
     let (id, customer) = app.assigned_conversation(&project, "visitor-1", &ana).await;
     app.say(&id, &customer, "Can you help?").await;
 
-    let b = Browser::start().await;
-    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
-        .await;
+    let b = dashboard(&app, &ana).await;
     b.wait_text(".list button", "agent active").await;
     b.eval("document.activeElement.blur();").await;
     b.keys("?").await;
@@ -492,9 +486,7 @@ async fn an_agent_flags_a_customer_and_keeps_notes_about_them() {
     let (app, project, ana) = TestApp::with_agent_online().await;
     let (id, _) = app.assigned_conversation(&project, "visitor-1", &ana).await;
 
-    let b = Browser::start().await;
-    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
-        .await;
+    let b = dashboard(&app, &ana).await;
     b.click_text(".list button", "agent active").await;
     b.click(&b.wait_visible("#flag-ask").await).await;
     let reason = b.wait_visible("#flag-reason").await;
@@ -553,9 +545,7 @@ async fn an_agent_requests_the_customers_email_through_the_widget() {
         .wait_text(".sbw-status", "You are chatting with")
         .await;
 
-    let b = Browser::start().await;
-    b.log_in(&app.url("/dashboard"), &ana.email, AGENT_PASSWORD)
-        .await;
+    let b = dashboard(&app, &ana).await;
     b.click_text(".list button", "agent active").await;
     b.click(&b.wait_visible("#request-email").await).await;
     b.wait_text("#view-note", "Asked the customer for their email")
