@@ -86,6 +86,12 @@ async fn an_agent_notes_replies_and_closes_and_the_customer_never_sees_the_note(
     b.wait_text("#composer-send", "Send").await;
     compose(&b, "I can help with that refund").await;
     b.wait_text(".msg.agent", "help with that refund").await;
+    // Its delivery state once the server has it.
+    b.wait_text(".msg.agent time.when", "Sent").await;
+    assert!(
+        b.find_all(".msg.pending").await.is_empty(),
+        "nothing is left pending"
+    );
 
     // The customer sees the reply and never the note, in the page and live.
     customer

@@ -518,10 +518,17 @@
       var text = input.value.trim(); if (!text) return;
       input.value = "";
       showError("view-err", null);
+      // Delivery state of the agent's own message: "Sending…" until the
+      // server has it durably (its answer), then the message with "Sent".
+      var pending = el("div", { "class": "msg agent pending" + (noting ? " internal" : ""), role: "status" });
+      pending.appendChild(document.createTextNode(text));
+      pending.appendChild(el("span", { "class": "state" }, "Sending…"));
+      var log = $("log"); if (log) { log.appendChild(pending); log.scrollTop = log.scrollHeight; }
       (!noting ? op({ op: "send_message", conversation_id: c.id, content: text, client_msg_id: "d-" + Date.now() + "-" + Math.random() })
-            : api("POST", "/api/conversations/" + c.id + "/notes", { content: text })).then(render)
+            : api("POST", "/api/conversations/" + c.id + "/notes", { content: text })).then(function (m) { pending.remove(); render(m); })
         .catch(function (e) {
           // Keep what was written: nothing was sent.
+          pending.remove();
           var i = $("composer"); if (i && !i.value) i.value = text;
           showError("view-err", e);
         });
@@ -721,9 +728,20 @@
       : m.sender_type === "ai" ? "AI" + (meta.confidence != null ? " · confidence " + Math.round(meta.confidence * 100) + "%" : "")
       : m.sender_type === "customer" ? "Customer"
       : m.sender_type === "agent" ? (m.sender_id === s.me.id ? "You" : agentName(m.sender_id) || "Agent") : null;
-    if (who) d.appendChild(el("span", { "class": "who" }, who));
+    if (who) {
+      var whoEl = el("span", { "class": "who" });
+      var agent = m.sender_type === "agent" && s.agents.filter(function (a) { return a.user_id === m.sender_id; })[0];
+      if (agent && agent.avatar_url && /^https:\/\//.test(agent.avatar_url)) whoEl.appendChild(el("img", { "class": "face", src: agent.avatar_url, alt: "", width: "16", height: "16" }));
+      whoEl.appendChild(document.createTextNode(who));
+      d.appendChild(whoEl);
+    }
     d.appendChild(document.createTextNode(marker ? handoffText(meta) : m.content));
-    if (m.created_at) d.appendChild(el("time", { "class": "when", datetime: m.created_at, title: new Date(m.created_at).toLocaleString() }, stamp(m.created_at)));
+    if (m.created_at) {
+      var when = el("time", { "class": "when", datetime: m.created_at, title: new Date(m.created_at).toLocaleString() }, stamp(m.created_at));
+      // The agent's own messages say they reached the server (stored).
+      if (m.sender_type === "agent" && m.sender_id === s.me.id && !m.internal) when.appendChild(document.createTextNode(" · Sent"));
+      d.appendChild(when);
+    }
     log.appendChild(d); log.scrollTop = log.scrollHeight;
     if (m.sender_type === "system" && meta.event === "inactivity_warning" && s.conv && s.conv.auto_close_warning_sent_at) autoCloseBanner(meta.closes_at, m.created_at);
   }
