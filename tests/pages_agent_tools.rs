@@ -348,11 +348,21 @@ async fn search_finds_a_conversation_by_a_word_of_its_third_message() {
     let b = dashboard(&app, &ana).await;
     let search = b.wait_visible("#search").await;
     b.type_into(&search, &format!("parcel{ENTER}")).await;
-    b.wait_text("#list button", "Dana").await;
+    // The results, not the Mine tab drawn before them (a low-confidence
+    // answer may have handed another chat to Ana meanwhile).
+    b.wait_text("#list[data-showing=search] button", "Dana")
+        .await;
     let items = b
         .eval("return Array.from(document.querySelectorAll('#list button[data-id]')).map(b => b.getAttribute('data-id'));")
         .await;
-    assert_eq!(items, json!([id]), "only the conversation with the word");
+    let texts = b
+        .eval("return document.getElementById('list').innerText;")
+        .await;
+    assert_eq!(
+        items,
+        json!([id]),
+        "only the conversation with the word: {texts}"
+    );
     b.screenshots("dashboard-search").await;
     b.click_text("#list button", "Dana").await;
     b.wait_text(".msg.customer", "parcel never arrived").await;

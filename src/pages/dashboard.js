@@ -283,6 +283,8 @@
 
   function drawList(items, tab) {
     var list = $("list");
+    // What the list shows now: a tab's items or a search's results.
+    list.setAttribute("data-showing", tab === "search" ? "search" : "tab");
     // Keep the keyboard where it was across the redraw.
     var focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.getAttribute("data-id") : null;
     list.textContent = "";
