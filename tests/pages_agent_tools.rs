@@ -23,6 +23,29 @@ async fn dashboard(app: &TestApp, agent: &Agent) -> Browser {
     b
 }
 
+/// A customer in the widget who wrote `text`, which holds the handoff
+/// `keyword`, and is now chatting with an agent.
+async fn handed_off_in_widget(
+    app: &TestApp,
+    project: &Project,
+    keyword: &str,
+    text: &str,
+) -> Browser {
+    app.enable_handoff(project, |s| {
+        s["auto_triggers"]["keywords"] = json!([keyword]);
+    })
+    .await;
+    let customer = Browser::start().await;
+    let input = customer
+        .open_widget(&app.url(&format!("/widget/demo?key={}", project.public_key)))
+        .await;
+    customer.type_into(&input, &format!("{text}{ENTER}")).await;
+    customer
+        .wait_text(".sbw-status", "You are chatting with")
+        .await;
+    customer
+}
+
 /// Type into the composer and send with Enter.
 async fn compose(b: &Browser, text: &str) {
     let composer = b.wait_visible("#composer").await;
@@ -32,22 +55,8 @@ async fn compose(b: &Browser, text: &str) {
 #[actix_rt::test]
 async fn an_agent_notes_replies_and_closes_and_the_customer_never_sees_the_note() {
     let (app, project, ana) = TestApp::with_agent_online().await;
-    app.enable_handoff(&project, |s| {
-        s["auto_triggers"]["keywords"] = json!(["refund"]);
-    })
-    .await;
-
     // The customer hands off with a keyword in the widget.
-    let customer = Browser::start().await;
-    let input = customer
-        .open_widget(&app.url(&format!("/widget/demo?key={}", project.public_key)))
-        .await;
-    customer
-        .type_into(&input, &format!("I want a refund{ENTER}"))
-        .await;
-    customer
-        .wait_text(".sbw-status", "You are chatting with")
-        .await;
+    let customer = handed_off_in_widget(&app, &project, "refund", "I want a refund").await;
     let key = format!("sb_{}_", project.public_key);
     let stored = |k: &str| format!("return localStorage.getItem('{key}{k}');");
     let id = customer.eval(&stored("conv")).await;
@@ -546,20 +555,7 @@ async fn an_agent_flags_a_customer_and_keeps_notes_about_them() {
 #[actix_rt::test]
 async fn an_agent_requests_the_customers_email_through_the_widget() {
     let (app, project, ana) = TestApp::with_agent_online().await;
-    app.enable_handoff(&project, |s| {
-        s["auto_triggers"]["keywords"] = json!(["human"]);
-    })
-    .await;
-    let customer = Browser::start().await;
-    let input = customer
-        .open_widget(&app.url(&format!("/widget/demo?key={}", project.public_key)))
-        .await;
-    customer
-        .type_into(&input, &format!("A human please{ENTER}"))
-        .await;
-    customer
-        .wait_text(".sbw-status", "You are chatting with")
-        .await;
+    let customer = handed_off_in_widget(&app, &project, "human", "A human please").await;
 
     let b = dashboard(&app, &ana).await;
     b.click_text(".list button", "agent active").await;
